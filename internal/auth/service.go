@@ -1,0 +1,234 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"time"
+
+	"github.com/rolegate/rolegate/models"
+)
+
+// UserStore is what the auth service needs from user storage.
+type UserStore interface {
+	// UserByID returns ENOTFOUND if there is no such user.
+	UserByID(ctx context.Context, id int64) (*models.User, error)
+	// UserByUsername matches case-insensitively. Returns ENOTFOUND if no
+	// user has that username.
+	UserByUsername(ctx context.Context, username string) (*models.User, error)
+	// RecordLogin sets the user's last login and, when newHash is not "",
+	// replaces the password hash without ending sessions. Returns
+	// ENOTFOUND if the user is gone.
+	RecordLogin(ctx context.Context, id int64, at time.Time, newHash string) error
+	// UpdateUser applies patch to the user. A patch that ends sessions
+	// (a new password, a deactivation) revokes every session of the user
+	// and advances the user's token epoch in the same transaction. Returns
+	// ENOTFOUND, EINVALID for a taken username, or ECONFLICT when the patch
+	// would remove the last active holder of a role in guard.
+	UpdateUser(ctx context.Context, id int64, patch models.UserPatch, guard models.AdminGuard) (*models.User, error)
+}
+
+// SessionStore keeps login sessions and their refresh tokens.
+type SessionStore interface {
+	// CreateSession stores a new session with its first refresh token.
+	CreateSession(ctx context.Context, s models.Session, first models.RefreshToken) error
+	// RotateRefreshToken spends the unspent token whose hash is oldHash and
+	// stores next in its session, in one transaction, and returns the
+	// session's user. A token that was spent before revokes its whole
+	// session and returns EUNAUTHORIZED with reason "token_reused". An
+	// unknown or expired token, a revoked session, or an inactive user is
+	// EUNAUTHORIZED.
+	RotateRefreshToken(ctx context.Context, oldHash string, next models.RefreshToken, now time.Time) (*models.User, error)
+	// RevokeSession ends a session. Revoking an unknown or already revoked
+	// session is not an error.
+	RevokeSession(ctx context.Context, id string, now time.Time) error
+}
+
+// Service logs users in and out, rotates refresh tokens, and authenticates
+// access tokens against the user's current state.
+type Service struct {
+	users    UserStore
+	sessions SessionStore
+	hasher   *Hasher
+	tokens   *Tokens
+	policy   PasswordPolicy
+	now      func() time.Time
+}
+
+// NewService returns a Service.
+func NewService(users UserStore, sessions SessionStore, hasher *Hasher, tokens *Tokens, policy PasswordPolicy) *Service {
+	return &Service{users: users, sessions: sessions, hasher: hasher, tokens: tokens, policy: policy, now: time.Now}
+}
+
+// Hasher returns the password hasher.
+func (s *Service) Hasher() *Hasher { return s.hasher }
+
+// Tokens returns the token issuer.
+func (s *Service) Tokens() *Tokens { return s.tokens }
+
+// PasswordPolicy returns the rules new passwords must meet.
+func (s *Service) PasswordPolicy() PasswordPolicy { return s.policy }
+
+// Pair is what a login or a refresh returns, in simplejwt's shape.
+type Pair struct {
+	Access  string `json:"access"`
+	Refresh string `json:"refresh"`
+}
+
+// ErrBadCredentials is the one answer to every failed login, whatever the
+// reason, so that it tells nothing about which accounts exist.
+var ErrBadCredentials = &models.Error{Code: models.EUNAUTHORIZED, Reason: "no_active_account", Message: "No active account found with the given credentials"}
+
+// Login checks a username and password and starts a session. An unknown
+// user, a wrong password and an inactive account all cost one password
+// hash and return ErrBadCredentials.
+func (s *Service) Login(ctx context.Context, username, password string) (*models.User, Pair, error) {
+	u, err := s.users.UserByUsername(ctx, username)
+	if models.ErrorCode(err) == models.ENOTFOUND {
+		if err := s.hasher.VerifyDecoy(ctx, password); err != nil {
+			return nil, Pair{}, err
+		}
+		return nil, Pair{}, ErrBadCredentials
+	}
+	if err != nil {
+		return nil, Pair{}, err
+	}
+	ok, rehash, err := s.hasher.Verify(ctx, password, u.PasswordHash)
+	if err != nil {
+		return nil, Pair{}, err
+	}
+	if !ok || !u.IsActive {
+		return nil, Pair{}, ErrBadCredentials
+	}
+	var newHash string
+	if rehash {
+		if newHash, err = s.hasher.Hash(ctx, password); err != nil {
+			return nil, Pair{}, err
+		}
+	}
+	now := s.now().UTC()
+	if err := s.users.RecordLogin(ctx, u.ID, now, newHash); err != nil {
+		return nil, Pair{}, err
+	}
+	u.LastLogin = &now
+	pair, err := s.StartSession(ctx, u)
+	return u, pair, err
+}
+
+// StartSession starts a new session for u and returns its first tokens.
+func (s *Service) StartSession(ctx context.Context, u *models.User) (Pair, error) {
+	sess := models.Session{ID: rand.Text(), UserID: u.ID, CreatedAt: s.now().UTC()}
+	refresh, err := s.tokens.IssueRefresh(u, sess.ID)
+	if err != nil {
+		return Pair{}, models.Internal(err)
+	}
+	if err := s.sessions.CreateSession(ctx, sess, storedToken(refresh)); err != nil {
+		return Pair{}, err
+	}
+	access, err := s.tokens.IssueAccess(u)
+	if err != nil {
+		return Pair{}, models.Internal(err)
+	}
+	return Pair{Access: access.Token, Refresh: refresh.Token}, nil
+}
+
+func storedToken(t Issued) models.RefreshToken {
+	return models.RefreshToken{
+		Hash:      HashTokenID(t.Claims.ID),
+		SessionID: t.Claims.SessionID,
+		UserID:    t.Claims.UserID,
+		ExpiresAt: t.Claims.ExpiresAt.Time,
+	}
+}
+
+// Refresh spends a refresh token and returns a new pair in the same
+// session. Each refresh token works once; presenting a spent one ends the
+// session, including the token that replaced it.
+func (s *Service) Refresh(ctx context.Context, refresh string) (Pair, error) {
+	c, err := s.tokens.Verify(refresh, RefreshToken)
+	if err != nil {
+		return Pair{}, err
+	}
+	// The next token is signed before the store decides, so that spending
+	// the old one and storing the new one happen in one transaction.
+	next, err := s.tokens.IssueRefresh(&models.User{ID: c.UserID, TokenEpoch: c.Epoch}, c.SessionID)
+	if err != nil {
+		return Pair{}, models.Internal(err)
+	}
+	u, err := s.sessions.RotateRefreshToken(ctx, HashTokenID(c.ID), storedToken(next), s.now().UTC())
+	if err != nil {
+		return Pair{}, err
+	}
+	if u.TokenEpoch != c.Epoch {
+		return Pair{}, ErrTokenInvalid
+	}
+	access, err := s.tokens.IssueAccess(u)
+	if err != nil {
+		return Pair{}, models.Internal(err)
+	}
+	return Pair{Access: access.Token, Refresh: next.Token}, nil
+}
+
+// Logout ends the session of a refresh token. It is idempotent: logging
+// out of a session that already ended succeeds.
+func (s *Service) Logout(ctx context.Context, refresh string) error {
+	c, err := s.tokens.Verify(refresh, RefreshToken)
+	if err != nil {
+		return err
+	}
+	return s.sessions.RevokeSession(ctx, c.SessionID, s.now().UTC())
+}
+
+// Authenticate verifies an access token and returns its user as stored
+// now: a deleted or deactivated user, or a token issued before the user's
+// sessions were ended, is refused.
+func (s *Service) Authenticate(ctx context.Context, access string) (*models.User, error) {
+	c, err := s.tokens.Verify(access, AccessToken)
+	if err != nil {
+		return nil, err
+	}
+	u, err := s.users.UserByID(ctx, c.UserID)
+	switch {
+	case models.ErrorCode(err) == models.ENOTFOUND:
+		return nil, &models.Error{Code: models.EUNAUTHORIZED, Reason: "user_not_found", Message: "User not found"}
+	case err != nil:
+		return nil, err
+	case !u.IsActive:
+		return nil, &models.Error{Code: models.EUNAUTHORIZED, Reason: "user_inactive", Message: "User is inactive"}
+	case u.TokenEpoch != c.Epoch:
+		return nil, ErrTokenInvalid
+	}
+	return u, nil
+}
+
+// ChangePassword replaces u's password after checking the old one. Every
+// session of u ends, and a new one is started for the caller.
+func (s *Service) ChangePassword(ctx context.Context, u *models.User, oldPassword, newPassword string) (Pair, error) {
+	ok, _, err := s.hasher.Verify(ctx, oldPassword, u.PasswordHash)
+	if err != nil {
+		return Pair{}, err
+	}
+	if !ok {
+		return Pair{}, models.FieldError("old_password", "Your old password was entered incorrectly.")
+	}
+	if _, err := s.SetPassword(ctx, u.ID, u.Username, newPassword, models.AdminGuard{}); err != nil {
+		return Pair{}, err
+	}
+	fresh, err := s.users.UserByID(ctx, u.ID)
+	if err != nil {
+		return Pair{}, err
+	}
+	return s.StartSession(ctx, fresh)
+}
+
+// SetPassword checks newPassword against the password policy, hashes it
+// and stores it, ending every session of the user.
+func (s *Service) SetPassword(ctx context.Context, id int64, username, newPassword string, guard models.AdminGuard) (*models.User, error) {
+	if problems := s.policy.Check(newPassword, username); problems != nil {
+		return nil, &models.Error{Code: models.EINVALID, Message: "invalid input", Fields: map[string][]string{"new_password": problems}}
+	}
+	hash, err := s.hasher.Hash(ctx, newPassword)
+	if err != nil {
+		return nil, err
+	}
+	return s.users.UpdateUser(ctx, id, models.UserPatch{PasswordHash: &hash}, guard)
+}

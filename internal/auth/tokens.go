@@ -1,0 +1,200 @@
+package auth
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/rolegate/rolegate/models"
+)
+
+// Token types, carried in the token_type claim as simplejwt does.
+const (
+	AccessToken  = "access"
+	RefreshToken = "refresh"
+)
+
+// Leeway is the clock skew tolerated when checking exp, nbf and iat.
+const Leeway = 30 * time.Second
+
+// TokenConfig configures issuing and verifying tokens.
+type TokenConfig struct {
+	Issuer     string
+	Audience   string
+	AccessTTL  time.Duration
+	RefreshTTL time.Duration
+	// KeyFile is re-read when a token names a key we do not know, so that a
+	// key added by a rotation on a shared file is picked up.
+	KeyFile string
+}
+
+// Claims are the claims of rolegate's tokens: simplejwt's (token_type, exp,
+// iat, jti, user_id) plus iss, aud, sub, the user's token epoch, and for a
+// refresh token the session it belongs to.
+type Claims struct {
+	jwt.RegisteredClaims
+	TokenType string `json:"token_type"`
+	UserID    int64  `json:"user_id"`
+	Epoch     int64  `json:"epoch"`
+	SessionID string `json:"sid,omitempty"`
+}
+
+// Tokens issues and verifies signed tokens.
+type Tokens struct {
+	cfg    TokenConfig
+	keys   atomic.Pointer[KeySet]
+	parser *jwt.Parser
+	now    func() time.Time
+
+	reloadMu   sync.Mutex
+	lastReload time.Time
+}
+
+// NewTokens returns a Tokens that signs with ks.
+func NewTokens(cfg TokenConfig, ks *KeySet) *Tokens {
+	t := &Tokens{cfg: cfg, now: time.Now}
+	t.keys.Store(ks)
+	t.parser = jwt.NewParser(
+		jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithIssuer(cfg.Issuer),
+		jwt.WithAudience(cfg.Audience),
+		jwt.WithLeeway(Leeway),
+		jwt.WithTimeFunc(func() time.Time { return t.now() }),
+	)
+	return t
+}
+
+// Keys returns the key set in use.
+func (t *Tokens) Keys() *KeySet { return t.keys.Load() }
+
+// SetKeys replaces the key set, after a rotation.
+func (t *Tokens) SetKeys(ks *KeySet) { t.keys.Store(ks) }
+
+// Issued is a signed token and what it says.
+type Issued struct {
+	Token  string
+	Claims Claims
+}
+
+// IssueAccess signs an access token for u.
+func (t *Tokens) IssueAccess(u *models.User) (Issued, error) {
+	return t.issue(u, AccessToken, "", t.cfg.AccessTTL)
+}
+
+// IssueRefresh signs a refresh token for u in session sessionID.
+func (t *Tokens) IssueRefresh(u *models.User, sessionID string) (Issued, error) {
+	return t.issue(u, RefreshToken, sessionID, t.cfg.RefreshTTL)
+}
+
+func (t *Tokens) issue(u *models.User, typ, sessionID string, ttl time.Duration) (Issued, error) {
+	now := t.now().UTC()
+	c := Claims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    t.cfg.Issuer,
+			Subject:   strconv.FormatInt(u.ID, 10),
+			Audience:  jwt.ClaimStrings{t.cfg.Audience},
+			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
+			IssuedAt:  jwt.NewNumericDate(now),
+			ID:        rand.Text(),
+		},
+		TokenType: typ,
+		UserID:    u.ID,
+		Epoch:     u.TokenEpoch,
+		SessionID: sessionID,
+	}
+	key := t.keys.Load().Signer()
+	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, c)
+	tok.Header["kid"] = key.ID
+	s, err := tok.SignedString(key.private)
+	if err != nil {
+		return Issued{}, fmt.Errorf("sign %s token: %w", typ, err)
+	}
+	return Issued{Token: s, Claims: c}, nil
+}
+
+// ErrTokenInvalid is returned for any token that fails verification. The
+// reason is deliberately not told to the client.
+var ErrTokenInvalid = &models.Error{Code: models.EUNAUTHORIZED, Reason: "token_not_valid", Message: "Token is invalid or expired"}
+
+// Header parameters that would let a token choose its own verification key.
+var forbiddenHeaders = []string{"jku", "jwk", "x5u", "x5c", "crit"}
+
+// Verify checks a token's signature, algorithm, lifetime, issuer, audience
+// and type, and returns its claims. Any failure is ErrTokenInvalid.
+func (t *Tokens) Verify(token, wantType string) (*Claims, error) {
+	var c Claims
+	_, err := t.parser.ParseWithClaims(token, &c, t.keyFor)
+	if err != nil {
+		return nil, tokenError(err)
+	}
+	if c.TokenType != wantType || c.UserID <= 0 || c.Subject != strconv.FormatInt(c.UserID, 10) || c.ID == "" {
+		return nil, ErrTokenInvalid
+	}
+	if wantType == RefreshToken && c.SessionID == "" {
+		return nil, ErrTokenInvalid
+	}
+	return &c, nil
+}
+
+func tokenError(err error) error {
+	return &models.Error{Code: ErrTokenInvalid.Code, Reason: ErrTokenInvalid.Reason, Message: ErrTokenInvalid.Message, Err: err}
+}
+
+func (t *Tokens) keyFor(tok *jwt.Token) (any, error) {
+	for _, h := range forbiddenHeaders {
+		if _, ok := tok.Header[h]; ok {
+			return nil, fmt.Errorf("header %q is not accepted", h)
+		}
+	}
+	kid, ok := tok.Header["kid"].(string)
+	if !ok || kid == "" {
+		return nil, errors.New("no kid")
+	}
+	if k, ok := t.keys.Load().byID[kid]; ok {
+		return k.public, nil
+	}
+	if k, ok := t.reloadFor(kid); ok {
+		return k.public, nil
+	}
+	return nil, fmt.Errorf("unknown kid %q", kid)
+}
+
+// reloadFor re-reads the key file, at most once a second, in case kid was
+// added by a rotation on another replica.
+func (t *Tokens) reloadFor(kid string) (Key, bool) {
+	if t.cfg.KeyFile == "" {
+		return Key{}, false
+	}
+	t.reloadMu.Lock()
+	defer t.reloadMu.Unlock()
+	if k, ok := t.keys.Load().byID[kid]; ok {
+		return k, true
+	}
+	if t.now().Sub(t.lastReload) < time.Second {
+		return Key{}, false
+	}
+	t.lastReload = t.now()
+	ks, err := LoadKeys(t.cfg.KeyFile)
+	if err != nil {
+		return Key{}, false
+	}
+	t.keys.Store(ks)
+	k, ok := ks.byID[kid]
+	return k, ok
+}
+
+// HashTokenID returns the stored form of a refresh token's jti.
+func HashTokenID(jti string) string {
+	sum := sha256.Sum256([]byte(jti))
+	return hex.EncodeToString(sum[:])
+}

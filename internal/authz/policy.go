@@ -1,0 +1,361 @@
+// Package authz owns the Casbin enforcer: it loads and validates the model
+// and policy files, answers Decide(subject, resource, action), and swaps a
+// new policy in atomically.
+package authz
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/casbin/casbin/v2"
+	"github.com/casbin/casbin/v2/model"
+
+	"github.com/rolegate/rolegate/models"
+)
+
+// The request attributes rolegate can give a model, by the name a model's
+// request definition uses for them. A model may use any subset that
+// includes sub, obj and act, in any order.
+const (
+	attrRole = iota
+	attrSubjectID
+	attrResource
+	attrOwnerID
+	attrAction
+)
+
+var requestAttrs = map[string]int{
+	"sub":      attrRole,
+	"sub_id":   attrSubjectID,
+	"obj":      attrResource,
+	"owner_id": attrOwnerID,
+	"act":      attrAction,
+}
+
+// Source is the text of a model and a policy, and where it came from.
+type Source struct {
+	ModelFile  string
+	PolicyFile string
+	Model      []byte
+	Policy     []byte
+}
+
+// ReadSource reads a model file and a policy file.
+func ReadSource(modelPath, policyPath string) (Source, error) {
+	m, err := os.ReadFile(modelPath)
+	if err != nil {
+		return Source{}, LoadErrors{{File: modelPath, Reason: readReason(err)}}
+	}
+	p, err := os.ReadFile(policyPath)
+	if err != nil {
+		return Source{}, LoadErrors{{File: policyPath, Reason: readReason(err)}}
+	}
+	return Source{ModelFile: modelPath, PolicyFile: policyPath, Model: m, Policy: p}, nil
+}
+
+func readReason(err error) string {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Op + ": " + pe.Err.Error()
+	}
+	return err.Error()
+}
+
+// Policy is one loaded and validated policy. It never changes after Compile
+// returns, so it is safe for concurrent use; a reload builds a new one.
+type Policy struct {
+	enforcer   *casbin.Enforcer
+	attrs      []int // the request attribute at each position of the model's r
+	version    string
+	source     Source
+	loadedAt   time.Time
+	rules      []rule
+	roles      []string
+	adminRoles []string
+}
+
+// Load reads and compiles a model file and a policy file.
+func Load(modelPath, policyPath string) (*Policy, error) {
+	src, err := ReadSource(modelPath, policyPath)
+	if err != nil {
+		return nil, err
+	}
+	return Compile(src)
+}
+
+// Compile validates src and builds an enforcer for it. Every problem is
+// reported as a LoadErrors with file and line.
+func Compile(src Source) (*Policy, error) {
+	modelName, policyName := filepath.Base(src.ModelFile), filepath.Base(src.PolicyFile)
+	m, err := model.NewModelFromString(string(src.Model))
+	if err != nil {
+		return nil, LoadErrors{{File: modelName, Reason: err.Error()}}
+	}
+	attrs, lerr := requestLayout(m)
+	if lerr != nil {
+		lerr.File, lerr.Line = modelName, lineOf(src.Model, "r ")
+		return nil, LoadErrors{*lerr}
+	}
+	rules, errs := parseRules(policyName, src.Policy, m)
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	e, err := casbin.NewEnforcer(m, staticAdapter(rules))
+	if err != nil {
+		return nil, LoadErrors{{File: policyName, Reason: err.Error()}}
+	}
+	p := &Policy{enforcer: e, attrs: attrs, source: src, loadedAt: time.Now().UTC(), rules: rules}
+	// A matcher that cannot run must fail the load, not a request: check
+	// the names it uses, then evaluate it against every rule with a request
+	// that matches none.
+	matcherErr := func(reason string) error {
+		return LoadErrors{{File: modelName, Line: lineOf(src.Model, "m "), Reason: "matcher cannot be evaluated: " + reason}}
+	}
+	if reason := undefinedNames(m); reason != "" {
+		return nil, matcherErr(reason)
+	}
+	if _, _, err := p.enforce(p.request(models.Subject{Role: "\x00"}, models.Resource{Type: "\x00"}, "\x00")); err != nil {
+		return nil, matcherErr(err.Error())
+	}
+	p.version = version(src)
+	p.roles = rolesOf(rules)
+	if p.adminRoles, err = p.rolesAllowedOverOthers(models.ResourceUsers, models.ActionAssignRole); err != nil {
+		return nil, matcherErr(err.Error())
+	}
+	return p, nil
+}
+
+var (
+	stringLiteral = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
+	matcherName   = regexp.MustCompile(`\b[rp][0-9]*_[A-Za-z0-9_]+\b`)
+)
+
+// undefinedNames returns why the matcher refers to a request or policy
+// attribute that the model does not define, or "". Casbin would only notice
+// when a request reaches that part of the expression.
+func undefinedNames(m model.Model) string {
+	defined := map[string]bool{"p_eft": true}
+	for _, sec := range []string{"r", "p"} {
+		for _, ast := range m[sec] {
+			for _, t := range ast.Tokens {
+				defined[t] = true
+			}
+		}
+	}
+	var missing []string
+	for _, ast := range m["m"] {
+		for _, name := range matcherName.FindAllString(stringLiteral.ReplaceAllString(ast.Value, `""`), -1) {
+			if !defined[name] && !slices.Contains(missing, name) {
+				missing = append(missing, name)
+			}
+		}
+	}
+	if len(missing) == 0 {
+		return ""
+	}
+	for i, n := range missing {
+		missing[i] = strings.Replace(n, "_", ".", 1)
+	}
+	return "undefined " + strings.Join(missing, ", ")
+}
+
+// requestLayout maps each position of the model's request definition to a
+// request attribute.
+func requestLayout(m model.Model) ([]int, *LoadError) {
+	ast, ok := m["r"]["r"]
+	if !ok {
+		return nil, &LoadError{Reason: "the request definition must be named r"}
+	}
+	names := tokenNames("r", ast.Tokens)
+	attrs := make([]int, len(names))
+	seen := map[int]bool{}
+	for i, n := range names {
+		a, ok := requestAttrs[n]
+		if !ok {
+			return nil, &LoadError{Reason: fmt.Sprintf("request attribute %q is not one rolegate supplies (sub, sub_id, obj, owner_id, act)", n)}
+		}
+		attrs[i] = a
+		seen[a] = true
+	}
+	if !seen[attrRole] || !seen[attrResource] || !seen[attrAction] {
+		return nil, &LoadError{Reason: "the request definition must include sub, obj and act"}
+	}
+	return attrs, nil
+}
+
+func version(src Source) string {
+	h := sha256.New()
+	// Length-prefix each part so that moving text between the two files
+	// always changes the version.
+	fmt.Fprintf(h, "model:%d:", len(src.Model))
+	h.Write(src.Model)
+	fmt.Fprintf(h, "policy:%d:", len(src.Policy))
+	h.Write(src.Policy)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// rolesOf lists the roles a policy defines: every subject of a grant and
+// every name in a role inheritance rule, except the anonymous role.
+func rolesOf(rules []rule) []string {
+	var roles []string
+	for _, r := range rules {
+		names := r.vals[:1]
+		if r.sec == "g" {
+			names = r.vals[:2]
+		}
+		for _, n := range names {
+			if n != models.AnonymousRole && !slices.Contains(roles, n) {
+				roles = append(roles, n)
+			}
+		}
+	}
+	slices.Sort(roles)
+	return roles
+}
+
+// Decide answers whether sub may do action on res. An error means the
+// enforcer could not decide; callers must treat it as a deny.
+func (p *Policy) Decide(sub models.Subject, res models.Resource, action string) (models.Decision, error) {
+	d := models.Decision{PolicyVersion: p.version}
+	ok, rule, err := p.enforce(p.request(sub, res, action))
+	if err != nil {
+		return d, models.Unavailable(fmt.Errorf("enforce %s %s %s: %w", sub.Role, res.Type, action, err))
+	}
+	d.Allowed = ok
+	if ok {
+		d.Rule = rule
+	}
+	return d, nil
+}
+
+// request lays out the attributes in the order of the model's request
+// definition.
+func (p *Policy) request(sub models.Subject, res models.Resource, action string) []any {
+	rvals := make([]any, len(p.attrs))
+	for i, a := range p.attrs {
+		switch a {
+		case attrRole:
+			rvals[i] = sub.Role
+		case attrSubjectID:
+			rvals[i] = idString(sub.ID)
+		case attrResource:
+			rvals[i] = res.Type
+		case attrOwnerID:
+			rvals[i] = idString(res.OwnerID)
+		case attrAction:
+			rvals[i] = action
+		}
+	}
+	return rvals
+}
+
+func (p *Policy) enforce(rvals []any) (bool, []string, error) {
+	return p.enforcer.EnforceEx(rvals...)
+}
+
+// idString renders an id for the enforcer: "" for none, so that "own"
+// never matches an anonymous caller or an ownerless target.
+func idString(id int64) string {
+	if id <= 0 {
+		return ""
+	}
+	return strconv.FormatInt(id, 10)
+}
+
+// rolesAllowedOverOthers returns the roles that may do action on an object
+// of resource owned by someone else.
+func (p *Policy) rolesAllowedOverOthers(resource, action string) ([]string, error) {
+	var out []string
+	for _, role := range p.roles {
+		ok, _, err := p.enforce(p.request(models.Subject{ID: 1, Role: role}, models.Resource{Type: resource, OwnerID: 2}, action))
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, role)
+		}
+	}
+	return out, nil
+}
+
+// Version is the sha256 of the model and policy text.
+func (p *Policy) Version() string { return p.version }
+
+// LoadedAt is when the policy was compiled.
+func (p *Policy) LoadedAt() time.Time { return p.loadedAt }
+
+// Source returns the files the policy was compiled from.
+func (p *Policy) Source() Source { return p.source }
+
+// Roles lists the roles the policy defines, sorted.
+func (p *Policy) Roles() []string { return slices.Clone(p.roles) }
+
+// HasRole reports whether the policy defines role.
+func (p *Policy) HasRole(role string) bool { return slices.Contains(p.roles, role) }
+
+// AdminGuard returns the roles that may assign roles to other users. The
+// last active holder of one of them must not be removed.
+func (p *Policy) AdminGuard() models.AdminGuard {
+	return models.AdminGuard{Roles: slices.Clone(p.adminRoles)}
+}
+
+// Rules returns the policy's rules as lines of fields, type first.
+func (p *Policy) Rules() [][]string {
+	out := make([][]string, len(p.rules))
+	for i, r := range p.rules {
+		out[i] = append([]string{r.ptype}, r.vals...)
+	}
+	return out
+}
+
+// Authorizer holds the current policy and swaps in new ones atomically.
+// A caller that makes several decisions for one request should take one
+// Policy with Current and use it throughout.
+type Authorizer struct {
+	cur atomic.Pointer[Policy]
+}
+
+// NewAuthorizer returns an Authorizer serving p.
+func NewAuthorizer(p *Policy) *Authorizer {
+	a := &Authorizer{}
+	a.cur.Store(p)
+	return a
+}
+
+// Current returns the policy in force.
+func (a *Authorizer) Current() *Policy { return a.cur.Load() }
+
+// Swap puts p in force and returns the policy it replaced.
+func (a *Authorizer) Swap(p *Policy) *Policy { return a.cur.Swap(p) }
+
+// staticAdapter feeds already-parsed rules to Casbin. It is read-only:
+// policy changes go through the files.
+type staticAdapter []rule
+
+func (a staticAdapter) LoadPolicy(m model.Model) error {
+	for _, r := range a {
+		if err := m.AddPolicy(r.sec, r.ptype, r.vals); err != nil {
+			return fmt.Errorf("line %d: %w", r.line, err)
+		}
+	}
+	return nil
+}
+
+var errReadOnly = errors.New("the policy is read-only at runtime; edit the policy file")
+
+func (staticAdapter) SavePolicy(model.Model) error                { return errReadOnly }
+func (staticAdapter) AddPolicy(string, string, []string) error    { return errReadOnly }
+func (staticAdapter) RemovePolicy(string, string, []string) error { return errReadOnly }
+func (staticAdapter) RemoveFilteredPolicy(string, string, int, ...string) error {
+	return errReadOnly
+}

@@ -1,0 +1,213 @@
+package authz_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/rolegate/rolegate/internal/authz"
+	"github.com/rolegate/rolegate/models"
+)
+
+func shipped(t *testing.T) authz.Source {
+	t.Helper()
+	src, err := authz.ReadSource("../../policy/model.conf", "../../policy/policy.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src
+}
+
+func compile(t *testing.T, src authz.Source) *authz.Policy {
+	t.Helper()
+	p, err := authz.Compile(src)
+	if err != nil {
+		t.Fatalf("compile: %v", err)
+	}
+	return p
+}
+
+func decide(t *testing.T, p *authz.Policy, role string, id int64, resource string, owner int64, action string) bool {
+	t.Helper()
+	d, err := p.Decide(models.Subject{ID: id, Role: role}, models.Resource{Type: resource, OwnerID: owner}, action)
+	if err != nil {
+		t.Fatalf("decide: %v", err)
+	}
+	return d.Allowed
+}
+
+func TestOneAddedLineChangesTheDecision(t *testing.T) {
+	src := shipped(t)
+	if decide(t, compile(t, src), "staff", 1, "users", 2, "delete") {
+		t.Fatal("shipped policy lets staff delete users")
+	}
+	src.Policy = append(src.Policy, []byte("p, staff, users, delete, any\n")...)
+	p := compile(t, src)
+	if !decide(t, p, "staff", 1, "users", 2, "delete") {
+		t.Error("after adding the grant: got deny, want allow")
+	}
+	if got := p.AdminGuard().Roles; len(got) != 1 || got[0] != "admin" {
+		t.Errorf("admin roles: got %v, want [admin]", got)
+	}
+}
+
+func TestOwnScopeNeverMatchesWithoutIDs(t *testing.T) {
+	p := compile(t, shipped(t))
+	cases := []struct {
+		name      string
+		id, owner int64
+		want      bool
+	}{
+		{"own account", 5, 5, true},
+		{"someone else's", 5, 6, false},
+		{"anonymous caller, ownerless target", 0, 0, false},
+		{"caller with no target owner", 5, 0, false},
+	}
+	for _, c := range cases {
+		if got := decide(t, p, "user", c.id, "users", c.owner, "read"); got != c.want {
+			t.Errorf("%s: got %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+func TestRoleInheritance(t *testing.T) {
+	src := shipped(t)
+	src.Policy = append(src.Policy, []byte("g, auditor, staff\n")...)
+	p := compile(t, src)
+	if !decide(t, p, "auditor", 1, "users", 0, "list") {
+		t.Error("auditor inherits staff: got deny for users list, want allow")
+	}
+	if !p.HasRole("auditor") {
+		t.Error("auditor: got undefined, want a defined role")
+	}
+}
+
+func TestLoadErrorsNameFileAndLine(t *testing.T) {
+	src := shipped(t)
+	src.Policy = []byte(strings.Join([]string{
+		"# comment",
+		"p, admin, users, read, any",
+		"p, admin, users, read",
+		"",
+		"x, admin, users, read, any",
+		"p, admin, users, read, everywhere",
+		`p, "admin, users, read, any`,
+		"p, , users, read, any",
+	}, "\n"))
+	_, err := authz.Compile(src)
+	var errs authz.LoadErrors
+	if !errors.As(err, &errs) {
+		t.Fatalf("got %v, want LoadErrors", err)
+	}
+	want := map[int]string{
+		3: "has 3 fields",
+		5: "unknown rule type",
+		6: `scope is "everywhere"`,
+		7: "cannot parse line",
+		8: "is empty",
+	}
+	if len(errs) != len(want) {
+		t.Fatalf("got %d errors, want %d:\n%v", len(errs), len(want), err)
+	}
+	for _, e := range errs {
+		if e.File != "policy.csv" || !strings.Contains(e.Reason, want[e.Line]) {
+			t.Errorf("got %s, want policy.csv:%d with %q", e.Error(), e.Line, want[e.Line])
+		}
+	}
+}
+
+func TestModelErrors(t *testing.T) {
+	cases := map[string]struct{ from, to, want string }{
+		"unknown request attribute": {"r = sub, sub_id, obj, owner_id, act", "r = sub, tenant, obj, act", `"tenant" is not one rolegate supplies`},
+		"missing act":               {"r = sub, sub_id, obj, owner_id, act", "r = sub, obj", "must include sub, obj and act"},
+		"matcher that cannot run":   {"r.act == p.act", "r.act == p.nosuch", "matcher cannot be evaluated"},
+		"missing section":           {"[policy_effect]\ne = some(where (p.eft == allow))", "", "missing required sections"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			src := shipped(t)
+			src.Model = []byte(strings.Replace(string(src.Model), c.from, c.to, 1))
+			_, err := authz.Compile(src)
+			if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "model.conf") {
+				t.Errorf("got %v, want an error about model.conf containing %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestReducedModelStillWorks(t *testing.T) {
+	// A security team may drop ownership entirely: plain RBAC.
+	src := authz.Source{
+		ModelFile:  "model.conf",
+		PolicyFile: "policy.csv",
+		Model: []byte("[request_definition]\nr = sub, obj, act\n[policy_definition]\np = sub, obj, act\n" +
+			"[policy_effect]\ne = some(where (p.eft == allow))\n[matchers]\nm = r.sub == p.sub && r.obj == p.obj && r.act == p.act\n"),
+		Policy: []byte("p, staff, users, delete\n"),
+	}
+	p := compile(t, src)
+	if !decide(t, p, "staff", 1, "users", 2, "delete") || decide(t, p, "user", 1, "users", 1, "delete") {
+		t.Error("plain RBAC model: got wrong decisions")
+	}
+}
+
+func TestVersionIsContentHash(t *testing.T) {
+	src := shipped(t)
+	a, b := compile(t, src), compile(t, src)
+	if a.Version() != b.Version() || len(a.Version()) != 64 {
+		t.Errorf("same text: got versions %q and %q, want one sha256", a.Version(), b.Version())
+	}
+	src.Policy = append(src.Policy, '\n')
+	if compile(t, src).Version() == a.Version() {
+		t.Error("changed text: got the same version")
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	_, err := authz.Load(filepath.Join(t.TempDir(), "nope.conf"), "policy.csv")
+	if err == nil || !strings.Contains(err.Error(), "nope.conf") {
+		t.Errorf("got %v, want an error naming the missing file", err)
+	}
+}
+
+// TestSwapUnderConcurrentDecisions checks that decisions made while
+// policies are swapped always come from one whole policy.
+func TestSwapUnderConcurrentDecisions(t *testing.T) {
+	src := shipped(t)
+	without := compile(t, src)
+	src.Policy = append(src.Policy, []byte("p, staff, users, delete, any\n")...)
+	with := compile(t, src)
+	a := authz.NewAuthorizer(without)
+
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 500 {
+				p := a.Current()
+				d, err := p.Decide(models.Subject{ID: 1, Role: "staff"}, models.Resource{Type: "users", OwnerID: 2}, "delete")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if d.Allowed != (d.PolicyVersion == with.Version()) {
+					t.Errorf("decision %v from policy %s", d.Allowed, d.PolicyVersion)
+					return
+				}
+			}
+		})
+	}
+	for i := range 200 {
+		if i%2 == 0 {
+			a.Swap(with)
+		} else {
+			a.Swap(without)
+		}
+	}
+	wg.Wait()
+}
+
+func TestMain(m *testing.M) {
+	os.Exit(m.Run())
+}

@@ -1,0 +1,181 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/rolegate/rolegate/models"
+)
+
+type sessionRow struct {
+	ID           string `gorm:"primaryKey"`
+	UserID       int64
+	CreatedAt    time.Time
+	RevokedAt    *time.Time
+	RevokeReason string
+}
+
+func (sessionRow) TableName() string { return "sessions" }
+
+type refreshTokenRow struct {
+	Hash      string `gorm:"primaryKey"`
+	SessionID string
+	ExpiresAt time.Time
+	UsedAt    *time.Time
+}
+
+func (refreshTokenRow) TableName() string { return "refresh_tokens" }
+
+var forUpdate = clause.Locking{Strength: "UPDATE"}
+
+// errTokenInvalid is what every refused refresh looks like to a client.
+func errTokenInvalid(cause error) *models.Error {
+	return &models.Error{Code: models.EUNAUTHORIZED, Reason: "token_not_valid", Message: "Token is invalid or expired", Err: cause}
+}
+
+// ErrRefreshReused marks a refresh token presented a second time. Its
+// session has been revoked by the time this is returned.
+var ErrRefreshReused = errors.New("refresh token reused; session revoked")
+
+var (
+	errUnknownToken   = errors.New("unknown refresh token")
+	errExpiredToken   = errors.New("expired refresh token")
+	errSessionRevoked = errors.New("session revoked")
+	errUserInactive   = errors.New("user inactive")
+	errWrongSession   = errors.New("next token is for another session")
+)
+
+// CreateSession stores a new session and its first refresh token.
+func (s *Store) CreateSession(ctx context.Context, sess models.Session, first models.RefreshToken) error {
+	return dbError(s.tx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Create(&sessionRow{ID: sess.ID, UserID: sess.UserID, CreatedAt: timestamp(sess.CreatedAt)}).Error; err != nil {
+			if errors.Is(err, gorm.ErrForeignKeyViolated) {
+				return errTokenInvalid(errUserInactive)
+			}
+			return err
+		}
+		return tx.Create(tokenRow(first)).Error
+	}))
+}
+
+func tokenRow(t models.RefreshToken) *refreshTokenRow {
+	return &refreshTokenRow{Hash: t.Hash, SessionID: t.SessionID, ExpiresAt: timestamp(t.ExpiresAt)}
+}
+
+// RotateRefreshToken spends the token with hash oldHash and stores next in
+// the same session, in one transaction, and returns the session's user.
+//
+// The spend is one conditional UPDATE, so of any number of concurrent
+// refreshes with one token exactly one succeeds. A token that was already
+// spent revokes its session (committed even though the refresh fails) and
+// returns an error wrapping ErrRefreshReused.
+func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next models.RefreshToken, now time.Time) (*models.User, error) {
+	var user *models.User
+	reused := false
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		res := tx.Model(&refreshTokenRow{}).Where("hash = ? AND used_at IS NULL", oldHash).Update("used_at", timestamp(now))
+		if res.Error != nil {
+			return res.Error
+		}
+		var tok refreshTokenRow
+		if err := tx.Where("hash = ?", oldHash).Take(&tok).Error; err != nil {
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return errTokenInvalid(errUnknownToken)
+			}
+			return err
+		}
+		if res.RowsAffected == 0 {
+			reused = true
+			return revokeSession(tx, tok.SessionID, now, "refresh_reuse")
+		}
+		var err error
+		user, err = spend(tx, tok, next, now)
+		return err
+	})
+	if reused {
+		return nil, errTokenInvalid(ErrRefreshReused)
+	}
+	if err != nil {
+		return nil, dbError(err)
+	}
+	return user, nil
+}
+
+// spend checks that a just-spent token was good to spend, and stores its
+// successor.
+func spend(tx *gorm.DB, tok refreshTokenRow, next models.RefreshToken, now time.Time) (*models.User, error) {
+	if !tok.ExpiresAt.After(now) {
+		return nil, errTokenInvalid(errExpiredToken)
+	}
+	if next.SessionID != tok.SessionID {
+		return nil, errTokenInvalid(errWrongSession)
+	}
+	var sess sessionRow
+	if err := tx.Where("id = ?", tok.SessionID).Take(&sess).Error; err != nil {
+		return nil, err
+	}
+	if sess.RevokedAt != nil {
+		return nil, errTokenInvalid(errSessionRevoked)
+	}
+	var u userRow
+	if err := tx.Where("id = ?", sess.UserID).Take(&u).Error; err != nil {
+		return nil, err
+	}
+	if !u.IsActive {
+		return nil, errTokenInvalid(errUserInactive)
+	}
+	if err := tx.Create(tokenRow(next)).Error; err != nil {
+		return nil, err
+	}
+	return u.model(), nil
+}
+
+// RevokeSession ends session id. Unknown or already revoked sessions are
+// not an error.
+func (s *Store) RevokeSession(ctx context.Context, id string, now time.Time) error {
+	db, cancel := s.conn(ctx)
+	defer cancel()
+	return dbError(revokeSession(db, id, now, "logout"))
+}
+
+func revokeSession(tx *gorm.DB, id string, now time.Time, reason string) error {
+	return tx.Model(&sessionRow{}).Where("id = ? AND revoked_at IS NULL", id).
+		Updates(map[string]any{"revoked_at": timestamp(now), "revoke_reason": reason}).Error
+}
+
+func revokeUserSessions(tx *gorm.DB, userID int64, reason string) error {
+	return tx.Model(&sessionRow{}).Where("user_id = ? AND revoked_at IS NULL", userID).
+		Updates(map[string]any{"revoked_at": timestamp(time.Now()), "revoke_reason": reason}).Error
+}
+
+// SessionByID returns a session, or ENOTFOUND.
+func (s *Store) SessionByID(ctx context.Context, id string) (*models.Session, error) {
+	db, cancel := s.conn(ctx)
+	defer cancel()
+	var row sessionRow
+	if err := db.Where("id = ?", id).Take(&row).Error; err != nil {
+		return nil, dbError(err)
+	}
+	return &models.Session{ID: row.ID, UserID: row.UserID, CreatedAt: row.CreatedAt, RevokedAt: row.RevokedAt}, nil
+}
+
+// PurgeExpired deletes refresh tokens that expired before cutoff, and the
+// sessions left with no tokens. An expired token is refused by its
+// signature's exp claim already, so forgetting it loses nothing.
+func (s *Store) PurgeExpired(ctx context.Context, cutoff time.Time) (int64, error) {
+	var n int64
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		res := tx.Where("expires_at < ?", timestamp(cutoff)).Delete(&refreshTokenRow{})
+		if res.Error != nil {
+			return res.Error
+		}
+		n = res.RowsAffected
+		return tx.Where("created_at < ? AND NOT EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.session_id = sessions.id)", timestamp(cutoff)).
+			Delete(&sessionRow{}).Error
+	})
+	return n, dbError(err)
+}

@@ -1,0 +1,191 @@
+// Package store keeps users and sessions in SQLite or PostgreSQL through
+// GORM. Row types are unexported; callers see only models.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"github.com/rolegate/rolegate/models"
+)
+
+// Dialects.
+const (
+	SQLite   = "sqlite"
+	Postgres = "postgres"
+)
+
+// Options tune the connection pool.
+type Options struct {
+	// MaxConns caps open connections; 0 picks a default per dialect.
+	MaxConns int
+	// OpTimeout bounds each store call; 0 means 5 seconds.
+	OpTimeout time.Duration
+}
+
+// Store is rolegate's storage.
+type Store struct {
+	db        *gorm.DB
+	dialect   string
+	opTimeout time.Duration
+}
+
+// Open connects to the database named by databaseURL: "postgres://..." (or
+// "postgresql://...") for PostgreSQL, "sqlite:PATH" for SQLite, whose file
+// and folder are created if missing. It does not migrate.
+func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error) {
+	dialect, dsn, err := parseURL(databaseURL)
+	if err != nil {
+		return nil, err
+	}
+	cfg := &gorm.Config{
+		Logger:                 logger.Discard,
+		TranslateError:         true,
+		SkipDefaultTransaction: true,
+		PrepareStmt:            dialect == Postgres,
+		NowFunc:                func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
+	}
+	var dialector gorm.Dialector
+	maxConns := opts.MaxConns
+	switch dialect {
+	case SQLite:
+		if err := os.MkdirAll(filepath.Dir(dsn), 0o700); err != nil {
+			return nil, fmt.Errorf("create database folder: %w", err)
+		}
+		dialector = sqlite.Open(dsn + sqliteParams)
+		if maxConns == 0 {
+			maxConns = 8
+		}
+	case Postgres:
+		dialector = postgres.Open(dsn)
+		if maxConns == 0 {
+			maxConns = 20
+		}
+	}
+	db, err := gorm.Open(dialector, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open %s database: %w", dialect, err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, err
+	}
+	sqlDB.SetMaxOpenConns(maxConns)
+	sqlDB.SetMaxIdleConns(maxConns)
+	sqlDB.SetConnMaxLifetime(30 * time.Minute)
+	s := &Store{db: db, dialect: dialect, opTimeout: opts.OpTimeout}
+	if s.opTimeout == 0 {
+		s.opTimeout = 5 * time.Second
+	}
+	if err := s.Ping(ctx); err != nil {
+		sqlDB.Close()
+		return nil, fmt.Errorf("connect to %s database: %w", dialect, err)
+	}
+	return s, nil
+}
+
+// sqliteParams make SQLite safe for a server: foreign keys on, WAL so that
+// readers never wait for the writer, a busy timeout instead of immediate
+// "database is locked" errors, and write locks taken at BEGIN so that a
+// transaction never fails halfway when it first writes. (No _time_format:
+// the driver ignores _txlock after it, and its default is the same.)
+const sqliteParams = "?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(FULL)&_txlock=immediate"
+
+func parseURL(databaseURL string) (dialect, dsn string, err error) {
+	switch {
+	case strings.HasPrefix(databaseURL, "sqlite:"):
+		path := strings.TrimPrefix(strings.TrimPrefix(databaseURL, "sqlite:"), "//")
+		if path == "" || strings.ContainsAny(path, "?#") || path == ":memory:" {
+			return "", "", fmt.Errorf("database URL %q: want sqlite:PATH to a file, with no ? or #", databaseURL)
+		}
+		return SQLite, path, nil
+	case strings.HasPrefix(databaseURL, "postgres://"), strings.HasPrefix(databaseURL, "postgresql://"):
+		if _, err := url.Parse(databaseURL); err != nil {
+			return "", "", fmt.Errorf("database URL: %w", err)
+		}
+		return Postgres, databaseURL, nil
+	}
+	return "", "", fmt.Errorf("database URL %q: want postgres://... or sqlite:PATH", redact(databaseURL))
+}
+
+// redact hides a password in a URL for messages.
+func redact(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+// Dialect returns SQLite or Postgres.
+func (s *Store) Dialect() string { return s.dialect }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	if err := sqlDB.PingContext(ctx); err != nil {
+		return models.Unavailable(err)
+	}
+	return nil
+}
+
+// Close closes the connection pool.
+func (s *Store) Close() error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.Close()
+}
+
+func (s *Store) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.opTimeout)
+}
+
+// conn returns a session bound to ctx and the store's operation timeout.
+func (s *Store) conn(ctx context.Context) (*gorm.DB, context.CancelFunc) {
+	ctx, cancel := s.bound(ctx)
+	return s.db.WithContext(ctx), cancel
+}
+
+// tx runs fn in a transaction bound to ctx.
+func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	db, cancel := s.conn(ctx)
+	defer cancel()
+	return db.Transaction(fn)
+}
+
+// dbError turns a database error into a domain error. Errors that already
+// are domain errors pass through; anything unexpected means the database
+// is not working, which clients see as EUNAVAILABLE.
+func dbError(err error) error {
+	var e *models.Error
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &e):
+		return err
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return models.Errorf(models.ENOTFOUND, "Not found.")
+	}
+	return models.Unavailable(err)
+}

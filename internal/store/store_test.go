@@ -1,0 +1,402 @@
+package store_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rolegate/rolegate/internal/dbtest"
+	"github.com/rolegate/rolegate/internal/store"
+	"github.com/rolegate/rolegate/models"
+)
+
+// TestStore runs the whole suite on every database under test.
+func TestStore(t *testing.T) {
+	for _, target := range dbtest.Targets(t) {
+		t.Run(target.Name, func(t *testing.T) {
+			s, err := store.Open(context.Background(), target.URL, store.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			if err := s.Migrate(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			for name, test := range suite {
+				t.Run(name, func(t *testing.T) { test(t, s) })
+			}
+		})
+	}
+}
+
+var suite = map[string]func(*testing.T, *store.Store){
+	"MigrationsRoundTrip":         testMigrationsRoundTrip,
+	"UsernamesAreCaseInsensitive": testUsernamesAreCaseInsensitive,
+	"ListPagesFiltersAndSearches": testListPagesFiltersAndSearches,
+	"UpdateChangesOnlyPatched":    testUpdateChangesOnlyPatched,
+	"PasswordChangeEndsSessions":  testPasswordChangeEndsSessions,
+	"LastAdminIsKept":             testLastAdminIsKept,
+	"AdminsRemovingEachOther":     testAdminsRemovingEachOther,
+	"RefreshRotatesOnce":          testRefreshRotatesOnce,
+	"ConcurrentRefreshOneWinner":  testConcurrentRefreshOneWinner,
+	"RefreshRefusals":             testRefreshRefusals,
+	"DeleteCascadesAndPurge":      testDeleteCascadesAndPurge,
+	"MissingUserIsNotFound":       testMissingUserIsNotFound,
+}
+
+var ctx = context.Background()
+
+var seqN atomic.Int64
+
+func next() int64 { return seqN.Add(1) }
+
+// newUser creates a user with a unique name.
+func newUser(t *testing.T, s *store.Store, role string) *models.User {
+	t.Helper()
+	seq := next()
+	u, err := s.CreateUser(ctx, &models.User{
+		Username: fmt.Sprintf("u%d-%d", time.Now().UnixNano()%1e9, seq), Email: "x@example.com",
+		Role: role, IsActive: true, PasswordHash: "$argon2id$placeholder",
+	})
+	if err != nil {
+		t.Fatalf("create user: %v", err)
+	}
+	return u
+}
+
+func wantCode(t *testing.T, err error, code string) {
+	t.Helper()
+	if got := models.ErrorCode(err); got != code {
+		t.Fatalf("got error %v (code %q), want code %q", err, got, code)
+	}
+}
+
+func testMigrationsRoundTrip(t *testing.T, s *store.Store) {
+	// The suite's schema is in use; round-trip on a fresh database.
+	for _, target := range dbtest.Targets(t) {
+		if target.Name != s.Dialect() {
+			continue
+		}
+		fresh, err := store.Open(ctx, target.URL, store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer fresh.Close()
+		if n, err := fresh.Pending(ctx); err != nil || n == 0 {
+			t.Fatalf("fresh database: got %d pending (%v), want some", n, err)
+		}
+		for i, step := range []func(context.Context) error{fresh.Migrate, fresh.MigrateDown, fresh.Migrate, fresh.Migrate} {
+			if err := step(ctx); err != nil {
+				t.Fatalf("step %d: %v", i, err)
+			}
+		}
+		if n, err := fresh.Pending(ctx); err != nil || n != 0 {
+			t.Fatalf("after up/down/up: got %d pending (%v), want 0", n, err)
+		}
+		if _, err := fresh.CreateUser(ctx, &models.User{Username: "after-roundtrip", Role: "user", IsActive: true, PasswordHash: "x"}); err != nil {
+			t.Fatalf("schema unusable after round trip: %v", err)
+		}
+	}
+}
+
+func testUsernamesAreCaseInsensitive(t *testing.T, s *store.Store) {
+	u := newUser(t, s, "user")
+	_, err := s.CreateUser(ctx, &models.User{Username: "U" + u.Username[1:], Role: "user", PasswordHash: "x"})
+	wantCode(t, err, models.EINVALID)
+	if e := models.AsError(err); len(e.Fields["username"]) == 0 {
+		t.Errorf("got fields %v, want a username error", e.Fields)
+	}
+	got, err := s.UserByUsername(ctx, "U"+u.Username[1:])
+	if err != nil || got.ID != u.ID {
+		t.Fatalf("lookup by other case: got %v, %v; want user %d", got, err, u.ID)
+	}
+	if got.DateJoined.IsZero() || got.DateJoined.Location() != time.UTC {
+		t.Errorf("date_joined: got %v, want a UTC time", got.DateJoined)
+	}
+}
+
+func testListPagesFiltersAndSearches(t *testing.T, s *store.Store) {
+	tag := fmt.Sprintf("pg%d", time.Now().UnixNano()%1e9)
+	var ids []int64
+	for i := range 5 {
+		role := "user"
+		if i%2 == 0 {
+			role = "staff"
+		}
+		u, err := s.CreateUser(ctx, &models.User{Username: fmt.Sprintf("%s_%d", tag, i), Email: fmt.Sprintf("%s%d@Example.com", tag, i), Role: role, IsActive: i != 4, PasswordHash: "x"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, u.ID)
+	}
+	// A user whose name would match if "_" were a LIKE wildcard.
+	if _, err := s.CreateUser(ctx, &models.User{Username: tag + "x1", Role: "user", IsActive: true, PasswordHash: "x"}); err != nil {
+		t.Fatal(err)
+	}
+
+	var seen []int64
+	after := int64(0)
+	for page := 0; page < 10; page++ {
+		us, err := s.ListUsers(ctx, models.UserFilter{Search: tag + "_", AfterID: after, Limit: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range us {
+			seen = append(seen, u.ID)
+		}
+		if len(us) < 2 {
+			break
+		}
+		after = us[len(us)-1].ID
+	}
+	if fmt.Sprint(seen) != fmt.Sprint(ids) {
+		t.Errorf("paged search %q: got ids %v, want %v", tag+"_", seen, ids)
+	}
+
+	staff, active := "staff", true
+	us, err := s.ListUsers(ctx, models.UserFilter{Search: tag + "_", Role: &staff, IsActive: &active, Limit: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(us); got != 2 {
+		t.Errorf("active staff: got %d users, want 2 (ids %v)", got, ids)
+	}
+	us, err = s.ListUsers(ctx, models.UserFilter{Search: tag + "3@EXAMPLE", Limit: 50})
+	if err != nil || len(us) != 1 || us[0].ID != ids[3] {
+		t.Errorf("search by email, other case: got %d users (%v), want user %d", len(us), err, ids[3])
+	}
+	us, err = s.ListUsers(ctx, models.UserFilter{Search: "%", Limit: 50})
+	if err != nil || len(us) != 0 {
+		t.Errorf("search %%: got %d users (%v), want none", len(us), err)
+	}
+}
+
+func testUpdateChangesOnlyPatched(t *testing.T, s *store.Store) {
+	u := newUser(t, s, "user")
+	email, first := "new@example.org", "Ann"
+	got, err := s.UpdateUser(ctx, u.ID, models.UserPatch{Email: &email, FirstName: &first}, models.AdminGuard{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Email != email || got.FirstName != first || got.Username != u.Username || got.Role != u.Role || got.TokenEpoch != u.TokenEpoch {
+		t.Errorf("got %+v, want only email and first name changed from %+v", got, u)
+	}
+	other := newUser(t, s, "user")
+	taken := "U" + other.Username[1:]
+	_, err = s.UpdateUser(ctx, u.ID, models.UserPatch{Username: &taken}, models.AdminGuard{})
+	wantCode(t, err, models.EINVALID)
+}
+
+func testPasswordChangeEndsSessions(t *testing.T, s *store.Store) {
+	u := newUser(t, s, "user")
+	sess := models.Session{ID: "pw-" + u.Username, UserID: u.ID, CreatedAt: time.Now()}
+	tok := models.RefreshToken{Hash: hash("pw1" + u.Username), SessionID: sess.ID, ExpiresAt: time.Now().Add(time.Hour)}
+	if err := s.CreateSession(ctx, sess, tok); err != nil {
+		t.Fatal(err)
+	}
+	h := "$argon2id$new"
+	got, err := s.UpdateUser(ctx, u.ID, models.UserPatch{PasswordHash: &h}, models.AdminGuard{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.TokenEpoch != u.TokenEpoch+1 || got.PasswordHash != h {
+		t.Errorf("got epoch %d hash %q, want epoch %d and the new hash", got.TokenEpoch, got.PasswordHash, u.TokenEpoch+1)
+	}
+	stored, err := s.SessionByID(ctx, sess.ID)
+	if err != nil || stored.RevokedAt == nil {
+		t.Errorf("session after password change: got %+v, %v; want revoked", stored, err)
+	}
+	_, err = s.RotateRefreshToken(ctx, tok.Hash, models.RefreshToken{Hash: hash("pw2" + u.Username), SessionID: sess.ID, ExpiresAt: time.Now().Add(time.Hour)}, time.Now())
+	wantCode(t, err, models.EUNAUTHORIZED)
+}
+
+func testLastAdminIsKept(t *testing.T, s *store.Store) {
+	// A role no other test uses, so this admin is the only one.
+	role := fmt.Sprintf("root%d", time.Now().UnixNano())
+	guard := models.AdminGuard{Roles: []string{role}}
+	admin := newUser(t, s, role)
+	user, inactive := "user", false
+	_, err := s.UpdateUser(ctx, admin.ID, models.UserPatch{Role: &user}, guard)
+	wantCode(t, err, models.ECONFLICT)
+	_, err = s.UpdateUser(ctx, admin.ID, models.UserPatch{IsActive: &inactive}, guard)
+	wantCode(t, err, models.ECONFLICT)
+	wantCode(t, s.DeleteUser(ctx, admin.ID, guard), models.ECONFLICT)
+	if got, err := s.UserByID(ctx, admin.ID); err != nil || got.Role != role || !got.IsActive {
+		t.Fatalf("after refused changes: got %+v, %v; want unchanged", got, err)
+	}
+	// With a second admin, the first may go.
+	newUser(t, s, role)
+	if _, err := s.UpdateUser(ctx, admin.ID, models.UserPatch{Role: &user}, guard); err != nil {
+		t.Fatalf("demote with another admin: %v", err)
+	}
+}
+
+func testAdminsRemovingEachOther(t *testing.T, s *store.Store) {
+	role := fmt.Sprintf("root%d", time.Now().UnixNano())
+	guard := models.AdminGuard{Roles: []string{role}}
+	for round := range 5 {
+		a, b := newUser(t, s, role), newUser(t, s, role)
+		errs := make([]error, 2)
+		var wg sync.WaitGroup
+		wg.Go(func() { errs[0] = s.DeleteUser(ctx, a.ID, guard) })
+		wg.Go(func() {
+			inactive := false
+			_, errs[1] = s.UpdateUser(ctx, b.ID, models.UserPatch{IsActive: &inactive}, guard)
+		})
+		wg.Wait()
+		ok := 0
+		for _, err := range errs {
+			switch models.ErrorCode(err) {
+			case "":
+				ok++
+			case models.ECONFLICT:
+			default:
+				t.Fatalf("round %d: unexpected error %v", round, err)
+			}
+		}
+		if ok != 1 {
+			t.Fatalf("round %d: %d of 2 removals succeeded, want exactly 1 (%v)", round, ok, errs)
+		}
+		// Leave no admin of this role behind for the next round.
+		role = fmt.Sprintf("root%d", time.Now().UnixNano())
+		guard = models.AdminGuard{Roles: []string{role}}
+	}
+}
+
+func hash(s string) string { return fmt.Sprintf("%x", sha256.Sum256([]byte(s))) }
+
+func session(t *testing.T, s *store.Store, u *models.User) (models.Session, models.RefreshToken) {
+	t.Helper()
+	seq := next()
+	sess := models.Session{ID: fmt.Sprintf("s%d-%d", u.ID, seq), UserID: u.ID, CreatedAt: time.Now()}
+	tok := models.RefreshToken{Hash: hash(fmt.Sprintf("t%d-%d", u.ID, seq)), SessionID: sess.ID, ExpiresAt: time.Now().Add(time.Hour)}
+	if err := s.CreateSession(ctx, sess, tok); err != nil {
+		t.Fatal(err)
+	}
+	return sess, tok
+}
+
+func nextToken(sess models.Session, label string) models.RefreshToken {
+	seq := next()
+	return models.RefreshToken{Hash: hash(fmt.Sprintf("%s-%s-%d", sess.ID, label, seq)), SessionID: sess.ID, ExpiresAt: time.Now().Add(time.Hour)}
+}
+
+func testRefreshRotatesOnce(t *testing.T, s *store.Store) {
+	u := newUser(t, s, "user")
+	sess, first := session(t, s, u)
+	second := nextToken(sess, "2")
+	got, err := s.RotateRefreshToken(ctx, first.Hash, second, time.Now())
+	if err != nil || got.ID != u.ID {
+		t.Fatalf("first rotation: got %v, %v; want user %d", got, err, u.ID)
+	}
+	// Replaying the first token revokes the session, so the second dies too.
+	_, err = s.RotateRefreshToken(ctx, first.Hash, nextToken(sess, "3"), time.Now())
+	if !errors.Is(err, store.ErrRefreshReused) {
+		t.Fatalf("replay: got %v, want ErrRefreshReused", err)
+	}
+	_, err = s.RotateRefreshToken(ctx, second.Hash, nextToken(sess, "4"), time.Now())
+	wantCode(t, err, models.EUNAUTHORIZED)
+	if st, _ := s.SessionByID(ctx, sess.ID); st == nil || st.RevokedAt == nil {
+		t.Errorf("session after replay: got %+v, want revoked", st)
+	}
+}
+
+func testConcurrentRefreshOneWinner(t *testing.T, s *store.Store) {
+	u := newUser(t, s, "user")
+	sess, first := session(t, s, u)
+	const n = 20
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			_, errs[i] = s.RotateRefreshToken(ctx, first.Hash, nextToken(sess, fmt.Sprint("c", i)), time.Now())
+		})
+	}
+	wg.Wait()
+	won, reused := 0, 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			won++
+		case errors.Is(err, store.ErrRefreshReused):
+			reused++
+		default:
+			t.Errorf("unexpected error: %v", err)
+		}
+	}
+	if won != 1 || reused != n-1 {
+		t.Fatalf("got %d winners and %d reuses, want 1 and %d", won, reused, n-1)
+	}
+	if st, _ := s.SessionByID(ctx, sess.ID); st == nil || st.RevokedAt == nil {
+		t.Errorf("session: got %+v, want revoked as reuse", st)
+	}
+}
+
+func testRefreshRefusals(t *testing.T, s *store.Store) {
+	u := newUser(t, s, "user")
+	sess, first := session(t, s, u)
+	// Unknown token.
+	_, err := s.RotateRefreshToken(ctx, hash("never issued"), nextToken(sess, "x"), time.Now())
+	wantCode(t, err, models.EUNAUTHORIZED)
+	// Expired by the store's clock.
+	_, err = s.RotateRefreshToken(ctx, first.Hash, nextToken(sess, "y"), time.Now().Add(2*time.Hour))
+	wantCode(t, err, models.EUNAUTHORIZED)
+	// Logged out.
+	sess2, tok2 := session(t, s, u)
+	if err := s.RevokeSession(ctx, sess2.ID, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RevokeSession(ctx, sess2.ID, time.Now()); err != nil {
+		t.Fatalf("second logout: got %v, want nil", err)
+	}
+	_, err = s.RotateRefreshToken(ctx, tok2.Hash, nextToken(sess2, "z"), time.Now())
+	wantCode(t, err, models.EUNAUTHORIZED)
+	// Inactive user.
+	sess3, tok3 := session(t, s, u)
+	inactive := false
+	if _, err := s.UpdateUser(ctx, u.ID, models.UserPatch{IsActive: &inactive}, models.AdminGuard{}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.RotateRefreshToken(ctx, tok3.Hash, nextToken(sess3, "w"), time.Now())
+	wantCode(t, err, models.EUNAUTHORIZED)
+}
+
+func testDeleteCascadesAndPurge(t *testing.T, s *store.Store) {
+	u := newUser(t, s, "user")
+	sess, tok := session(t, s, u)
+	if err := s.DeleteUser(ctx, u.ID, models.AdminGuard{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SessionByID(ctx, sess.ID); models.ErrorCode(err) != models.ENOTFOUND {
+		t.Errorf("session of deleted user: got %v, want not found", err)
+	}
+	_, err := s.RotateRefreshToken(ctx, tok.Hash, nextToken(sess, "d"), time.Now())
+	wantCode(t, err, models.EUNAUTHORIZED)
+	wantCode(t, s.DeleteUser(ctx, u.ID, models.AdminGuard{}), models.ENOTFOUND)
+
+	v := newUser(t, s, "user")
+	old, _ := session(t, s, v)
+	n, err := s.PurgeExpired(ctx, time.Now().Add(3*time.Hour))
+	if err != nil || n < 1 {
+		t.Fatalf("purge: got %d, %v; want at least 1 token", n, err)
+	}
+	if _, err := s.SessionByID(ctx, old.ID); models.ErrorCode(err) != models.ENOTFOUND {
+		t.Errorf("session with only expired tokens after purge: got %v, want gone", err)
+	}
+}
+
+func testMissingUserIsNotFound(t *testing.T, s *store.Store) {
+	_, err := s.UserByID(ctx, 1<<40)
+	wantCode(t, err, models.ENOTFOUND)
+	_, err = s.UserByUsername(ctx, "nobody-at-all")
+	wantCode(t, err, models.ENOTFOUND)
+	email := "a@b.co"
+	_, err = s.UpdateUser(ctx, 1<<40, models.UserPatch{Email: &email}, models.AdminGuard{})
+	wantCode(t, err, models.ENOTFOUND)
+	wantCode(t, s.RecordLogin(ctx, 1<<40, time.Now(), ""), models.ENOTFOUND)
+}

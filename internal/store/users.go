@@ -1,0 +1,278 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/rolegate/rolegate/internal/account"
+	"github.com/rolegate/rolegate/models"
+)
+
+// userRow is the users table.
+type userRow struct {
+	ID           int64 `gorm:"primaryKey"`
+	Username     string
+	UsernameKey  string
+	Email        string
+	FirstName    string
+	LastName     string
+	Role         string
+	IsActive     bool
+	PasswordHash string
+	TokenEpoch   int64
+	DateJoined   time.Time
+	LastLogin    *time.Time
+}
+
+func (userRow) TableName() string { return "users" }
+
+func (r *userRow) model() *models.User {
+	u := &models.User{
+		ID: r.ID, Username: r.Username, Email: r.Email, FirstName: r.FirstName, LastName: r.LastName,
+		Role: r.Role, IsActive: r.IsActive, PasswordHash: r.PasswordHash, TokenEpoch: r.TokenEpoch,
+		DateJoined: r.DateJoined.UTC(),
+	}
+	if r.LastLogin != nil {
+		t := r.LastLogin.UTC()
+		u.LastLogin = &t
+	}
+	return u
+}
+
+func rowOf(u *models.User) *userRow {
+	return &userRow{
+		ID: u.ID, Username: u.Username, UsernameKey: account.UsernameKey(u.Username), Email: u.Email,
+		FirstName: u.FirstName, LastName: u.LastName, Role: u.Role, IsActive: u.IsActive,
+		PasswordHash: u.PasswordHash, TokenEpoch: u.TokenEpoch, DateJoined: timestamp(u.DateJoined), LastLogin: u.LastLogin,
+	}
+}
+
+// timestamp is t as stored: UTC, to the microsecond both databases keep.
+func timestamp(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+var errUsernameTaken = models.FieldError("username", "A user with that username already exists.")
+
+// CreateUser stores a new user and returns it with its id. DateJoined is
+// set to now when zero. Returns EINVALID if the username is taken.
+func (s *Store) CreateUser(ctx context.Context, u *models.User) (*models.User, error) {
+	db, cancel := s.conn(ctx)
+	defer cancel()
+	if u.DateJoined.IsZero() {
+		u.DateJoined = time.Now()
+	}
+	row := rowOf(u)
+	if err := db.Create(row).Error; err != nil {
+		if errors.Is(err, gorm.ErrDuplicatedKey) {
+			return nil, errUsernameTaken
+		}
+		return nil, dbError(err)
+	}
+	return row.model(), nil
+}
+
+// UserByID returns the user with id, or ENOTFOUND.
+func (s *Store) UserByID(ctx context.Context, id int64) (*models.User, error) {
+	db, cancel := s.conn(ctx)
+	defer cancel()
+	var row userRow
+	if err := db.Where("id = ?", id).Take(&row).Error; err != nil {
+		return nil, dbError(err)
+	}
+	return row.model(), nil
+}
+
+// UserByUsername returns the user whose username matches case-insensitively,
+// or ENOTFOUND.
+func (s *Store) UserByUsername(ctx context.Context, username string) (*models.User, error) {
+	db, cancel := s.conn(ctx)
+	defer cancel()
+	var row userRow
+	if err := db.Where("username_key = ?", account.UsernameKey(username)).Take(&row).Error; err != nil {
+		return nil, dbError(err)
+	}
+	return row.model(), nil
+}
+
+// ListUsers returns up to f.Limit users matching f, in ascending id order,
+// starting after f.AfterID.
+func (s *Store) ListUsers(ctx context.Context, f models.UserFilter) ([]*models.User, error) {
+	db, cancel := s.conn(ctx)
+	defer cancel()
+	q := db.Model(&userRow{}).Where("id > ?", f.AfterID)
+	if f.Role != nil {
+		q = q.Where("role = ?", *f.Role)
+	}
+	if f.IsActive != nil {
+		q = q.Where("is_active = ?", *f.IsActive)
+	}
+	if f.Search != "" {
+		pattern := "%" + escapeLike(strings.ToLower(account.NormalizeUsername(f.Search))) + "%"
+		q = q.Where(`(username_key LIKE ? ESCAPE '\' OR LOWER(email) LIKE ? ESCAPE '\')`, pattern, pattern)
+	}
+	var rows []userRow
+	if err := q.Order("id").Limit(f.Limit).Find(&rows).Error; err != nil {
+		return nil, dbError(err)
+	}
+	out := make([]*models.User, len(rows))
+	for i := range rows {
+		out[i] = rows[i].model()
+	}
+	return out, nil
+}
+
+// escapeLike makes s match itself literally in a LIKE pattern with ESCAPE '\'.
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// RecordLogin sets last_login, and replaces the password hash when newHash
+// is not "". Returns ENOTFOUND if the user is gone.
+func (s *Store) RecordLogin(ctx context.Context, id int64, at time.Time, newHash string) error {
+	db, cancel := s.conn(ctx)
+	defer cancel()
+	cols := map[string]any{"last_login": timestamp(at)}
+	if newHash != "" {
+		cols["password_hash"] = newHash
+	}
+	res := db.Model(&userRow{}).Where("id = ?", id).Updates(cols)
+	if res.Error != nil {
+		return dbError(res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return models.Errorf(models.ENOTFOUND, "Not found.")
+	}
+	return nil
+}
+
+// UpdateUser applies patch to user id and returns the result. A patch that
+// ends sessions advances the user's token epoch and revokes every session
+// in the same transaction. Returns ENOTFOUND, EINVALID for a taken
+// username, or ECONFLICT when the patch would leave no active user holding
+// a role in guard.
+func (s *Store) UpdateUser(ctx context.Context, id int64, patch models.UserPatch, guard models.AdminGuard) (*models.User, error) {
+	var out *models.User
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		if patch.TouchesAccess() {
+			if err := s.lockAdmins(tx); err != nil {
+				return err
+			}
+		}
+		before, err := lockUser(tx, id)
+		if err != nil {
+			return err
+		}
+		after := *before
+		patch.Apply(&after)
+		if guard.Protects(before) && !guard.Protects(&after) {
+			if err := ensureAnotherAdmin(tx, guard, id); err != nil {
+				return err
+			}
+		}
+		cols := changedColumns(before, &after)
+		if patch.EndsSessions(before) {
+			cols["token_epoch"] = gorm.Expr("token_epoch + 1")
+			if err := revokeUserSessions(tx, id, "user_changed"); err != nil {
+				return err
+			}
+		}
+		if len(cols) > 0 {
+			if err := tx.Model(&userRow{}).Where("id = ?", id).Updates(cols).Error; err != nil {
+				if errors.Is(err, gorm.ErrDuplicatedKey) {
+					return errUsernameTaken
+				}
+				return err
+			}
+		}
+		var row userRow
+		if err := tx.Where("id = ?", id).Take(&row).Error; err != nil {
+			return err
+		}
+		out = row.model()
+		return nil
+	})
+	if err != nil {
+		return nil, dbError(err)
+	}
+	return out, nil
+}
+
+// DeleteUser deletes user id with their sessions. Returns ENOTFOUND, or
+// ECONFLICT when id is the last active user holding a role in guard.
+func (s *Store) DeleteUser(ctx context.Context, id int64, guard models.AdminGuard) error {
+	return dbError(s.tx(ctx, func(tx *gorm.DB) error {
+		if err := s.lockAdmins(tx); err != nil {
+			return err
+		}
+		u, err := lockUser(tx, id)
+		if err != nil {
+			return err
+		}
+		if guard.Protects(u) {
+			if err := ensureAnotherAdmin(tx, guard, id); err != nil {
+				return err
+			}
+		}
+		return tx.Where("id = ?", id).Delete(&userRow{}).Error
+	}))
+}
+
+// lockAdmins serializes every change that can remove an administrator, so
+// that two admins removing each other at once cannot both succeed. On
+// SQLite every write transaction is already serialized.
+func (s *Store) lockAdmins(tx *gorm.DB) error {
+	if s.dialect != Postgres {
+		return nil
+	}
+	return tx.Exec("SELECT pg_advisory_xact_lock(?)", adminLockID).Error
+}
+
+const adminLockID = 0x726f6c6561646d6e // "roleadmn"
+
+func lockUser(tx *gorm.DB, id int64) (*models.User, error) {
+	var row userRow
+	if err := tx.Clauses(forUpdate).Where("id = ?", id).Take(&row).Error; err != nil {
+		return nil, err
+	}
+	return row.model(), nil
+}
+
+func ensureAnotherAdmin(tx *gorm.DB, guard models.AdminGuard, except int64) error {
+	var n int64
+	err := tx.Model(&userRow{}).Where("is_active = ? AND role IN ? AND id <> ?", true, guard.Roles, except).Count(&n).Error
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return models.Errorf(models.ECONFLICT, "This is the last active user who can manage roles; it cannot be deleted, deactivated or demoted.")
+	}
+	return nil
+}
+
+// changedColumns lists the columns whose values differ between two states
+// of a user.
+func changedColumns(before, after *models.User) map[string]any {
+	cols := map[string]any{}
+	if after.Username != before.Username {
+		cols["username"] = after.Username
+		cols["username_key"] = account.UsernameKey(after.Username)
+	}
+	for col, pair := range map[string][2]string{
+		"email":         {before.Email, after.Email},
+		"first_name":    {before.FirstName, after.FirstName},
+		"last_name":     {before.LastName, after.LastName},
+		"role":          {before.Role, after.Role},
+		"password_hash": {before.PasswordHash, after.PasswordHash},
+	} {
+		if pair[0] != pair[1] {
+			cols[col] = pair[1]
+		}
+	}
+	if after.IsActive != before.IsActive {
+		cols["is_active"] = after.IsActive
+	}
+	return cols
+}

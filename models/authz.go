@@ -1,0 +1,63 @@
+package models
+
+import "time"
+
+// Resource types and actions used by rolegate's own endpoints. The policy
+// may name others; these are the ones the handlers ask about.
+const (
+	ResourceUsers     = "users"
+	ResourceAdminArea = "admin_area"
+	ResourceStaffArea = "staff_area"
+	ResourceUserArea  = "user_area"
+
+	ActionList          = "list"
+	ActionRead          = "read"
+	ActionCreate        = "create"
+	ActionUpdate        = "update"
+	ActionDelete        = "delete"
+	ActionAssignRole    = "assign_role"
+	ActionResetPassword = "reset_password"
+)
+
+// AnonymousRole is the role of a caller that presented no credentials. The
+// default policy grants it nothing.
+const AnonymousRole = "anonymous"
+
+// Subject is who asks. ID is 0 for an anonymous caller.
+type Subject struct {
+	ID   int64
+	Role string
+}
+
+// Resource is what is asked about. OwnerID is 0 when the request concerns
+// no particular object (a list, an area).
+type Resource struct {
+	Type    string
+	OwnerID int64
+}
+
+// Decision is the policy's answer to (subject, resource, action).
+type Decision struct {
+	Allowed bool
+	// Rule is the policy line that allowed the request, empty on a deny.
+	Rule []string
+	// PolicyVersion identifies the policy that decided.
+	PolicyVersion string
+}
+
+// Session is one login: a chain of refresh tokens, each replacing the last.
+type Session struct {
+	ID        string
+	UserID    int64
+	CreatedAt time.Time
+	RevokedAt *time.Time
+}
+
+// RefreshToken is the stored form of an issued refresh token: only a hash
+// of its identifier is kept.
+type RefreshToken struct {
+	Hash      string
+	SessionID string
+	UserID    int64
+	ExpiresAt time.Time
+}

@@ -1,0 +1,92 @@
+// Package models holds rolegate's domain types. It imports only the
+// standard library, so nothing here knows about HTTP, SQL or Casbin.
+package models
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error codes. Each maps to exactly one HTTP status in the HTTP layer; the
+// codes themselves are transport-neutral.
+const (
+	EINVALID      = "invalid"      // the input is wrong; Fields says where
+	EUNAUTHORIZED = "unauthorized" // no valid credentials
+	EFORBIDDEN    = "forbidden"    // valid credentials, but the policy denies
+	ENOTFOUND     = "not_found"    // the thing does not exist
+	ECONFLICT     = "conflict"     // the request breaks an invariant of current state
+	ETOOLARGE     = "too_large"    // the input is bigger than allowed
+	EUNSUPPORTED  = "unsupported"  // the input is of a media type we do not read
+	ETHROTTLED    = "throttled"    // too many attempts; try again later
+	EUNAVAILABLE  = "unavailable"  // a dependency is down; safe to retry
+	EINTERNAL     = "internal"     // a bug or unexpected failure; never shown to clients
+)
+
+// Error is an error a client may see. Message is safe to show; an internal
+// cause is wrapped in Err and never shown.
+type Error struct {
+	Code    string
+	Message string
+	// Reason is a machine-readable refinement of Code, such as
+	// "token_not_valid" for EUNAUTHORIZED.
+	Reason string
+	// Fields holds per-field messages for EINVALID, keyed by the JSON name.
+	Fields map[string][]string
+	// Err is the underlying cause, kept for logs only.
+	Err error
+}
+
+func (e *Error) Error() string {
+	msg := e.Message
+	if e.Reason != "" {
+		msg = e.Reason + ": " + msg
+	}
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %s: %v", e.Code, msg, e.Err)
+	}
+	return fmt.Sprintf("%s: %s", e.Code, msg)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf returns an *Error with the given code and a formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// FieldError returns an EINVALID error about one field.
+func FieldError(field, message string) *Error {
+	return &Error{Code: EINVALID, Message: "invalid input", Fields: map[string][]string{field: {message}}}
+}
+
+// Internal wraps an unexpected failure. Its message is generic on purpose.
+func Internal(err error) *Error {
+	return &Error{Code: EINTERNAL, Message: "internal error", Err: err}
+}
+
+// Unavailable wraps a failure of a dependency such as the database.
+func Unavailable(err error) *Error {
+	return &Error{Code: EUNAVAILABLE, Message: "service temporarily unavailable", Err: err}
+}
+
+// ErrorCode returns the code of err, EINTERNAL when err is not an *Error,
+// and "" when err is nil.
+func ErrorCode(err error) string {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return EINTERNAL
+}
+
+// AsError returns err as an *Error, wrapping unknown errors as internal.
+func AsError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return Internal(err)
+}

@@ -1,0 +1,96 @@
+package models
+
+import "time"
+
+// User is an account. Role names come from the policy, not from Go code.
+type User struct {
+	ID           int64
+	Username     string
+	Email        string
+	FirstName    string
+	LastName     string
+	Role         string
+	IsActive     bool
+	PasswordHash string
+	DateJoined   time.Time
+	LastLogin    *time.Time
+	// TokenEpoch increases whenever every session of the user must end: a
+	// password change or a deactivation. Access tokens carry the epoch they
+	// were issued under and are refused once it moves on.
+	TokenEpoch int64
+}
+
+// UserPatch is a partial update of a user. A nil field is left unchanged.
+type UserPatch struct {
+	Username     *string
+	Email        *string
+	FirstName    *string
+	LastName     *string
+	Role         *string
+	IsActive     *bool
+	PasswordHash *string
+}
+
+// ChangesAccess reports whether the patch changes u's role or active flag,
+// the attributes guarded by the assign_role action.
+func (p UserPatch) ChangesAccess(u *User) bool {
+	return (p.Role != nil && *p.Role != u.Role) || (p.IsActive != nil && *p.IsActive != u.IsActive)
+}
+
+// TouchesAccess reports whether the patch sets the role or the active flag
+// at all, whatever their current values.
+func (p UserPatch) TouchesAccess() bool { return p.Role != nil || p.IsActive != nil }
+
+// EndsSessions reports whether applying the patch to u must end all of u's
+// sessions: a new password or a deactivation.
+func (p UserPatch) EndsSessions(u *User) bool {
+	return p.PasswordHash != nil || (p.IsActive != nil && !*p.IsActive && u.IsActive)
+}
+
+// Apply writes the patch's fields into u.
+func (p UserPatch) Apply(u *User) {
+	set(&u.Username, p.Username)
+	set(&u.Email, p.Email)
+	set(&u.FirstName, p.FirstName)
+	set(&u.LastName, p.LastName)
+	set(&u.Role, p.Role)
+	set(&u.IsActive, p.IsActive)
+	set(&u.PasswordHash, p.PasswordHash)
+}
+
+func set[T any](dst *T, v *T) {
+	if v != nil {
+		*dst = *v
+	}
+}
+
+// UserFilter selects a page of users, ordered by ID.
+type UserFilter struct {
+	Role     *string
+	IsActive *bool
+	// Search matches a case-insensitive substring of the username or email.
+	Search string
+	// AfterID starts the page after this ID (the cursor).
+	AfterID int64
+	Limit   int
+}
+
+// AdminGuard names the roles whose last active holder may not be removed.
+// The HTTP layer derives it from the policy: the roles allowed to assign
+// roles to any user. Without one of them, nobody could manage accounts.
+type AdminGuard struct {
+	Roles []string
+}
+
+// Protects reports whether u currently counts as an active administrator.
+func (g AdminGuard) Protects(u *User) bool {
+	if !u.IsActive {
+		return false
+	}
+	for _, r := range g.Roles {
+		if r == u.Role {
+			return true
+		}
+	}
+	return false
+}
