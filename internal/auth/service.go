@@ -59,15 +59,6 @@ func NewService(users UserStore, sessions SessionStore, hasher *Hasher, tokens *
 	return &Service{users: users, sessions: sessions, hasher: hasher, tokens: tokens, policy: policy, now: time.Now}
 }
 
-// Hasher returns the password hasher.
-func (s *Service) Hasher() *Hasher { return s.hasher }
-
-// Tokens returns the token issuer.
-func (s *Service) Tokens() *Tokens { return s.tokens }
-
-// PasswordPolicy returns the rules new passwords must meet.
-func (s *Service) PasswordPolicy() PasswordPolicy { return s.policy }
-
 // Pair is what a login or a refresh returns, in simplejwt's shape.
 type Pair struct {
 	Access  string `json:"access"`
@@ -231,4 +222,28 @@ func (s *Service) SetPassword(ctx context.Context, id int64, username, newPasswo
 		return nil, err
 	}
 	return s.users.UpdateUser(ctx, id, models.UserPatch{PasswordHash: &hash}, guard)
+}
+
+// PasswordProblems returns why password is not acceptable for username, or
+// nil.
+func (s *Service) PasswordProblems(password, username string) []string {
+	return s.policy.Check(password, username)
+}
+
+// HashPassword hashes an already checked password.
+func (s *Service) HashPassword(ctx context.Context, password string) (string, error) {
+	return s.hasher.Hash(ctx, password)
+}
+
+// JWKS returns the public signing keys as a JWK Set.
+func (s *Service) JWKS() any { return s.tokens.Keys().JWKS() }
+
+// ReloadKeys re-reads the signing key file.
+func (s *Service) ReloadKeys(path string) error {
+	ks, err := LoadKeys(path)
+	if err != nil {
+		return err
+	}
+	s.tokens.SetKeys(ks)
+	return nil
 }

@@ -1,0 +1,76 @@
+// Command rolegate is a policy-driven authorization and user-management
+// service. See the README for its subcommands.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "rolegate:", err)
+		}
+		var ue usageError
+		if errors.As(err, &ue) || errors.Is(err, flag.ErrHelp) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+const usage = `usage: rolegate <command> [flags]
+
+commands:
+  serve                     run the HTTP server
+  migrate [up|down|status]  apply, roll back one, or list schema migrations
+  users create              create a user (--username U --role R --password-stdin)
+  keys rotate               add a new signing key, drop keys no token can still use
+  healthcheck               probe a running server's /readyz (for container health checks)
+
+Every command takes the configuration flags; run "rolegate serve -h" to list them.`
+
+// usageError is a mistake in the command line.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg + "\n\n" + usage }
+
+// run is the whole program; main only supplies the process's environment,
+// so tests can run it too.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usageError{"no command given"}
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return serve(ctx, rest, getenv, stdout, stderr)
+	case "migrate":
+		return migrate(ctx, rest, getenv, stdout, stderr)
+	case "users":
+		if len(rest) == 0 || rest[0] != "create" {
+			return usageError{"want: rolegate users create"}
+		}
+		return createUser(ctx, rest[1:], getenv, stdin, stdout, stderr)
+	case "keys":
+		if len(rest) == 0 || rest[0] != "rotate" {
+			return usageError{"want: rolegate keys rotate"}
+		}
+		return rotateKeys(rest[1:], getenv, stdout, stderr)
+	case "healthcheck":
+		return healthcheck(ctx, rest, getenv, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprintln(stdout, usage)
+		return nil
+	}
+	return usageError{fmt.Sprintf("unknown command %q", cmd)}
+}

@@ -1,0 +1,147 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/rolegate/rolegate/internal/auth"
+	"github.com/rolegate/rolegate/models"
+)
+
+// signup creates an account. An anonymous caller gets the default role;
+// asking for another role is the assign_role action, which the default
+// policy refuses to anonymous callers.
+func (h *handler) signup(c *gin.Context) {
+	var in signupInput
+	if err := decode(c, &in); err != nil {
+		writeError(c, h.log, err)
+		return
+	}
+	pol := h.policies.Current()
+	f := fieldErrors{}
+	patch := patchOf(f, pol, in.profileFields, accessFields{})
+	if err := h.checkNewPassword(f, "password", in.Password, patch.Username); err != nil {
+		writeError(c, h.log, err)
+		return
+	}
+	if patch.Role == nil || *patch.Role == h.defaultRole {
+		patch.Role = &h.defaultRole
+	} else if err := authorize(c, pol, models.Resource{Type: models.ResourceUsers}, models.ActionAssignRole); err != nil {
+		writeError(c, h.log, err)
+		return
+	}
+	if !pol.HasRole(h.defaultRole) {
+		writeError(c, h.log, models.Unavailable(errDefaultRoleUndefined(h.defaultRole)))
+		return
+	}
+	h.create(c, patch, *in.Password)
+}
+
+// checkNewPassword validates the username and password of a new account,
+// returning every field problem in f.
+func (h *handler) checkNewPassword(f fieldErrors, field string, password, username *string) error {
+	required(f, map[string]*string{"username": username, field: password})
+	if password != nil && *password != "" {
+		uname := ""
+		if username != nil {
+			uname = *username
+		}
+		for _, p := range h.auth.PasswordProblems(*password, uname) {
+			f.add(field, p)
+		}
+	}
+	return f.err()
+}
+
+// create hashes the password and stores the user: the end of signup and of
+// an administrator's create.
+func (h *handler) create(c *gin.Context, patch models.UserPatch, password string) {
+	hash, err := h.auth.HashPassword(c.Request.Context(), password)
+	if err != nil {
+		writeError(c, h.log, err)
+		return
+	}
+	u, err := h.users.CreateUser(c.Request.Context(), newUser(patch, hash))
+	if err != nil {
+		writeError(c, h.log, err)
+		return
+	}
+	c.JSON(http.StatusCreated, gin.H{"message": "User created successfully", "user": toJSON(u)})
+}
+
+type loginInput struct {
+	Username *string `json:"username"`
+	Password *string `json:"password"`
+}
+
+// login answers simplejwt's TokenObtainPairView: {"access", "refresh"}.
+func (h *handler) login(c *gin.Context) {
+	var in loginInput
+	if err := decode(c, &in); err != nil {
+		writeError(c, h.log, err)
+		return
+	}
+	f := fieldErrors{}
+	required(f, map[string]*string{"username": in.Username, "password": in.Password})
+	if in.Password != nil && len([]rune(*in.Password)) > auth.MaxPasswordLength {
+		f.add("password", "Ensure this field has no more than 128 characters.")
+	}
+	if err := f.err(); err != nil {
+		writeError(c, h.log, err)
+		return
+	}
+	_, pair, err := h.auth.Login(c.Request.Context(), *in.Username, *in.Password)
+	if err != nil {
+		writeError(c, h.log, err)
+		return
+	}
+	c.JSON(http.StatusOK, pair)
+}
+
+type refreshInput struct {
+	Refresh *string `json:"refresh"`
+}
+
+func (h *handler) readRefresh(c *gin.Context) (string, bool) {
+	var in refreshInput
+	err := decode(c, &in)
+	if err == nil {
+		f := fieldErrors{}
+		required(f, map[string]*string{"refresh": in.Refresh})
+		err = f.err()
+	}
+	if err != nil {
+		writeError(c, h.log, err)
+		return "", false
+	}
+	return *in.Refresh, true
+}
+
+// refresh rotates a refresh token: the old one is spent, a new pair comes
+// back. Reusing a spent token ends the whole session.
+func (h *handler) refresh(c *gin.Context) {
+	token, ok := h.readRefresh(c)
+	if !ok {
+		return
+	}
+	pair, err := h.auth.Refresh(c.Request.Context(), token)
+	if err != nil {
+		writeError(c, h.log, err)
+		return
+	}
+	c.JSON(http.StatusOK, pair)
+}
+
+// logout ends the session of a refresh token.
+func (h *handler) logout(c *gin.Context) {
+	token, ok := h.readRefresh(c)
+	if !ok {
+		return
+	}
+	if err := h.auth.Logout(c.Request.Context(), token); err != nil {
+		writeError(c, h.log, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{})
+}

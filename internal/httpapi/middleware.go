@@ -1,0 +1,144 @@
+package httpapi
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"runtime/debug"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/rolegate/rolegate/internal/authz"
+	"github.com/rolegate/rolegate/models"
+)
+
+// recoverPanics turns a panic into a logged 500 with a JSON body, instead
+// of a dropped connection.
+func (h *handler) recoverPanics(c *gin.Context) {
+	defer func() {
+		v := recover()
+		if v == nil {
+			return
+		}
+		if v == http.ErrAbortHandler {
+			panic(v)
+		}
+		err := models.Internal(fmt.Errorf("panic: %v\n%s", v, debug.Stack()))
+		if c.Writer.Written() {
+			h.log.Error("panic after response started", "err", err)
+			c.Abort()
+			return
+		}
+		writeError(c, h.log, err)
+	}()
+	c.Next()
+}
+
+// headers sets the headers every response carries, errors included.
+func (h *handler) headers(c *gin.Context) {
+	hd := c.Writer.Header()
+	hd.Set("Content-Type", "application/json; charset=utf-8")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Cache-Control", "no-store")
+	hd.Set("Referrer-Policy", "no-referrer")
+	hd.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+	hd.Set("X-Frame-Options", "DENY")
+	hd.Set("X-Policy-Version", h.policies.Current().Version())
+	c.Next()
+}
+
+func (h *handler) methodNotAllowed(c *gin.Context) {
+	c.AbortWithStatusJSON(http.StatusMethodNotAllowed, gin.H{
+		"detail": fmt.Sprintf("Method %q not allowed.", c.Request.Method), "code": "method_not_allowed",
+	})
+}
+
+type principalKey struct{}
+
+// principal returns the authenticated user of a request, or nil.
+func principal(ctx context.Context) *models.User {
+	u, _ := ctx.Value(principalKey{}).(*models.User)
+	return u
+}
+
+// MaxAuthorizationBytes is the longest Authorization header read; longer
+// ones are refused before any parsing.
+const MaxAuthorizationBytes = 8 << 10
+
+var (
+	errNotAuthenticated = &models.Error{Code: models.EUNAUTHORIZED, Reason: "not_authenticated", Message: "Authentication credentials were not provided."}
+	errBadHeader        = &models.Error{Code: models.EUNAUTHORIZED, Reason: "bad_authorization_header", Message: "Authorization header must contain two space-delimited values"}
+)
+
+// authenticate returns the user of the request's Bearer token, nil when
+// there is no Bearer token, or an error for a bad one.
+func (h *handler) authenticate(c *gin.Context) (*models.User, error) {
+	header := c.GetHeader("Authorization")
+	if header == "" {
+		return nil, nil
+	}
+	if len(header) > MaxAuthorizationBytes {
+		return nil, errBadHeader
+	}
+	scheme, token, _ := strings.Cut(header, " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		return nil, nil
+	}
+	if token == "" || strings.Contains(token, " ") {
+		return nil, errBadHeader
+	}
+	return h.auth.Authenticate(c.Request.Context(), token)
+}
+
+// requireUser refuses requests without a valid access token, and puts the
+// user in the request context.
+func (h *handler) requireUser(c *gin.Context) {
+	u, err := h.authenticate(c)
+	if err == nil && u == nil {
+		err = errNotAuthenticated
+	}
+	if err != nil {
+		writeError(c, h.log, err)
+		return
+	}
+	c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), principalKey{}, u))
+	c.Next()
+}
+
+// optionalUser is requireUser for routes that anonymous callers may use;
+// a bad token is still refused.
+func (h *handler) optionalUser(c *gin.Context) {
+	u, err := h.authenticate(c)
+	if err != nil {
+		writeError(c, h.log, err)
+		return
+	}
+	if u != nil {
+		c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), principalKey{}, u))
+	}
+	c.Next()
+}
+
+// subject is who the request is from, for the policy.
+func subject(u *models.User) models.Subject {
+	if u == nil {
+		return models.Subject{Role: models.AnonymousRole}
+	}
+	return models.Subject{ID: u.ID, Role: u.Role}
+}
+
+// authorize asks pol whether the caller may do action on res, and marks
+// the response with the deciding policy's version. A deny is a
+// *deniedError; a failure to decide is EUNAVAILABLE, never an allow.
+func authorize(c *gin.Context, pol *authz.Policy, res models.Resource, action string) error {
+	d, err := pol.Decide(subject(principal(c.Request.Context())), res, action)
+	c.Header("X-Policy-Version", d.PolicyVersion)
+	if err != nil {
+		return err
+	}
+	if !d.Allowed {
+		return &deniedError{resource: res.Type, action: action, version: d.PolicyVersion}
+	}
+	return nil
+}

@@ -1,0 +1,139 @@
+// Package httpapi is rolegate's HTTP API, on Gin. Every route is listed in
+// NewHandler; every error is written by writeError.
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/rolegate/rolegate/internal/auth"
+	"github.com/rolegate/rolegate/internal/authz"
+	"github.com/rolegate/rolegate/models"
+)
+
+func init() { gin.SetMode(gin.ReleaseMode) }
+
+// UserStore is what the API needs from storage.
+type UserStore interface {
+	// CreateUser returns EINVALID if the username is taken.
+	CreateUser(ctx context.Context, u *models.User) (*models.User, error)
+	// UserByID returns ENOTFOUND if there is no such user.
+	UserByID(ctx context.Context, id int64) (*models.User, error)
+	ListUsers(ctx context.Context, f models.UserFilter) ([]*models.User, error)
+	// UpdateUser returns ENOTFOUND, EINVALID for a taken username, or
+	// ECONFLICT when it would remove the last active administrator.
+	UpdateUser(ctx context.Context, id int64, patch models.UserPatch, guard models.AdminGuard) (*models.User, error)
+	// DeleteUser returns ENOTFOUND, or ECONFLICT for the last active
+	// administrator.
+	DeleteUser(ctx context.Context, id int64, guard models.AdminGuard) error
+	// Ping returns EUNAVAILABLE when the database does not answer.
+	Ping(ctx context.Context) error
+}
+
+// Authenticator is what the API needs from the auth service.
+type Authenticator interface {
+	// Login returns auth.ErrBadCredentials for any failed login.
+	Login(ctx context.Context, username, password string) (*models.User, auth.Pair, error)
+	// Refresh returns EUNAUTHORIZED for a bad, spent or revoked token.
+	Refresh(ctx context.Context, refresh string) (auth.Pair, error)
+	Logout(ctx context.Context, refresh string) error
+	// Authenticate returns EUNAUTHORIZED unless the access token is valid
+	// and its user active.
+	Authenticate(ctx context.Context, access string) (*models.User, error)
+	// ChangePassword returns EINVALID for a wrong old or a bad new password.
+	ChangePassword(ctx context.Context, u *models.User, oldPassword, newPassword string) (auth.Pair, error)
+	// SetPassword returns EINVALID for a bad new password.
+	SetPassword(ctx context.Context, id int64, username, newPassword string, guard models.AdminGuard) (*models.User, error)
+	PasswordProblems(password, username string) []string
+	HashPassword(ctx context.Context, password string) (string, error)
+	JWKS() any
+}
+
+// Policies gives the policy in force.
+type Policies interface {
+	Current() *authz.Policy
+}
+
+// Deps are the API's dependencies.
+type Deps struct {
+	Users    UserStore
+	Auth     Authenticator
+	Policies Policies
+	// DefaultRole is the role of users who sign up without asking for one.
+	DefaultRole string
+	Log         *slog.Logger
+}
+
+type handler struct {
+	users       UserStore
+	auth        Authenticator
+	policies    Policies
+	defaultRole string
+	log         *slog.Logger
+}
+
+// NewHandler returns the whole API. Each path answers with and without
+// its trailing slash; the seed's routes and the /v1 routes share handlers.
+func NewHandler(d Deps) http.Handler {
+	h := &handler{users: d.Users, auth: d.Auth, policies: d.Policies, defaultRole: d.DefaultRole, log: d.Log}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	r := gin.New()
+	r.RedirectTrailingSlash = false
+	r.RedirectFixedPath = false
+	r.HandleMethodNotAllowed = true
+	r.ForwardedByClientIP = false
+	r.SetTrustedProxies(nil)
+	r.Use(h.recoverPanics, h.headers)
+	r.NoRoute(func(c *gin.Context) { writeError(c, h.log, errNotFound) })
+	r.NoMethod(h.methodNotAllowed)
+
+	route := func(method string, paths []string, hs ...gin.HandlerFunc) {
+		for _, p := range paths {
+			r.Handle(method, p, hs...)
+			r.Handle(method, toggleSlash(p), hs...)
+		}
+	}
+	user := h.requireUser
+
+	r.GET("/healthz", h.healthz)
+	r.GET("/readyz", h.readyz)
+	r.GET("/.well-known/jwks.json", h.jwks)
+
+	route(http.MethodPost, []string{"/signup/", "/v1/auth/signup"}, h.optionalUser, h.signup)
+	route(http.MethodPost, []string{"/login/", "/v1/auth/login"}, h.login)
+	route(http.MethodPost, []string{"/token/refresh/", "/v1/auth/refresh"}, h.refresh)
+	route(http.MethodPost, []string{"/logout/", "/v1/auth/logout"}, h.logout)
+
+	route(http.MethodGet, []string{"/admin-area/"}, user, h.area(models.ResourceAdminArea, "Admin"))
+	route(http.MethodGet, []string{"/staff-area/"}, user, h.area(models.ResourceStaffArea, "Staff"))
+	route(http.MethodGet, []string{"/user-area/"}, user, h.area(models.ResourceUserArea, "User"))
+
+	me := []string{"/me/", "/v1/me"}
+	route(http.MethodGet, me, user, h.getMe)
+	route(http.MethodPut, me, user, h.updateMe)
+	route(http.MethodPatch, me, user, h.updateMe)
+	route(http.MethodPost, []string{"/v1/me/password"}, user, h.changePassword)
+
+	route(http.MethodGet, []string{"/admin/users/", "/staff/users/", "/v1/users"}, user, h.listUsers)
+	route(http.MethodPost, []string{"/admin/users/", "/v1/users"}, user, h.createUser)
+	one := []string{"/admin/users/:id/", "/v1/users/:id"}
+	route(http.MethodGet, one, user, h.getUser)
+	route(http.MethodPut, one, user, h.updateUser)
+	route(http.MethodPatch, one, user, h.updateUser)
+	route(http.MethodDelete, one, user, h.deleteUser)
+	route(http.MethodPost, []string{"/v1/users/:id/password"}, user, h.resetPassword)
+	return r
+}
+
+func toggleSlash(p string) string {
+	if strings.HasSuffix(p, "/") {
+		return strings.TrimSuffix(p, "/")
+	}
+	return p + "/"
+}

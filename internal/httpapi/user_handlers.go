@@ -1,0 +1,354 @@
+package httpapi
+
+import (
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/rolegate/rolegate/models"
+)
+
+// Page sizes of the user list.
+const (
+	DefaultLimit = 50
+	MaxLimit     = 200
+)
+
+func errDefaultRoleUndefined(role string) error {
+	return fmt.Errorf("the default role %q is not defined by the policy", role)
+}
+
+// userID parses the :id path parameter. Anything but a canonical positive
+// integer is a 404, the same as an id that does not exist.
+func userID(c *gin.Context) (int64, error) {
+	s := c.Param("id")
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 || strconv.FormatInt(id, 10) != s {
+		return 0, errNotFound
+	}
+	return id, nil
+}
+
+func (h *handler) listUsers(c *gin.Context) {
+	if err := authorize(c, h.policies.Current(), models.Resource{Type: models.ResourceUsers}, models.ActionList); err != nil {
+		writeError(c, h.log, err)
+		return
+	}
+	f, err := listFilter(c.Request.URL.Query())
+	if err != nil {
+		writeError(c, h.log, err)
+		return
+	}
+	limit := f.Limit
+	f.Limit++ // one more tells whether there is a next page
+	users, err := h.users.ListUsers(c.Request.Context(), f)
+	if err != nil {
+		writeError(c, h.log, err)
+		return
+	}
+	var next *string
+	if len(users) > limit {
+		users = users[:limit]
+		u := nextURL(c.Request, users[limit-1].ID, limit)
+		next = &u
+	}
+	results := make([]userJSON, len(users))
+	for i, u := range users {
+		results[i] = toJSON(u)
+	}
+	c.JSON(http.StatusOK, gin.H{"results": results, "next": next})
+}
+
+// listFilter reads ?limit, ?cursor, ?role, ?is_active and ?search.
+func listFilter(q url.Values) (models.UserFilter, error) {
+	f := models.UserFilter{Limit: DefaultLimit, Search: q.Get("search")}
+	bad := fieldErrors{}
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		switch {
+		case err != nil || n < 1:
+			bad.add("limit", "A valid integer of at least 1 is required.")
+		case n > MaxLimit:
+			f.Limit = MaxLimit
+		default:
+			f.Limit = n
+		}
+	}
+	if s := q.Get("cursor"); s != "" {
+		id, ok := decodeCursor(s)
+		if !ok {
+			bad.add("cursor", "Invalid cursor.")
+		}
+		f.AfterID = id
+	}
+	if q.Has("role") {
+		r := q.Get("role")
+		f.Role = &r
+	}
+	if s := q.Get("is_active"); s != "" {
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			bad.add("is_active", "Must be a valid boolean.")
+		}
+		f.IsActive = &b
+	}
+	if len([]rune(f.Search)) > 254 {
+		bad.add("search", "Ensure this field has no more than 254 characters.")
+	}
+	return f, bad.err()
+}
+
+func encodeCursor(afterID int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(afterID, 10)))
+}
+
+func decodeCursor(s string) (int64, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return 0, false
+	}
+	id, err := strconv.ParseInt(string(b), 10, 64)
+	if err != nil || id <= 0 || strconv.FormatInt(id, 10) != string(b) {
+		return 0, false
+	}
+	return id, true
+}
+
+// nextURL is the request's own URL with the cursor moved past afterID.
+func nextURL(r *http.Request, afterID int64, limit int) string {
+	q := r.URL.Query()
+	q.Set("cursor", encodeCursor(afterID))
+	q.Set("limit", strconv.Itoa(limit))
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	u := url.URL{Scheme: scheme, Host: r.Host, Path: r.URL.Path, RawQuery: q.Encode()}
+	return u.String()
+}
+
+// createUser is an administrator creating an account. Setting a role other
+// than the default, or creating it inactive, is also assign_role.
+func (h *handler) createUser(c *gin.Context) {
+	pol := h.policies.Current()
+	users := models.Resource{Type: models.ResourceUsers}
+	if err := authorize(c, pol, users, models.ActionCreate); err != nil {
+		writeError(c, h.log, err)
+		return
+	}
+	var in createInput
+	if err := decode(c, &in); err != nil {
+		writeError(c, h.log, err)
+		return
+	}
+	f := fieldErrors{}
+	patch := patchOf(f, pol, in.profileFields, in.accessFields)
+	if err := h.checkNewPassword(f, "password", in.Password, patch.Username); err != nil {
+		writeError(c, h.log, err)
+		return
+	}
+	if patch.Role == nil {
+		patch.Role = &h.defaultRole
+	}
+	if patch.ChangesAccess(&models.User{Role: h.defaultRole, IsActive: true}) {
+		if err := authorize(c, pol, users, models.ActionAssignRole); err != nil {
+			writeError(c, h.log, err)
+			return
+		}
+	}
+	h.create(c, patch, *in.Password)
+}
+
+func (h *handler) getUser(c *gin.Context) {
+	id, err := userID(c)
+	if err == nil {
+		err = authorize(c, h.policies.Current(), models.Resource{Type: models.ResourceUsers, OwnerID: id}, models.ActionRead)
+	}
+	if err != nil {
+		writeError(c, h.log, err)
+		return
+	}
+	u, err := h.users.UserByID(c.Request.Context(), id)
+	if err != nil {
+		writeError(c, h.log, err)
+		return
+	}
+	c.JSON(http.StatusOK, toJSON(u))
+}
+
+func (h *handler) updateUser(c *gin.Context) {
+	id, err := userID(c)
+	if err != nil {
+		writeError(c, h.log, err)
+		return
+	}
+	h.update(c, id, "User updated")
+}
+
+// update is PUT and PATCH of one user, for /me and /v1/users/:id alike. PUT
+// is partial, as the seed's was. The caller must be allowed to update the
+// user; changing the role or the active flag is also assign_role. The
+// decision comes before the user is looked up, so that a caller who may
+// not see a user cannot tell whether it exists.
+func (h *handler) update(c *gin.Context, id int64, message string) {
+	pol := h.policies.Current()
+	target := models.Resource{Type: models.ResourceUsers, OwnerID: id}
+	if err := authorize(c, pol, target, models.ActionUpdate); err != nil {
+		writeError(c, h.log, err)
+		return
+	}
+	var in updateInput
+	if err := decode(c, &in); err != nil {
+		writeError(c, h.log, err)
+		return
+	}
+	f := fieldErrors{}
+	patch := patchOf(f, pol, in.profileFields, in.accessFields)
+	if err := f.err(); err != nil {
+		writeError(c, h.log, err)
+		return
+	}
+	u, err := h.users.UserByID(c.Request.Context(), id)
+	if err == nil && patch.ChangesAccess(u) {
+		err = authorize(c, pol, target, models.ActionAssignRole)
+	}
+	if err == nil {
+		u, err = h.users.UpdateUser(c.Request.Context(), id, patch, pol.AdminGuard())
+	}
+	if err != nil {
+		writeError(c, h.log, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"message": message, "user": toJSON(u)})
+}
+
+func (h *handler) deleteUser(c *gin.Context) {
+	pol := h.policies.Current()
+	id, err := userID(c)
+	if err == nil {
+		err = authorize(c, pol, models.Resource{Type: models.ResourceUsers, OwnerID: id}, models.ActionDelete)
+	}
+	if err == nil {
+		err = h.users.DeleteUser(c.Request.Context(), id, pol.AdminGuard())
+	}
+	if err != nil {
+		writeError(c, h.log, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+type resetPasswordInput struct {
+	NewPassword *string `json:"new_password"`
+}
+
+// resetPassword sets another user's password without the old one, and
+// ends all of that user's sessions.
+func (h *handler) resetPassword(c *gin.Context) {
+	id, err := userID(c)
+	if err == nil {
+		err = authorize(c, h.policies.Current(), models.Resource{Type: models.ResourceUsers, OwnerID: id}, models.ActionResetPassword)
+	}
+	var in resetPasswordInput
+	if err == nil {
+		err = decode(c, &in)
+	}
+	if err == nil {
+		f := fieldErrors{}
+		required(f, map[string]*string{"new_password": in.NewPassword})
+		err = f.err()
+	}
+	var u *models.User
+	if err == nil {
+		u, err = h.users.UserByID(c.Request.Context(), id)
+	}
+	if err == nil {
+		_, err = h.auth.SetPassword(c.Request.Context(), id, u.Username, *in.NewPassword, models.AdminGuard{})
+	}
+	if err != nil {
+		writeError(c, h.log, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"message": "Password reset; all of the user's sessions have ended."})
+}
+
+// area answers the seed's role areas: a greeting for whoever the policy
+// lets read the area.
+func (h *handler) area(resource, label string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if err := authorize(c, h.policies.Current(), models.Resource{Type: resource}, models.ActionRead); err != nil {
+			writeError(c, h.log, err)
+			return
+		}
+		c.JSON(http.StatusOK, gin.H{"message": fmt.Sprintf("Hello %s %s!", label, principal(c.Request.Context()).Username)})
+	}
+}
+
+func (h *handler) getMe(c *gin.Context) {
+	u := principal(c.Request.Context())
+	if err := authorize(c, h.policies.Current(), models.Resource{Type: models.ResourceUsers, OwnerID: u.ID}, models.ActionRead); err != nil {
+		writeError(c, h.log, err)
+		return
+	}
+	c.JSON(http.StatusOK, toJSON(u))
+}
+
+func (h *handler) updateMe(c *gin.Context) {
+	h.update(c, principal(c.Request.Context()).ID, "Profile updated")
+}
+
+type changePasswordInput struct {
+	OldPassword *string `json:"old_password"`
+	NewPassword *string `json:"new_password"`
+}
+
+// changePassword replaces the caller's password. Every session of the
+// caller ends, including other devices; this response carries a new pair
+// so the caller stays logged in.
+func (h *handler) changePassword(c *gin.Context) {
+	u := principal(c.Request.Context())
+	err := authorize(c, h.policies.Current(), models.Resource{Type: models.ResourceUsers, OwnerID: u.ID}, models.ActionUpdate)
+	var in changePasswordInput
+	if err == nil {
+		err = decode(c, &in)
+	}
+	if err == nil {
+		f := fieldErrors{}
+		required(f, map[string]*string{"old_password": in.OldPassword, "new_password": in.NewPassword})
+		err = f.err()
+	}
+	if err != nil {
+		writeError(c, h.log, err)
+		return
+	}
+	pair, err := h.auth.ChangePassword(c.Request.Context(), u, *in.OldPassword, *in.NewPassword)
+	if err != nil {
+		writeError(c, h.log, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"message": "Password changed; other sessions have ended.", "access": pair.Access, "refresh": pair.Refresh})
+}
+
+func (h *handler) healthz(c *gin.Context) {
+	c.JSON(http.StatusOK, gin.H{"status": "ok"})
+}
+
+// readyz is 200 only while the database answers and a policy is loaded.
+func (h *handler) readyz(c *gin.Context) {
+	pol := h.policies.Current()
+	if err := h.users.Ping(c.Request.Context()); err != nil {
+		h.log.Warn("readiness: database does not answer", "err", err)
+		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "detail": "database unavailable", "policy_version": pol.Version()})
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"status": "ready", "policy_version": pol.Version()})
+}
+
+func (h *handler) jwks(c *gin.Context) {
+	c.Header("Cache-Control", "public, max-age=300")
+	c.JSON(http.StatusOK, h.auth.JWKS())
+}
