@@ -1,0 +1,246 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rolegate/rolegate/internal/dbtest"
+)
+
+// syncBuffer is a bytes.Buffer safe for the server goroutine to write while
+// the test reads.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// testEnv is a getenv for one database, with cheap hashing.
+func testEnv(t *testing.T, dbURL string, extra map[string]string) func(string) string {
+	t.Helper()
+	dir := t.TempDir()
+	vars := map[string]string{
+		"ROLEGATE_ADDR":              "127.0.0.1:0",
+		"ROLEGATE_DATABASE_URL":      dbURL,
+		"ROLEGATE_POLICY_MODEL":      "../../policy/model.conf",
+		"ROLEGATE_POLICY_FILE":       "../../policy/policy.csv",
+		"ROLEGATE_JWT_KEY_FILE":      filepath.Join(dir, "keys.json"),
+		"ROLEGATE_ARGON2_MEMORY_KIB": "64",
+		"ROLEGATE_ARGON2_ITERATIONS": "1",
+	}
+	for k, v := range extra {
+		vars[k] = v
+	}
+	return func(k string) string { return vars[k] }
+}
+
+func runCmd(t *testing.T, getenv func(string) string, stdin string, args ...string) (string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), args, getenv, strings.NewReader(stdin), &out, &errOut)
+	return out.String() + errOut.String(), err
+}
+
+// startServer runs "rolegate serve" until the test ends and returns its
+// base URL.
+func startServer(t *testing.T, getenv func(string) string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout, stderr syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"serve"}, getenv, strings.NewReader(""), &stdout, &stderr) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve after shutdown: got %v, want nil", err)
+		}
+	})
+	listening := regexp.MustCompile(`listening on (\S+)`)
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if m := listening.FindStringSubmatch(stdout.String()); m != nil {
+			return "http://" + m[1]
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("serve stopped early: %v\n%s", err, stderr.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	t.Fatalf("serve did not start:\n%s", stderr.String())
+	return ""
+}
+
+func postJSON(t *testing.T, url string, body any) (*http.Response, map[string]any) {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	resp, err := http.Post(url, "application/json", bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	json.NewDecoder(resp.Body).Decode(&out)
+	return resp, out
+}
+
+// TestFirstAdminCanLogIn follows the README: create the first admin with
+// the CLI, start the server, log in, and reach the admin area.
+func TestFirstAdminCanLogIn(t *testing.T) {
+	for _, target := range dbtest.Targets(t) {
+		t.Run(target.Name, func(t *testing.T) {
+			getenv := testEnv(t, target.URL, nil)
+			out, err := runCmd(t, getenv, "correct horse battery staple\n",
+				"users", "create", "--username", "root", "--email", "root@example.com", "--role", "admin", "--password-stdin")
+			if err != nil || !strings.Contains(out, "created user") {
+				t.Fatalf("users create: got %q, %v", out, err)
+			}
+			base := startServer(t, getenv)
+			resp, tokens := postJSON(t, base+"/login/", map[string]string{"username": "root", "password": "correct horse battery staple"})
+			if resp.StatusCode != http.StatusOK || tokens["access"] == nil || tokens["refresh"] == nil {
+				t.Fatalf("login: got %d %v, want 200 with access and refresh", resp.StatusCode, tokens)
+			}
+			req, _ := http.NewRequest(http.MethodGet, base+"/admin-area/", nil)
+			req.Header.Set("Authorization", "Bearer "+tokens["access"].(string))
+			areaResp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer areaResp.Body.Close()
+			var area map[string]string
+			json.NewDecoder(areaResp.Body).Decode(&area)
+			if areaResp.StatusCode != http.StatusOK || area["message"] != "Hello Admin root!" {
+				t.Errorf("admin area: got %d %v, want 200 Hello Admin root!", areaResp.StatusCode, area)
+			}
+			if out, err := runCmd(t, getenv, "", "healthcheck", "--url", base+"/readyz"); err != nil || !strings.Contains(out, "ok") {
+				t.Errorf("healthcheck: got %q, %v; want ok", out, err)
+			}
+		})
+	}
+}
+
+func TestUsersCreateRefusesBadInput(t *testing.T) {
+	target := dbtest.Targets(t)[0]
+	getenv := testEnv(t, target.URL, nil)
+	cases := []struct {
+		stdin string
+		args  []string
+		want  string
+	}{
+		{"correct horse battery staple\n", []string{"--username", "a", "--role", "superuser"}, `"superuser" is not a role`},
+		{"short\n", []string{"--username", "a", "--role", "user"}, "too short"},
+		{"correct horse battery staple\n", []string{"--username", "bad name", "--role", "user"}, "username"},
+		{"", []string{"--username", "a", "--role", "user"}, "no password"},
+	}
+	for _, c := range cases {
+		args := append([]string{"users", "create", "--password-stdin"}, c.args...)
+		if out, err := runCmd(t, getenv, c.stdin, args...); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: got %q, %v; want an error containing %q", c.args, out, err, c.want)
+		}
+	}
+	create := []string{"users", "create", "--username", "dup", "--role", "user", "--password-stdin"}
+	if _, err := runCmd(t, getenv, "correct horse battery staple\n", create...); err != nil {
+		t.Fatal(err)
+	}
+	create[3] = "DUP"
+	if _, err := runCmd(t, getenv, "correct horse battery staple\n", create...); err == nil || !strings.Contains(err.Error(), "already exists") {
+		t.Errorf("duplicate username in other case: got %v, want already exists", err)
+	}
+}
+
+func TestMigrateUpDownStatus(t *testing.T) {
+	for _, target := range dbtest.Targets(t) {
+		t.Run(target.Name, func(t *testing.T) {
+			getenv := testEnv(t, target.URL, nil)
+			steps := []struct {
+				args []string
+				want string
+			}{
+				{[]string{"migrate", "status"}, "pending  0001_init"},
+				{[]string{"migrate"}, "applied  0001_init"},
+				{[]string{"migrate", "down"}, "pending  0001_init"},
+				{[]string{"migrate", "up"}, "applied  0001_init"},
+			}
+			for _, s := range steps {
+				if out, err := runCmd(t, getenv, "", s.args...); err != nil || !strings.Contains(out, s.want) {
+					t.Fatalf("%v: got %q, %v; want %q", s.args, out, err, s.want)
+				}
+			}
+		})
+	}
+}
+
+func TestServeRefusesBrokenPolicy(t *testing.T) {
+	dir := t.TempDir()
+	policy := filepath.Join(dir, "policy.csv")
+	os.WriteFile(policy, []byte("p, admin, users, read, any\np, admin, users\n"), 0o600)
+	getenv := testEnv(t, dbtest.Targets(t)[0].URL, map[string]string{"ROLEGATE_POLICY_FILE": policy})
+	_, err := runCmd(t, getenv, "", "serve")
+	if err == nil || !strings.Contains(err.Error(), "policy.csv:2:") {
+		t.Errorf("got %v, want an error at policy.csv:2", err)
+	}
+}
+
+func TestCommandLineMistakes(t *testing.T) {
+	getenv := testEnv(t, "sqlite:"+filepath.Join(t.TempDir(), "x.db"), nil)
+	for _, args := range [][]string{{}, {"frobnicate"}, {"users"}, {"users", "create", "--username", "x"}, {"migrate", "sideways"}} {
+		var ue usageError
+		if _, err := runCmd(t, getenv, "", args...); !errors.As(err, &ue) {
+			t.Errorf("%v: got %v, want a usage error", args, err)
+		}
+	}
+	bad := testEnv(t, "mysql://nope", map[string]string{"ROLEGATE_ACCESS_TTL": "forever"})
+	if _, err := runCmd(t, bad, "", "serve"); err == nil || !strings.Contains(err.Error(), "ROLEGATE_ACCESS_TTL") {
+		t.Errorf("bad configuration: got %v, want it named", err)
+	}
+}
+
+func TestKeysRotate(t *testing.T) {
+	getenv := testEnv(t, "sqlite:"+filepath.Join(t.TempDir(), "x.db"), nil)
+	if _, err := runCmd(t, getenv, "", "keys", "rotate"); err == nil {
+		t.Error("rotate with no key file: got success, want an error")
+	}
+	out, err := runCmd(t, getenv, "correct horse battery staple\n", "users", "create", "--username", "k", "--role", "user", "--password-stdin")
+	if err != nil {
+		t.Fatal(out, err)
+	}
+	// serve creates the key file; rotation then adds a second key.
+	base := startServer(t, getenv)
+	out, err = runCmd(t, getenv, "", "keys", "rotate")
+	if err != nil || !strings.Contains(out, "added signing key") {
+		t.Fatalf("rotate: got %q, %v", out, err)
+	}
+	resp, err := http.Get(base + "/.well-known/jwks.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var jwks struct {
+		Keys []map[string]string `json:"keys"`
+	}
+	json.NewDecoder(resp.Body).Decode(&jwks)
+	if len(jwks.Keys) < 1 || jwks.Keys[0]["kty"] != "OKP" || jwks.Keys[0]["alg"] != "EdDSA" {
+		t.Errorf("jwks: got %v, want Ed25519 keys", jwks)
+	}
+}
