@@ -42,12 +42,15 @@ var requestAttrs = map[string]int{
 	"act":      attrAction,
 }
 
-// Source is the text of a model and a policy, and where it came from.
+// Source is the text of a model, a policy and the policy's tests, and
+// where they came from. The version covers the model and the policy only.
 type Source struct {
 	ModelFile  string
 	PolicyFile string
+	TestsFile  string
 	Model      []byte
 	Policy     []byte
+	Tests      []byte
 }
 
 // ReadSource reads a model file and a policy file.
