@@ -47,11 +47,19 @@ func decode(c *gin.Context, dst any) error {
 	if err := json.Unmarshal(body, dst); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) && te.Field != "" {
-			return models.FieldError(te.Field, typeMessage(te.Type))
+			return models.FieldError(jsonField(te.Field), typeMessage(te.Type))
 		}
 		return parseError(err)
 	}
 	return nil
+}
+
+// jsonField returns the JSON name in an UnmarshalTypeError's field path.
+// encoding/json prefixes a field promoted from an embedded struct with the
+// struct's Go name ("profileFields.email"); every field decode accepts is
+// a top-level key, so the name is the last element.
+func jsonField(path string) string {
+	return path[strings.LastIndexByte(path, '.')+1:]
 }
 
 func readBody(c *gin.Context) ([]byte, error) {
