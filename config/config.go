@@ -22,6 +22,7 @@ type Config struct {
 
 	PolicyModel string
 	PolicyFile  string
+	PolicyWatch bool
 
 	JWTKeyFile  string
 	JWTIssuer   string
@@ -39,6 +40,7 @@ type Config struct {
 
 	ShutdownTimeout time.Duration
 	LogLevel        string
+	MetricsAddr     string
 }
 
 // Setting describes one configuration setting, for binding and for docs.
@@ -112,6 +114,7 @@ var binds = []bind{
 	{Setting{"auto-migrate", "ROLEGATE_AUTO_MIGRATE", "true", "apply pending schema migrations when serve starts"}, boolean(func(c *Config) *bool { return &c.AutoMigrate })},
 	{Setting{"policy-model", "ROLEGATE_POLICY_MODEL", "policy/model.conf", "Casbin model file"}, str(func(c *Config) *string { return &c.PolicyModel })},
 	{Setting{"policy-file", "ROLEGATE_POLICY_FILE", "policy/policy.csv", "Casbin policy file"}, str(func(c *Config) *string { return &c.PolicyFile })},
+	{Setting{"policy-watch", "ROLEGATE_POLICY_WATCH", "true", "reload the policy when its files change"}, boolean(func(c *Config) *bool { return &c.PolicyWatch })},
 	{Setting{"jwt-key-file", "ROLEGATE_JWT_KEY_FILE", "data/jwt-keys.json", "Ed25519 signing keys; created on first start"}, str(func(c *Config) *string { return &c.JWTKeyFile })},
 	{Setting{"jwt-issuer", "ROLEGATE_JWT_ISSUER", "rolegate", "iss claim of issued tokens, required on verified ones"}, str(func(c *Config) *string { return &c.JWTIssuer })},
 	{Setting{"jwt-audience", "ROLEGATE_JWT_AUDIENCE", "rolegate", "aud claim of issued tokens, required on verified ones"}, str(func(c *Config) *string { return &c.JWTAudience })},
@@ -125,6 +128,7 @@ var binds = []bind{
 	{Setting{"hash-concurrency", "ROLEGATE_HASH_CONCURRENCY", "0", "most password hashes at once; 0 means one per CPU"}, integer(func(c *Config) *int { return &c.HashConcurrency })},
 	{Setting{"hash-queue-timeout", "ROLEGATE_HASH_QUEUE_TIMEOUT", "5s", "longest wait for a hashing slot before answering 503"}, dur(func(c *Config) *time.Duration { return &c.HashQueueTimeout })},
 	{Setting{"shutdown-timeout", "ROLEGATE_SHUTDOWN_TIMEOUT", "15s", "how long requests in flight may finish after SIGTERM"}, dur(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
+	{Setting{"metrics-addr", "ROLEGATE_METRICS_ADDR", "", "address of a separate listener for /metrics; empty means no metrics listener"}, str(func(c *Config) *string { return &c.MetricsAddr })},
 	{Setting{"log-level", "ROLEGATE_LOG_LEVEL", "info", "debug, info, warn or error"}, str(func(c *Config) *string { return &c.LogLevel })},
 }
 

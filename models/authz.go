@@ -9,6 +9,7 @@ const (
 	ResourceAdminArea = "admin_area"
 	ResourceStaffArea = "staff_area"
 	ResourceUserArea  = "user_area"
+	ResourcePolicy    = "policy"
 
 	ActionList          = "list"
 	ActionRead          = "read"
@@ -17,6 +18,7 @@ const (
 	ActionDelete        = "delete"
 	ActionAssignRole    = "assign_role"
 	ActionResetPassword = "reset_password"
+	ActionReload        = "reload"
 )
 
 // AnonymousRole is the role of a caller that presented no credentials. The

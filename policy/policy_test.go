@@ -52,6 +52,8 @@ func table() []cell {
 	add("admin_area", "read", none, true, false, false)
 	add("staff_area", "read", none, false, true, false)
 	add("user_area", "read", none, false, false, true)
+	add("policy", "read", none, true, false, false)
+	add("policy", "reload", none, true, false, false)
 	return cells
 }
 

@@ -71,6 +71,9 @@ func NewManager(ctx context.Context, loader Loader, test Tester, log *slog.Logge
 // Authorizer returns the Authorizer the manager keeps current.
 func (m *Manager) Authorizer() *Authorizer { return m.auth }
 
+// Current returns the policy in force.
+func (m *Manager) Current() *Policy { return m.auth.Current() }
+
 // Origin says where the policy comes from.
 func (m *Manager) Origin() Origin { return m.loader.Origin() }
 
