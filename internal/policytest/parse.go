@@ -52,8 +52,8 @@ func DefaultSubjectID(role string) int64 {
 	return 1
 }
 
-// columns names the fields of a case, for error messages.
-var columns = []string{"expect", "role", "resource", "action", "owner", "subject_id"}
+// caseColumns names the fields of a case, for error messages.
+var caseColumns = []string{"expect", "role", "resource", "action", "owner", "subject_id"}
 
 // Parse reads a test file: one case per line, fields separated by commas,
 // "#" comments and blank lines ignored. file names the file in errors,
@@ -93,11 +93,11 @@ func parseCase(text string) (Case, string) {
 		return Case{}, reason
 	}
 	if len(fields) != 5 && len(fields) != 6 {
-		return Case{}, fmt.Sprintf("has %d fields, want 5 or 6 (%s)", len(fields), strings.Join(columns, ", "))
+		return Case{}, fmt.Sprintf("has %d fields, want 5 or 6 (%s)", len(fields), strings.Join(caseColumns, ", "))
 	}
 	for i, f := range fields {
 		if f == "" {
-			return Case{}, fmt.Sprintf("field %d (%s) is empty", i+1, columns[i])
+			return Case{}, fmt.Sprintf("field %d (%s) is empty", i+1, caseColumns[i])
 		}
 	}
 	c := Case{Role: fields[1], Resource: fields[2], Action: fields[3], Owner: fields[4]}
