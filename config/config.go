@@ -22,6 +22,7 @@ type Config struct {
 
 	PolicyModel string
 	PolicyFile  string
+	PolicyTests string
 
 	JWTKeyFile  string
 	JWTIssuer   string
@@ -112,6 +113,7 @@ var binds = []bind{
 	{Setting{"auto-migrate", "ROLEGATE_AUTO_MIGRATE", "true", "apply pending schema migrations when serve starts"}, boolean(func(c *Config) *bool { return &c.AutoMigrate })},
 	{Setting{"policy-model", "ROLEGATE_POLICY_MODEL", "policy/model.conf", "Casbin model file"}, str(func(c *Config) *string { return &c.PolicyModel })},
 	{Setting{"policy-file", "ROLEGATE_POLICY_FILE", "policy/policy.csv", "Casbin policy file"}, str(func(c *Config) *string { return &c.PolicyFile })},
+	{Setting{"policy-tests", "ROLEGATE_POLICY_TESTS", "policy/policy_test.csv", "the policy's test file, for rolegate policy test and check"}, str(func(c *Config) *string { return &c.PolicyTests })},
 	{Setting{"jwt-key-file", "ROLEGATE_JWT_KEY_FILE", "data/jwt-keys.json", "Ed25519 signing keys; created on first start"}, str(func(c *Config) *string { return &c.JWTKeyFile })},
 	{Setting{"jwt-issuer", "ROLEGATE_JWT_ISSUER", "rolegate", "iss claim of issued tokens, required on verified ones"}, str(func(c *Config) *string { return &c.JWTIssuer })},
 	{Setting{"jwt-audience", "ROLEGATE_JWT_AUDIENCE", "rolegate", "aud claim of issued tokens, required on verified ones"}, str(func(c *Config) *string { return &c.JWTAudience })},
