@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -39,12 +40,15 @@ func policyCommand(ctx context.Context, args []string, getenv func(string) strin
 // server would load.
 type policyFiles struct {
 	model, policy, tests string
+	withTests            bool
 }
 
+// register adds the flags to fs; withTests says whether the command reads
+// the test file at all.
 func (f *policyFiles) register(fs *flag.FlagSet, withTests bool) {
 	fs.StringVar(&f.model, "model", "", "model file (default: ROLEGATE_POLICY_MODEL)")
 	fs.StringVar(&f.policy, "policy", "", "policy file (default: ROLEGATE_POLICY_FILE)")
-	if withTests {
+	if f.withTests = withTests; withTests {
 		fs.StringVar(&f.tests, "tests", "", "policy test file (default: ROLEGATE_POLICY_TESTS)")
 	}
 }
@@ -52,7 +56,10 @@ func (f *policyFiles) register(fs *flag.FlagSet, withTests bool) {
 // load reads the files. A configured test file that does not exist means
 // no tests, as for the server; one named with --tests must exist.
 func (f policyFiles) load(ctx context.Context, cfg config.Config) (authz.Source, error) {
-	l := authz.FileLoader{ModelFile: or(f.model, cfg.PolicyModel), PolicyFile: or(f.policy, cfg.PolicyFile), TestsFile: or(f.tests, cfg.PolicyTests)}
+	l := authz.FileLoader{ModelFile: or(f.model, cfg.PolicyModel), PolicyFile: or(f.policy, cfg.PolicyFile)}
+	if f.withTests {
+		l.TestsFile = or(f.tests, cfg.PolicyTests)
+	}
 	if f.tests != "" {
 		if _, err := os.Stat(f.tests); err != nil {
 			return authz.Source{}, fmt.Errorf("tests: %w", err)
@@ -99,6 +106,9 @@ func policyTest(ctx context.Context, args []string, getenv func(string) string, 
 	p, err := authz.Compile(src)
 	if err != nil {
 		return fmt.Errorf("load policy:\n%w", err)
+	}
+	if src.TestsFile == "" {
+		return errors.New("no test file: name one with --tests or ROLEGATE_POLICY_TESTS")
 	}
 	name := filepath.Base(src.TestsFile)
 	cases, err := policytest.Parse(name, src.Tests)
