@@ -213,8 +213,11 @@ func (c *checker) unasked() {
 		return
 	}
 	for _, r := range c.rules {
+		if !r.isGrant() {
+			continue
+		}
 		resource, action := field(r, c.cols.obj), field(r, c.cols.act)
-		if _, ok := question(resource, action); r.isGrant() && !ok {
+		if _, ok := question(resource, action); !ok {
 			c.add(Warning, c.policyFile, r.line, "rolegate never asks about %s, %s: only another service asking rolegate could use this grant", resource, action)
 		}
 	}
