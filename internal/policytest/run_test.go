@@ -5,6 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -165,5 +169,27 @@ func TestTesterReportsABadTestFile(t *testing.T) {
 	var errs authz.LoadErrors
 	if !errors.As(err, &errs) || len(errs) != 1 || errs[0].File != "my_tests.csv" || errs[0].Line != 2 {
 		t.Errorf("got %v, want one LoadError at my_tests.csv:2", err)
+	}
+}
+
+// TestManagerRefusesAPolicyWhoseTestsFail plugs Tester into authz.Manager
+// as the reload path does.
+func TestManagerRefusesAPolicyWhoseTestsFail(t *testing.T) {
+	src := shipped(t)
+	withLine(t, &src, wrongGrant)
+	dir := t.TempDir()
+	loader := authz.FileLoader{
+		ModelFile:  filepath.Join(dir, "model.conf"),
+		PolicyFile: filepath.Join(dir, "policy.csv"),
+		TestsFile:  filepath.Join(dir, "policy_test.csv"),
+	}
+	for path, data := range map[string][]byte{loader.ModelFile: src.Model, loader.PolicyFile: src.Policy, loader.TestsFile: src.Tests} {
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := authz.NewManager(context.Background(), loader, policytest.Tester, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err == nil || !strings.Contains(err.Error(), "policy_test.csv:") || !strings.Contains(err.Error(), wrongGrant) {
+		t.Errorf("got %v, want the failing cases of policy_test.csv naming %s", err, wrongGrant)
 	}
 }
