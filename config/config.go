@@ -22,6 +22,7 @@ type Config struct {
 
 	PolicyModel string
 	PolicyFile  string
+	PolicyTests string
 	PolicyWatch bool
 
 	JWTKeyFile  string
@@ -114,6 +115,7 @@ var binds = []bind{
 	{Setting{"auto-migrate", "ROLEGATE_AUTO_MIGRATE", "true", "apply pending schema migrations when serve starts"}, boolean(func(c *Config) *bool { return &c.AutoMigrate })},
 	{Setting{"policy-model", "ROLEGATE_POLICY_MODEL", "policy/model.conf", "Casbin model file"}, str(func(c *Config) *string { return &c.PolicyModel })},
 	{Setting{"policy-file", "ROLEGATE_POLICY_FILE", "policy/policy.csv", "Casbin policy file"}, str(func(c *Config) *string { return &c.PolicyFile })},
+	{Setting{"policy-tests", "ROLEGATE_POLICY_TESTS", "policy/policy_test.csv", "the policy's test file; a reload refuses a policy that fails it"}, str(func(c *Config) *string { return &c.PolicyTests })},
 	{Setting{"policy-watch", "ROLEGATE_POLICY_WATCH", "true", "reload the policy when its files change"}, boolean(func(c *Config) *bool { return &c.PolicyWatch })},
 	{Setting{"jwt-key-file", "ROLEGATE_JWT_KEY_FILE", "data/jwt-keys.json", "Ed25519 signing keys; created on first start"}, str(func(c *Config) *string { return &c.JWTKeyFile })},
 	{Setting{"jwt-issuer", "ROLEGATE_JWT_ISSUER", "rolegate", "iss claim of issued tokens, required on verified ones"}, str(func(c *Config) *string { return &c.JWTIssuer })},

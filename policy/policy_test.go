@@ -1,6 +1,7 @@
 // Package policy_test checks the shipped model.conf and policy.csv: that
 // they load, that they give exactly the access table rolegate documents,
-// and that the policy file stays readable line by line.
+// that they pass their own test file, policy_test.csv, which covers that
+// table, and that the policy file stays readable line by line.
 package policy_test
 
 import (
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/rolegate/rolegate/internal/authz"
+	"github.com/rolegate/rolegate/internal/policytest"
 	"github.com/rolegate/rolegate/models"
 )
 
@@ -80,6 +82,43 @@ func TestShippedPolicyGivesTheTable(t *testing.T) {
 			t.Errorf("%s %s %s: allowed without a rule", c.role, c.resource, c.action)
 		}
 	}
+}
+
+// TestShippedTestFile runs policy_test.csv through the same runner as
+// "rolegate policy test", and checks that it covers every cell of the
+// table with the same answer, so that the file security teams edit and the
+// table stay one source of truth.
+func TestShippedTestFile(t *testing.T) {
+	data, err := os.ReadFile("policy_test.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases, err := policytest.Parse("policy_test.csv", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range policytest.Run(load(t), cases) {
+		t.Errorf("policy_test.csv:%d: %s", f.Case.Line, f.Reason())
+	}
+	expect := map[string]bool{}
+	for _, c := range cases {
+		expect[cellKey(c.Role, c.Resource, c.Action, c.Owner)] = c.Allow
+	}
+	labels := map[int64]string{caller: "self", other: "other", none: "none"}
+	for _, c := range table() {
+		key := cellKey(c.role, c.resource, c.action, labels[c.owner])
+		got, ok := expect[key]
+		switch {
+		case !ok:
+			t.Errorf("policy_test.csv has no case for %s", key)
+		case got != c.want:
+			t.Errorf("policy_test.csv, %s: got allow=%v, want %v", key, got, c.want)
+		}
+	}
+}
+
+func cellKey(role, resource, action, owner string) string {
+	return strings.Join([]string{role, resource, action, owner}, ", ")
 }
 
 func TestShippedPolicyRoles(t *testing.T) {

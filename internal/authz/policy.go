@@ -321,6 +321,17 @@ func (p *Policy) Rules() [][]string {
 	return out
 }
 
+// RuleLines returns the policy file line of each rule, in the order Rules
+// lists them, so that tools can point a security team at the line that
+// decided or that needs fixing.
+func (p *Policy) RuleLines() []int {
+	out := make([]int, len(p.rules))
+	for i, r := range p.rules {
+		out[i] = r.line
+	}
+	return out
+}
+
 // Authorizer holds the current policy and swaps in new ones atomically.
 // A caller that makes several decisions for one request should take one
 // Policy with Current and use it throughout.

@@ -16,6 +16,7 @@ import (
 	"github.com/rolegate/rolegate/internal/authz"
 	"github.com/rolegate/rolegate/internal/httpapi"
 	"github.com/rolegate/rolegate/internal/metrics"
+	"github.com/rolegate/rolegate/internal/policytest"
 	"github.com/rolegate/rolegate/internal/store"
 )
 
@@ -35,8 +36,8 @@ type Server struct {
 // creates the signing keys. It fails, and holds nothing open, if any of
 // them is wrong.
 func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, error) {
-	loader := authz.FileLoader{ModelFile: cfg.PolicyModel, PolicyFile: cfg.PolicyFile}
-	manager, err := authz.NewManager(ctx, loader, nil, log)
+	loader := authz.FileLoader{ModelFile: cfg.PolicyModel, PolicyFile: cfg.PolicyFile, TestsFile: cfg.PolicyTests}
+	manager, err := authz.NewManager(ctx, loader, policytest.Tester, log)
 	if err != nil {
 		return nil, fmt.Errorf("load policy:\n%w", err)
 	}

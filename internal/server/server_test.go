@@ -29,7 +29,19 @@ type env struct {
 	srv        *server.Server
 	base       string
 	policyFile string
+	testsFile  string
 	metrics    string
+}
+
+// allowStaffInAdminArea changes the policy's own tests to expect the grant
+// the test is about to add, as a security team would in the same change.
+func (e *env) allowStaffInAdminArea(t *testing.T) {
+	t.Helper()
+	tests := strings.Replace(e.read(t, e.testsFile), "deny,  staff,     admin_area,     read", "allow, staff,     admin_area,     read", 1)
+	if tests == e.read(t, e.testsFile) {
+		t.Fatal("policy_test.csv has no staff admin_area line to flip")
+	}
+	replace(t, e.testsFile, tests)
 }
 
 func copyFile(t *testing.T, from, to string) {
@@ -48,10 +60,12 @@ func start(t *testing.T, watch bool) *env {
 	dir := t.TempDir()
 	copyFile(t, "../../policy/model.conf", filepath.Join(dir, "model.conf"))
 	copyFile(t, "../../policy/policy.csv", filepath.Join(dir, "policy.csv"))
+	copyFile(t, "../../policy/policy_test.csv", filepath.Join(dir, "policy_test.csv"))
 	vars := map[string]string{
 		"ROLEGATE_DATABASE_URL":      "sqlite:" + filepath.Join(dir, "rg.db"),
 		"ROLEGATE_POLICY_MODEL":      filepath.Join(dir, "model.conf"),
 		"ROLEGATE_POLICY_FILE":       filepath.Join(dir, "policy.csv"),
+		"ROLEGATE_POLICY_TESTS":      filepath.Join(dir, "policy_test.csv"),
 		"ROLEGATE_JWT_KEY_FILE":      filepath.Join(dir, "keys.json"),
 		"ROLEGATE_ARGON2_MEMORY_KIB": "64",
 		"ROLEGATE_ARGON2_ITERATIONS": "1",
@@ -87,7 +101,8 @@ func start(t *testing.T, watch bool) *env {
 		}
 		srv.Close()
 	})
-	return &env{srv: srv, base: "http://" + ln.Addr().String(), policyFile: cfg.PolicyFile, metrics: "http://" + mln.Addr().String() + "/metrics"}
+	return &env{srv: srv, base: "http://" + ln.Addr().String(), policyFile: cfg.PolicyFile, testsFile: cfg.PolicyTests,
+		metrics: "http://" + mln.Addr().String() + "/metrics"}
 }
 
 // login creates a user with role and returns an access token.
@@ -183,6 +198,7 @@ func TestEditedPolicyTakesEffectWithinTwoSeconds(t *testing.T) {
 	}
 	oldVersion := before.Header.Get("X-Policy-Version")
 
+	e.allowStaffInAdminArea(t)
 	replace(t, e.policyFile, e.read(t, e.policyFile)+"p, staff, admin_area, read, any\n")
 	took := waitFor(t, 2*time.Second, "the new grant", func() bool {
 		return e.do(t, http.MethodGet, "/admin-area/", staff, nil, nil).StatusCode == http.StatusOK
@@ -280,6 +296,7 @@ func TestReloadIsAPolicyDecision(t *testing.T) {
 		}
 	}
 	admin := e.login(t, "admin2", "admin")
+	e.allowStaffInAdminArea(t)
 	replace(t, e.policyFile, e.read(t, e.policyFile)+"p, staff, admin_area, read, any\n")
 	var ok struct {
 		Version string
@@ -304,6 +321,7 @@ func TestReloadIsAPolicyDecision(t *testing.T) {
 func TestReloadHammer(t *testing.T) {
 	e := start(t, false)
 	staff := e.login(t, "staff3", "staff")
+	os.Remove(e.testsFile) // the two policies disagree about this cell
 	without := e.read(t, e.policyFile)
 	with := without + "p, staff, admin_area, read, any\n"
 	replace(t, e.policyFile, with)
@@ -355,4 +373,34 @@ func TestReloadHammer(t *testing.T) {
 		t.Errorf("checked %d responses, want at least 100", checked.Load())
 	}
 	t.Logf("%d responses checked across 60 reloads", checked.Load())
+}
+
+// TestReloadRunsThePolicysOwnTests: a grant the policy's tests say must
+// not exist is refused at reload, naming the failing test lines and the
+// rule, and the old policy keeps serving.
+func TestReloadRunsThePolicysOwnTests(t *testing.T) {
+	e := start(t, false)
+	admin := e.login(t, "admin4", "admin")
+	good := e.srv.Policy.Current().Version()
+	replace(t, e.policyFile, e.read(t, e.policyFile)+"p, staff, users, delete, any\n")
+	var refused struct {
+		Version string
+		Errors  []struct {
+			File   string
+			Line   int
+			Reason string
+		}
+	}
+	resp := e.do(t, http.MethodPost, "/v1/policy/reload", admin, nil, &refused)
+	if resp.StatusCode != http.StatusUnprocessableEntity || refused.Version != good || len(refused.Errors) == 0 {
+		t.Fatalf("reload with a forbidden grant: got %d %+v, want 422 with the old version", resp.StatusCode, refused)
+	}
+	for _, e := range refused.Errors {
+		if e.File != "policy_test.csv" || e.Line == 0 || !strings.Contains(e.Reason, "p, staff, users, delete, any") {
+			t.Errorf("error: got %+v, want a policy_test.csv line naming the rule", e)
+		}
+	}
+	if e.srv.Policy.Current().Version() != good {
+		t.Error("the failing policy went into force")
+	}
 }
