@@ -10,6 +10,7 @@ const (
 	ResourceStaffArea = "staff_area"
 	ResourceUserArea  = "user_area"
 	ResourcePolicy    = "policy"
+	ResourceAuthz     = "authz"
 
 	ActionList          = "list"
 	ActionRead          = "read"
@@ -19,6 +20,9 @@ const (
 	ActionAssignRole    = "assign_role"
 	ActionResetPassword = "reset_password"
 	ActionReload        = "reload"
+	// ActionCheckOthers is asking the decision API about a subject other
+	// than oneself (resource authz).
+	ActionCheckOthers = "check_others"
 )
 
 // AnonymousRole is the role of a caller that presented no credentials. The
