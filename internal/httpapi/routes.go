@@ -136,6 +136,9 @@ func NewHandler(d Deps) http.Handler {
 
 	route(http.MethodGet, []string{"/v1/policy"}, user, h.getPolicy)
 	route(http.MethodPost, []string{"/v1/policy/reload"}, user, h.reloadPolicy)
+
+	route(http.MethodPost, []string{"/v1/authz/check"}, user, h.check)
+	route(http.MethodPost, []string{"/v1/authz/check/batch"}, user, h.checkBatch)
 	return r
 }
 
