@@ -109,6 +109,20 @@ func TestForwardAllowsAndNamesTheUser(t *testing.T) {
 	if got, want := a.header.Get("X-Policy-Version"), e.srv.Policy.Current().Version(); got != want {
 		t.Errorf("X-Policy-Version: got %s, want %s", got, want)
 	}
+
+	var pol struct {
+		Origin struct {
+			RoutesFile string `json:"routes_file"`
+		}
+		Routes []struct {
+			Line         int
+			Method, Path string
+		}
+	}
+	e.do(t, http.MethodGet, "/v1/policy", admin, nil, &pol)
+	if pol.Origin.RoutesFile != e.routesFile || len(pol.Routes) != 6 || pol.Routes[0].Line != 2 || pol.Routes[0].Path != "/api/public/*" {
+		t.Errorf("GET /v1/policy: got %+v, want the 6 routes of %s", pol, e.routesFile)
+	}
 }
 
 func TestForwardAnonymousCallers(t *testing.T) {
