@@ -20,10 +20,11 @@ type Config struct {
 	DatabaseMaxConns int
 	AutoMigrate      bool
 
-	PolicyModel string
-	PolicyFile  string
-	PolicyTests string
-	PolicyWatch bool
+	PolicyModel  string
+	PolicyFile   string
+	PolicyTests  string
+	PolicyRoutes string
+	PolicyWatch  bool
 
 	JWTKeyFile  string
 	JWTIssuer   string
@@ -116,6 +117,7 @@ var binds = []bind{
 	{Setting{"policy-model", "ROLEGATE_POLICY_MODEL", "policy/model.conf", "Casbin model file"}, str(func(c *Config) *string { return &c.PolicyModel })},
 	{Setting{"policy-file", "ROLEGATE_POLICY_FILE", "policy/policy.csv", "Casbin policy file"}, str(func(c *Config) *string { return &c.PolicyFile })},
 	{Setting{"policy-tests", "ROLEGATE_POLICY_TESTS", "policy/policy_test.csv", "the policy's test file; a reload refuses a policy that fails it"}, str(func(c *Config) *string { return &c.PolicyTests })},
+	{Setting{"policy-routes", "ROLEGATE_POLICY_ROUTES", "policy/routes.csv", "route table of /v1/authz/forward; a missing file maps no request"}, str(func(c *Config) *string { return &c.PolicyRoutes })},
 	{Setting{"policy-watch", "ROLEGATE_POLICY_WATCH", "true", "reload the policy when its files change"}, boolean(func(c *Config) *bool { return &c.PolicyWatch })},
 	{Setting{"jwt-key-file", "ROLEGATE_JWT_KEY_FILE", "data/jwt-keys.json", "Ed25519 signing keys; created on first start"}, str(func(c *Config) *string { return &c.JWTKeyFile })},
 	{Setting{"jwt-issuer", "ROLEGATE_JWT_ISSUER", "rolegate", "iss claim of issued tokens, required on verified ones"}, str(func(c *Config) *string { return &c.JWTIssuer })},
@@ -188,6 +190,7 @@ func (c Config) Validate() error {
 	check(c.DatabaseMaxConns >= 0, "ROLEGATE_DATABASE_MAX_CONNS: must not be negative")
 	check(c.PolicyModel != "", "ROLEGATE_POLICY_MODEL: must not be empty")
 	check(c.PolicyFile != "", "ROLEGATE_POLICY_FILE: must not be empty")
+	check(c.PolicyRoutes != "", "ROLEGATE_POLICY_ROUTES: must not be empty")
 	check(c.JWTKeyFile != "", "ROLEGATE_JWT_KEY_FILE: must not be empty")
 	check(c.JWTIssuer != "", "ROLEGATE_JWT_ISSUER: must not be empty")
 	check(c.JWTAudience != "", "ROLEGATE_JWT_AUDIENCE: must not be empty")

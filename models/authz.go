@@ -10,6 +10,7 @@ const (
 	ResourceStaffArea = "staff_area"
 	ResourceUserArea  = "user_area"
 	ResourcePolicy    = "policy"
+	ResourceAuthz     = "authz"
 
 	ActionList          = "list"
 	ActionRead          = "read"
@@ -19,6 +20,9 @@ const (
 	ActionAssignRole    = "assign_role"
 	ActionResetPassword = "reset_password"
 	ActionReload        = "reload"
+	// ActionCheckOthers is asking the decision API about a subject other
+	// than oneself (resource authz).
+	ActionCheckOthers = "check_others"
 )
 
 // Question is one kind of question rolegate's own handlers ask the policy.
@@ -48,6 +52,7 @@ func Questions() []Question {
 		{Resource: ResourceUserArea, Action: ActionRead, Ownerless: true},
 		{Resource: ResourcePolicy, Action: ActionRead, Ownerless: true},
 		{Resource: ResourcePolicy, Action: ActionReload, Ownerless: true},
+		{Resource: ResourceAuthz, Action: ActionCheckOthers, Ownerless: true},
 	}
 }
 

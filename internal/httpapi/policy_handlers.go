@@ -13,7 +13,8 @@ import (
 var policyResource = models.Resource{Type: models.ResourcePolicy}
 
 // getPolicy describes the policy in force: its version, when and where it
-// was loaded from, its rules, and how the last reload attempt went.
+// was loaded from, its rules and routes, and how the last reload attempt
+// went.
 func (h *handler) getPolicy(c *gin.Context) {
 	pol := h.policies.Current()
 	if err := authorize(c, pol, policyResource, models.ActionRead); err != nil {
@@ -26,6 +27,7 @@ func (h *handler) getPolicy(c *gin.Context) {
 		"origin":      h.policies.Origin(),
 		"roles":       pol.Roles(),
 		"rules":       pol.Rules(),
+		"routes":      pol.Routes(),
 		"last_reload": h.policies.Last(),
 	})
 }

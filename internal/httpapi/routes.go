@@ -136,6 +136,11 @@ func NewHandler(d Deps) http.Handler {
 
 	route(http.MethodGet, []string{"/v1/policy"}, user, h.getPolicy)
 	route(http.MethodPost, []string{"/v1/policy/reload"}, user, h.reloadPolicy)
+
+	route(http.MethodPost, []string{"/v1/authz/check"}, user, h.check)
+	route(http.MethodPost, []string{"/v1/authz/check/batch"}, user, h.checkBatch)
+	route(http.MethodGet, []string{"/v1/authz/forward"}, h.forward)
+	r.Any(EnvoyPath+"/*path", h.forward)
 	return r
 }
 

@@ -36,13 +36,20 @@ type Server struct {
 // creates the signing keys. It fails, and holds nothing open, if any of
 // them is wrong.
 func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, error) {
-	loader := authz.FileLoader{ModelFile: cfg.PolicyModel, PolicyFile: cfg.PolicyFile, TestsFile: cfg.PolicyTests}
+	loader := authz.FileLoader{ModelFile: cfg.PolicyModel, PolicyFile: cfg.PolicyFile, TestsFile: cfg.PolicyTests, RoutesFile: cfg.PolicyRoutes}
 	manager, err := authz.NewManager(ctx, loader, policytest.Tester, log)
 	if err != nil {
 		return nil, fmt.Errorf("load policy:\n%w", err)
 	}
-	if pol := manager.Authorizer().Current(); !pol.HasRole(cfg.DefaultRole) {
+	pol := manager.Authorizer().Current()
+	if !pol.HasRole(cfg.DefaultRole) {
 		return nil, fmt.Errorf("ROLEGATE_DEFAULT_ROLE %q is not a role the policy defines (%v)", cfg.DefaultRole, pol.Roles())
+	}
+	if len(pol.Routes()) == 0 {
+		// Not fatal: only GET /v1/authz/forward needs routes, and it fails
+		// closed. Creating the file later is picked up like any policy edit.
+		log.Warn("the route table has no routes (the file is missing or empty): GET /v1/authz/forward refuses every request",
+			"file", cfg.PolicyRoutes)
 	}
 	m := metrics.New()
 	observePolicy(manager, m, log)

@@ -30,6 +30,7 @@ type env struct {
 	base       string
 	policyFile string
 	testsFile  string
+	routesFile string
 	metrics    string
 }
 
@@ -55,17 +56,19 @@ func copyFile(t *testing.T, from, to string) {
 	}
 }
 
-func start(t *testing.T, watch bool) *env {
+// testConfig is the configuration of a test server whose files are in
+// dir: a copy of the shipped policy and route table, a database and keys.
+func testConfig(t *testing.T, dir string, watch bool) config.Config {
 	t.Helper()
-	dir := t.TempDir()
-	copyFile(t, "../../policy/model.conf", filepath.Join(dir, "model.conf"))
-	copyFile(t, "../../policy/policy.csv", filepath.Join(dir, "policy.csv"))
-	copyFile(t, "../../policy/policy_test.csv", filepath.Join(dir, "policy_test.csv"))
+	for _, name := range []string{"model.conf", "policy.csv", "policy_test.csv", "routes.csv"} {
+		copyFile(t, "../../policy/"+name, filepath.Join(dir, name))
+	}
 	vars := map[string]string{
 		"ROLEGATE_DATABASE_URL":      "sqlite:" + filepath.Join(dir, "rg.db"),
 		"ROLEGATE_POLICY_MODEL":      filepath.Join(dir, "model.conf"),
 		"ROLEGATE_POLICY_FILE":       filepath.Join(dir, "policy.csv"),
 		"ROLEGATE_POLICY_TESTS":      filepath.Join(dir, "policy_test.csv"),
+		"ROLEGATE_POLICY_ROUTES":     filepath.Join(dir, "routes.csv"),
 		"ROLEGATE_JWT_KEY_FILE":      filepath.Join(dir, "keys.json"),
 		"ROLEGATE_ARGON2_MEMORY_KIB": "64",
 		"ROLEGATE_ARGON2_ITERATIONS": "1",
@@ -76,6 +79,12 @@ func start(t *testing.T, watch bool) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return cfg
+}
+
+func start(t *testing.T, watch bool) *env {
+	t.Helper()
+	cfg := testConfig(t, t.TempDir(), watch)
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, err := server.New(ctx, cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -102,7 +111,7 @@ func start(t *testing.T, watch bool) *env {
 		srv.Close()
 	})
 	return &env{srv: srv, base: "http://" + ln.Addr().String(), policyFile: cfg.PolicyFile, testsFile: cfg.PolicyTests,
-		metrics: "http://" + mln.Addr().String() + "/metrics"}
+		routesFile: cfg.PolicyRoutes, metrics: "http://" + mln.Addr().String() + "/metrics"}
 }
 
 // login creates a user with role and returns an access token.
