@@ -13,13 +13,15 @@ RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/rolegate ./cmd/rol
 FROM gcr.io/distroless/static-debian12:nonroot
 WORKDIR /app
 COPY --from=build /out/rolegate /usr/local/bin/rolegate
-COPY policy/model.conf policy/policy.csv /app/policy/
+COPY policy/model.conf policy/policy.csv policy/policy_test.csv policy/routes.csv /app/policy/
 COPY --from=build --chown=65532:65532 /out/data /data
 ENV ROLEGATE_ADDR=:8080 \
     ROLEGATE_DATABASE_URL=sqlite:/data/rolegate.db \
     ROLEGATE_JWT_KEY_FILE=/data/jwt-keys.json \
     ROLEGATE_POLICY_MODEL=/app/policy/model.conf \
-    ROLEGATE_POLICY_FILE=/app/policy/policy.csv
+    ROLEGATE_POLICY_FILE=/app/policy/policy.csv \
+    ROLEGATE_POLICY_TESTS=/app/policy/policy_test.csv \
+    ROLEGATE_POLICY_ROUTES=/app/policy/routes.csv
 USER 65532:65532
 VOLUME ["/data"]
 EXPOSE 8080

@@ -20,8 +20,11 @@ type Config struct {
 	DatabaseMaxConns int
 	AutoMigrate      bool
 
-	PolicyModel string
-	PolicyFile  string
+	PolicyModel  string
+	PolicyFile   string
+	PolicyTests  string
+	PolicyRoutes string
+	PolicyWatch  bool
 
 	JWTKeyFile  string
 	JWTIssuer   string
@@ -39,6 +42,7 @@ type Config struct {
 
 	ShutdownTimeout time.Duration
 	LogLevel        string
+	MetricsAddr     string
 }
 
 // Setting describes one configuration setting, for binding and for docs.
@@ -112,6 +116,9 @@ var binds = []bind{
 	{Setting{"auto-migrate", "ROLEGATE_AUTO_MIGRATE", "true", "apply pending schema migrations when serve starts"}, boolean(func(c *Config) *bool { return &c.AutoMigrate })},
 	{Setting{"policy-model", "ROLEGATE_POLICY_MODEL", "policy/model.conf", "Casbin model file"}, str(func(c *Config) *string { return &c.PolicyModel })},
 	{Setting{"policy-file", "ROLEGATE_POLICY_FILE", "policy/policy.csv", "Casbin policy file"}, str(func(c *Config) *string { return &c.PolicyFile })},
+	{Setting{"policy-tests", "ROLEGATE_POLICY_TESTS", "policy/policy_test.csv", "the policy's test file; a reload refuses a policy that fails it"}, str(func(c *Config) *string { return &c.PolicyTests })},
+	{Setting{"policy-routes", "ROLEGATE_POLICY_ROUTES", "policy/routes.csv", "route table of /v1/authz/forward; a missing file maps no request"}, str(func(c *Config) *string { return &c.PolicyRoutes })},
+	{Setting{"policy-watch", "ROLEGATE_POLICY_WATCH", "true", "reload the policy when its files change"}, boolean(func(c *Config) *bool { return &c.PolicyWatch })},
 	{Setting{"jwt-key-file", "ROLEGATE_JWT_KEY_FILE", "data/jwt-keys.json", "Ed25519 signing keys; created on first start"}, str(func(c *Config) *string { return &c.JWTKeyFile })},
 	{Setting{"jwt-issuer", "ROLEGATE_JWT_ISSUER", "rolegate", "iss claim of issued tokens, required on verified ones"}, str(func(c *Config) *string { return &c.JWTIssuer })},
 	{Setting{"jwt-audience", "ROLEGATE_JWT_AUDIENCE", "rolegate", "aud claim of issued tokens, required on verified ones"}, str(func(c *Config) *string { return &c.JWTAudience })},
@@ -125,6 +132,7 @@ var binds = []bind{
 	{Setting{"hash-concurrency", "ROLEGATE_HASH_CONCURRENCY", "0", "most password hashes at once; 0 means one per CPU"}, integer(func(c *Config) *int { return &c.HashConcurrency })},
 	{Setting{"hash-queue-timeout", "ROLEGATE_HASH_QUEUE_TIMEOUT", "5s", "longest wait for a hashing slot before answering 503"}, dur(func(c *Config) *time.Duration { return &c.HashQueueTimeout })},
 	{Setting{"shutdown-timeout", "ROLEGATE_SHUTDOWN_TIMEOUT", "15s", "how long requests in flight may finish after SIGTERM"}, dur(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
+	{Setting{"metrics-addr", "ROLEGATE_METRICS_ADDR", "", "address of a separate listener for /metrics; empty means no metrics listener"}, str(func(c *Config) *string { return &c.MetricsAddr })},
 	{Setting{"log-level", "ROLEGATE_LOG_LEVEL", "info", "debug, info, warn or error"}, str(func(c *Config) *string { return &c.LogLevel })},
 }
 
@@ -182,6 +190,7 @@ func (c Config) Validate() error {
 	check(c.DatabaseMaxConns >= 0, "ROLEGATE_DATABASE_MAX_CONNS: must not be negative")
 	check(c.PolicyModel != "", "ROLEGATE_POLICY_MODEL: must not be empty")
 	check(c.PolicyFile != "", "ROLEGATE_POLICY_FILE: must not be empty")
+	check(c.PolicyRoutes != "", "ROLEGATE_POLICY_ROUTES: must not be empty")
 	check(c.JWTKeyFile != "", "ROLEGATE_JWT_KEY_FILE: must not be empty")
 	check(c.JWTIssuer != "", "ROLEGATE_JWT_ISSUER: must not be empty")
 	check(c.JWTAudience != "", "ROLEGATE_JWT_AUDIENCE: must not be empty")

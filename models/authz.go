@@ -9,6 +9,8 @@ const (
 	ResourceAdminArea = "admin_area"
 	ResourceStaffArea = "staff_area"
 	ResourceUserArea  = "user_area"
+	ResourcePolicy    = "policy"
+	ResourceAuthz     = "authz"
 
 	ActionList          = "list"
 	ActionRead          = "read"
@@ -17,7 +19,42 @@ const (
 	ActionDelete        = "delete"
 	ActionAssignRole    = "assign_role"
 	ActionResetPassword = "reset_password"
+	ActionReload        = "reload"
+	// ActionCheckOthers is asking the decision API about a subject other
+	// than oneself (resource authz).
+	ActionCheckOthers = "check_others"
 )
+
+// Question is one kind of question rolegate's own handlers ask the policy.
+type Question struct {
+	Resource, Action string
+	// Owned is true when handlers ask about one user's object, with an
+	// owner id; Ownerless when they ask with none (a list, an area, a new
+	// account, a role chosen at signup). Some questions are asked both ways.
+	Owned, Ownerless bool
+}
+
+// Questions lists every question rolegate's handlers ask, in one place: a
+// handler that asks a new one must add it here. The policy linter warns
+// about grants for anything else and flags "own" grants for questions
+// that never have an owner.
+func Questions() []Question {
+	return []Question{
+		{Resource: ResourceUsers, Action: ActionList, Ownerless: true},
+		{Resource: ResourceUsers, Action: ActionRead, Owned: true},
+		{Resource: ResourceUsers, Action: ActionCreate, Ownerless: true},
+		{Resource: ResourceUsers, Action: ActionUpdate, Owned: true},
+		{Resource: ResourceUsers, Action: ActionDelete, Owned: true},
+		{Resource: ResourceUsers, Action: ActionAssignRole, Owned: true, Ownerless: true},
+		{Resource: ResourceUsers, Action: ActionResetPassword, Owned: true},
+		{Resource: ResourceAdminArea, Action: ActionRead, Ownerless: true},
+		{Resource: ResourceStaffArea, Action: ActionRead, Ownerless: true},
+		{Resource: ResourceUserArea, Action: ActionRead, Ownerless: true},
+		{Resource: ResourcePolicy, Action: ActionRead, Ownerless: true},
+		{Resource: ResourcePolicy, Action: ActionReload, Ownerless: true},
+		{Resource: ResourceAuthz, Action: ActionCheckOthers, Ownerless: true},
+	}
+}
 
 // AnonymousRole is the role of a caller that presented no credentials. The
 // default policy grants it nothing.

@@ -10,7 +10,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/rolegate/rolegate/config"
@@ -54,8 +57,40 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	if cfg.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("metrics listener: %w", err)
+		}
+		fmt.Fprintf(stdout, "rolegate metrics on %s\n", mln.Addr())
+		go func() {
+			if err := srv.ServeMetrics(ctx, mln); err != nil {
+				log.Error("metrics listener stopped", "err", err)
+			}
+		}()
+	}
+	// Subscribe before announcing the listener, so no SIGHUP can arrive
+	// while its default action (exit) still applies.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go reloadOnHangup(ctx, srv, hup)
 	fmt.Fprintf(stdout, "rolegate listening on %s\n", ln.Addr())
 	return srv.Serve(ctx, ln)
+}
+
+// reloadOnHangup reloads the policy and the signing keys on every SIGHUP
+// until ctx is done.
+func reloadOnHangup(ctx context.Context, srv *server.Server, hup <-chan os.Signal) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			srv.Reload(ctx, "sighup")
+		}
+	}
 }
 
 func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

@@ -16,16 +16,26 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "rolegate:", err)
-		}
-		var ue usageError
-		if errors.As(err, &ue) || errors.Is(err, flag.ErrHelp) {
-			os.Exit(2)
-		}
-		os.Exit(1)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(os.Stderr, "rolegate:", err)
 	}
+	os.Exit(exitCode(err))
+}
+
+// exitCode is the process status for what run returned: 2 for a mistake
+// in the command line, as the flag package does, and 1 for every other
+// failure, such as a failing policy test, which CI reads as "the policy
+// is wrong", not "the command was".
+func exitCode(err error) int {
+	var ue usageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ue) || errors.Is(err, flag.ErrHelp):
+		return 2
+	}
+	return 1
 }
 
 const usage = `usage: rolegate <command> [flags]
@@ -36,6 +46,7 @@ commands:
   users create              create a user (--username U --role R --password-stdin)
   keys rotate               add a new signing key, drop keys no token can still use
   healthcheck               probe a running server's /readyz (for container health checks)
+  policy test|check|explain run the policy's tests, lint the policy files, or explain one decision
 
 Every command takes the configuration flags; run "rolegate serve -h" to list them.`
 
@@ -68,6 +79,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return rotateKeys(rest[1:], getenv, stdout, stderr)
 	case "healthcheck":
 		return healthcheck(ctx, rest, getenv, stdout, stderr)
+	case "policy":
+		return policyCommand(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -242,5 +243,39 @@ func TestKeysRotate(t *testing.T) {
 	json.NewDecoder(resp.Body).Decode(&jwks)
 	if len(jwks.Keys) < 1 || jwks.Keys[0]["kty"] != "OKP" || jwks.Keys[0]["alg"] != "EdDSA" {
 		t.Errorf("jwks: got %v, want Ed25519 keys", jwks)
+	}
+}
+
+func TestSIGHUPReloadsThePolicy(t *testing.T) {
+	dir := t.TempDir()
+	policy := filepath.Join(dir, "policy.csv")
+	shipped, err := os.ReadFile("../../policy/policy.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(policy, shipped, 0o644)
+	getenv := testEnv(t, "sqlite:"+filepath.Join(dir, "x.db"), map[string]string{
+		"ROLEGATE_POLICY_FILE": policy, "ROLEGATE_POLICY_WATCH": "false",
+	})
+	base := startServer(t, getenv)
+	version := func() string {
+		resp, err := http.Get(base + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.Header.Get("X-Policy-Version")
+	}
+	before := version()
+	os.WriteFile(policy, append(shipped, "p, staff, admin_area, read, any\n"...), 0o644)
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for version() == before {
+		if time.Now().After(deadline) {
+			t.Fatal("policy version unchanged 5s after SIGHUP")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -23,6 +23,7 @@ type Origin struct {
 	ModelFile  string `json:"model_file,omitempty"`
 	PolicyFile string `json:"policy_file,omitempty"`
 	TestsFile  string `json:"tests_file,omitempty"`
+	RoutesFile string `json:"routes_file,omitempty"`
 }
 
 // Tester runs a compiled policy against the tests in src. It returns
@@ -70,6 +71,9 @@ func NewManager(ctx context.Context, loader Loader, test Tester, log *slog.Logge
 
 // Authorizer returns the Authorizer the manager keeps current.
 func (m *Manager) Authorizer() *Authorizer { return m.auth }
+
+// Current returns the policy in force.
+func (m *Manager) Current() *Policy { return m.auth.Current() }
 
 // Origin says where the policy comes from.
 func (m *Manager) Origin() Origin { return m.loader.Origin() }
@@ -150,9 +154,14 @@ type FileLoader struct {
 	// TestsFile is the policy's test file. Empty, or a file that does not
 	// exist, means no tests.
 	TestsFile string
+	// RoutesFile is the route table of GET /v1/authz/forward. Empty means
+	// the policy has none; a file that does not exist is an empty table,
+	// which maps no request, so that creating it later is a reload like
+	// any other edit.
+	RoutesFile string
 }
 
-// Load reads the three files.
+// Load reads the files.
 func (l FileLoader) Load(context.Context) (Source, error) {
 	src, err := ReadSource(l.ModelFile, l.PolicyFile)
 	if err != nil {
@@ -165,19 +174,28 @@ func (l FileLoader) Load(context.Context) (Source, error) {
 			return src, LoadErrors{{File: l.TestsFile, Reason: readReason(err)}}
 		}
 	}
+	src.RoutesFile = l.RoutesFile
+	if l.RoutesFile != "" {
+		src.Routes, err = readOptional(l.RoutesFile)
+		if err != nil {
+			return src, LoadErrors{{File: l.RoutesFile, Reason: readReason(err)}}
+		}
+	}
 	return src, nil
 }
 
 // Origin reports the files.
 func (l FileLoader) Origin() Origin {
-	return Origin{Mode: "file", ModelFile: l.ModelFile, PolicyFile: l.PolicyFile, TestsFile: l.TestsFile}
+	return Origin{Mode: "file", ModelFile: l.ModelFile, PolicyFile: l.PolicyFile, TestsFile: l.TestsFile, RoutesFile: l.RoutesFile}
 }
 
 // Paths lists the files a watcher should follow.
 func (l FileLoader) Paths() []string {
 	paths := []string{l.ModelFile, l.PolicyFile}
-	if l.TestsFile != "" {
-		paths = append(paths, l.TestsFile)
+	for _, p := range []string{l.TestsFile, l.RoutesFile} {
+		if p != "" {
+			paths = append(paths, p)
+		}
 	}
 	return paths
 }

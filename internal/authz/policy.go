@@ -42,15 +42,19 @@ var requestAttrs = map[string]int{
 	"act":      attrAction,
 }
 
-// Source is the text of a model, a policy and the policy's tests, and
-// where they came from. The version covers the model and the policy only.
+// Source is the text of a model, a policy, the policy's tests and its
+// route table, and where they came from. The version covers what decides
+// requests: the model, the policy and the route table, not the tests.
 type Source struct {
 	ModelFile  string
 	PolicyFile string
 	TestsFile  string
+	// RoutesFile names the route table; empty means the policy has none.
+	RoutesFile string
 	Model      []byte
 	Policy     []byte
 	Tests      []byte
+	Routes     []byte
 }
 
 // ReadSource reads a model file and a policy file.
@@ -83,6 +87,7 @@ type Policy struct {
 	source     Source
 	loadedAt   time.Time
 	rules      []rule
+	routes     []Route
 	roles      []string
 	adminRoles []string
 }
@@ -110,6 +115,12 @@ func Compile(src Source) (*Policy, error) {
 		return nil, LoadErrors{*lerr}
 	}
 	rules, errs := parseRules(policyName, src.Policy, m)
+	var routes []Route
+	if src.RoutesFile != "" {
+		var routeErrs LoadErrors
+		routes, routeErrs = parseRoutes(filepath.Base(src.RoutesFile), src.Routes)
+		errs = append(errs, routeErrs...)
+	}
 	if len(errs) > 0 {
 		return nil, errs
 	}
@@ -117,7 +128,7 @@ func Compile(src Source) (*Policy, error) {
 	if err != nil {
 		return nil, LoadErrors{{File: policyName, Reason: err.Error()}}
 	}
-	p := &Policy{enforcer: e, attrs: attrs, source: src, loadedAt: time.Now().UTC(), rules: rules}
+	p := &Policy{enforcer: e, attrs: attrs, source: src, loadedAt: time.Now().UTC(), rules: rules, routes: routes}
 	// A matcher that cannot run must fail the load, not a request: check
 	// the names it uses, then evaluate it against every rule with a request
 	// that matches none.
@@ -204,6 +215,12 @@ func version(src Source) string {
 	h.Write(src.Model)
 	fmt.Fprintf(h, "policy:%d:", len(src.Policy))
 	h.Write(src.Policy)
+	// The route table decides forwarded requests, so editing it is a new
+	// version; a policy without one keeps the version of its two files.
+	if src.RoutesFile != "" {
+		fmt.Fprintf(h, "routes:%d:", len(src.Routes))
+		h.Write(src.Routes)
+	}
 	return hex.EncodeToString(h.Sum(nil))
 }
 
@@ -291,7 +308,7 @@ func (p *Policy) rolesAllowedOverOthers(resource, action string) ([]string, erro
 	return out, nil
 }
 
-// Version is the sha256 of the model and policy text.
+// Version is the sha256 of the model, the policy and the route table.
 func (p *Policy) Version() string { return p.version }
 
 // LoadedAt is when the policy was compiled.
@@ -317,6 +334,17 @@ func (p *Policy) Rules() [][]string {
 	out := make([][]string, len(p.rules))
 	for i, r := range p.rules {
 		out[i] = append([]string{r.ptype}, r.vals...)
+	}
+	return out
+}
+
+// RuleLines returns the policy file line of each rule, in the order Rules
+// lists them, so that tools can point a security team at the line that
+// decided or that needs fixing.
+func (p *Policy) RuleLines() []int {
+	out := make([]int, len(p.rules))
+	for i, r := range p.rules {
+		out[i] = r.line
 	}
 	return out
 }

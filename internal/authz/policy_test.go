@@ -208,6 +208,22 @@ func TestSwapUnderConcurrentDecisions(t *testing.T) {
 	wg.Wait()
 }
 
+func TestRuleLinesFollowRules(t *testing.T) {
+	src := shipped(t)
+	src.Policy = []byte("# grants\n\np, admin, users, read, any\n  # indented comment\ng, auditor, admin\np, user, users, read, own\n")
+	p := compile(t, src)
+	rules, lines := p.Rules(), p.RuleLines()
+	want := []int{3, 5, 6}
+	if len(lines) != len(rules) || len(lines) != len(want) {
+		t.Fatalf("got %d lines for %d rules, want %d", len(lines), len(rules), len(want))
+	}
+	for i := range want {
+		if lines[i] != want[i] {
+			t.Errorf("rule %v: got line %d, want %d", rules[i], lines[i], want[i])
+		}
+	}
+}
+
 func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }

@@ -38,6 +38,12 @@ func decode(c *gin.Context, dst any) error {
 	if err != nil {
 		return err
 	}
+	return decodeJSON(body, dst)
+}
+
+// decodeJSON is decode for a body already read, or for an object nested
+// in one (see object).
+func decodeJSON(body []byte, dst any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil
 	}
@@ -82,6 +88,35 @@ func readBody(c *gin.Context) ([]byte, error) {
 		return nil, parseError(errors.New("body is not valid UTF-8"))
 	}
 	return body, nil
+}
+
+// object is a JSON object nested in a request body, kept raw so that
+// decodeJSON can read it as strictly as a body: encoding/json alone would
+// ignore unknown keys in it and match keys without regard to case. Unlike
+// json.RawMessage, it may not be null.
+type object []byte
+
+func (o *object) UnmarshalJSON(b []byte) error {
+	*o = append((*o)[:0], b...)
+	return nil
+}
+
+// underField places the problems err reports inside field of a larger
+// body: "user_id" becomes "subject.user_id", and a problem with the value
+// as a whole becomes field's own. Other errors pass through.
+func underField(field string, err error) error {
+	var e *models.Error
+	if !errors.As(err, &e) || e.Code != models.EINVALID {
+		return err
+	}
+	if len(e.Fields) == 0 {
+		return models.FieldError(field, e.Message)
+	}
+	f := fieldErrors{}
+	for name, msgs := range e.Fields {
+		f[field+"."+name] = msgs
+	}
+	return f.err()
 }
 
 var errTooLarge = &models.Error{Code: models.ETOOLARGE, Message: fmt.Sprintf("Request body is larger than %d bytes.", MaxBodyBytes)}
@@ -179,6 +214,8 @@ func typeMessage(t reflect.Type) string {
 		return "Must be a valid boolean."
 	case reflect.Int, reflect.Int64, reflect.Int32:
 		return "A valid integer is required."
+	case reflect.Slice:
+		return "Expected a list of items."
 	}
 	return "Invalid type."
 }

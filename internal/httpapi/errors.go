@@ -97,6 +97,22 @@ func (f fieldErrors) add(field, msg string) {
 	}
 }
 
+// addAll adds the field problems of err to f, so that one response lists
+// every problem. Any other error is returned.
+func (f fieldErrors) addAll(err error) error {
+	var e *models.Error
+	if err == nil {
+		return nil
+	}
+	if !errors.As(err, &e) || e.Code != models.EINVALID || len(e.Fields) == 0 {
+		return err
+	}
+	for name, msgs := range e.Fields {
+		f[name] = append(f[name], msgs...)
+	}
+	return nil
+}
+
 func (f fieldErrors) err() error {
 	if len(f) == 0 {
 		return nil

@@ -53,9 +53,14 @@ type Authenticator interface {
 	JWKS() any
 }
 
-// Policies gives the policy in force.
+// Policies gives the policy in force and reloads it.
 type Policies interface {
 	Current() *authz.Policy
+	// Reload loads, validates and tests the policy and puts it in force;
+	// on failure the old one stays and the result lists the errors.
+	Reload(ctx context.Context, trigger string) authz.ReloadResult
+	Last() authz.ReloadResult
+	Origin() authz.Origin
 }
 
 // Deps are the API's dependencies.
@@ -128,6 +133,14 @@ func NewHandler(d Deps) http.Handler {
 	route(http.MethodPatch, one, user, h.updateUser)
 	route(http.MethodDelete, one, user, h.deleteUser)
 	route(http.MethodPost, []string{"/v1/users/:id/password"}, user, h.resetPassword)
+
+	route(http.MethodGet, []string{"/v1/policy"}, user, h.getPolicy)
+	route(http.MethodPost, []string{"/v1/policy/reload"}, user, h.reloadPolicy)
+
+	route(http.MethodPost, []string{"/v1/authz/check"}, user, h.check)
+	route(http.MethodPost, []string{"/v1/authz/check/batch"}, user, h.checkBatch)
+	route(http.MethodGet, []string{"/v1/authz/forward"}, h.forward)
+	r.Any(EnvoyPath+"/*path", h.forward)
 	return r
 }
 

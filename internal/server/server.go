@@ -15,30 +15,44 @@ import (
 	"github.com/rolegate/rolegate/internal/auth"
 	"github.com/rolegate/rolegate/internal/authz"
 	"github.com/rolegate/rolegate/internal/httpapi"
+	"github.com/rolegate/rolegate/internal/metrics"
+	"github.com/rolegate/rolegate/internal/policytest"
 	"github.com/rolegate/rolegate/internal/store"
 )
 
 // Server is a configured rolegate, ready to serve.
 type Server struct {
-	cfg        config.Config
-	log        *slog.Logger
-	Store      *store.Store
-	Authorizer *authz.Authorizer
-	Auth       *auth.Service
-	Handler    http.Handler
+	cfg     config.Config
+	log     *slog.Logger
+	loader  authz.FileLoader
+	Store   *store.Store
+	Policy  *authz.Manager
+	Auth    *auth.Service
+	Metrics *metrics.Metrics
+	Handler http.Handler
 }
 
 // New loads the policy, opens and migrates the database, and loads or
 // creates the signing keys. It fails, and holds nothing open, if any of
 // them is wrong.
 func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, error) {
-	pol, err := authz.Load(cfg.PolicyModel, cfg.PolicyFile)
+	loader := authz.FileLoader{ModelFile: cfg.PolicyModel, PolicyFile: cfg.PolicyFile, TestsFile: cfg.PolicyTests, RoutesFile: cfg.PolicyRoutes}
+	manager, err := authz.NewManager(ctx, loader, policytest.Tester, log)
 	if err != nil {
 		return nil, fmt.Errorf("load policy:\n%w", err)
 	}
+	pol := manager.Authorizer().Current()
 	if !pol.HasRole(cfg.DefaultRole) {
 		return nil, fmt.Errorf("ROLEGATE_DEFAULT_ROLE %q is not a role the policy defines (%v)", cfg.DefaultRole, pol.Roles())
 	}
+	if len(pol.Routes()) == 0 {
+		// Not fatal: only GET /v1/authz/forward needs routes, and it fails
+		// closed. Creating the file later is picked up like any policy edit.
+		log.Warn("the route table has no routes (the file is missing or empty): GET /v1/authz/forward refuses every request",
+			"file", cfg.PolicyRoutes)
+	}
+	m := metrics.New()
+	observePolicy(manager, m, log)
 	keys, err := auth.LoadOrCreateKeys(cfg.JWTKeyFile)
 	if err != nil {
 		return nil, err
@@ -56,16 +70,29 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		AccessTTL: cfg.AccessTTL, RefreshTTL: cfg.RefreshTTL, KeyFile: cfg.JWTKeyFile,
 	}, keys)
 	svc := auth.NewService(st, st, hasher, tokens, auth.PasswordPolicy{MinLength: cfg.PasswordMinLength})
-	authorizer := authz.NewAuthorizer(pol)
-	s := &Server{cfg: cfg, log: log, Store: st, Authorizer: authorizer, Auth: svc}
+	s := &Server{cfg: cfg, log: log, loader: loader, Store: st, Policy: manager, Auth: svc, Metrics: m}
 	s.Handler = httpapi.NewHandler(httpapi.Deps{
-		Users: st, Auth: svc, Policies: authorizer, DefaultRole: cfg.DefaultRole, Log: log,
+		Users: st, Auth: svc, Policies: manager, DefaultRole: cfg.DefaultRole, Log: log,
 	})
 	if cfg.BelowOWASP() {
 		log.Warn("argon2id parameters are below OWASP's minimum (m=19456 KiB, t=2); use this only in tests",
 			"memory_kib", cfg.Argon2MemoryKiB, "iterations", cfg.Argon2Iterations)
 	}
 	return s, nil
+}
+
+// observePolicy records every reload in the metrics; the manager logs.
+func observePolicy(manager *authz.Manager, m *metrics.Metrics, log *slog.Logger) {
+	m.PolicyReloads.WithLabelValues("startup", "success").Inc()
+	m.SetPolicyVersion(manager.Authorizer().Current().Version())
+	manager.Observe(func(r authz.ReloadResult) {
+		result := "success"
+		if !r.OK {
+			result = "failure"
+		}
+		m.PolicyReloads.WithLabelValues(r.Trigger, result).Inc()
+		m.SetPolicyVersion(r.Version)
+	})
 }
 
 // NewHasher returns the password hasher cfg describes.
@@ -116,7 +143,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	go func() { errc <- srv.Serve(ln) }()
 	go s.purgeExpired(ctx)
 	go s.followKeyFile(ctx, time.Minute)
-	s.log.Info("rolegate listening", "addr", ln.Addr().String(), "policy_version", s.Authorizer.Current().Version())
+	if s.cfg.PolicyWatch {
+		go authz.WatchFiles(ctx, s.loader.Paths(), PolicyPollInterval, func() { s.Policy.Reload(ctx, "file") })
+	}
+	s.log.Info("rolegate listening", "addr", ln.Addr().String(), "policy_version", s.Policy.Authorizer().Current().Version())
 	select {
 	case err := <-errc:
 		return err
@@ -129,6 +159,35 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// PolicyPollInterval is how often the policy files are compared with what
+// is loaded. A change is acted on after one quiet interval, so edits take
+// effect within about two intervals.
+const PolicyPollInterval = 250 * time.Millisecond
+
+// Reload re-reads the policy and the signing keys, as on SIGHUP.
+func (s *Server) Reload(ctx context.Context, trigger string) authz.ReloadResult {
+	if err := s.Auth.ReloadKeys(s.cfg.JWTKeyFile); err != nil {
+		s.log.Error("reload signing keys", "err", err)
+	}
+	return s.Policy.Reload(ctx, trigger)
+}
+
+// ServeMetrics answers /metrics on ln until ctx is done. Metrics are kept
+// off the public listener: they describe the service's traffic and users.
+func (s *Server) ServeMetrics(ctx context.Context, ln net.Listener) error {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", s.Metrics.Handler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil

@@ -1,0 +1,60 @@
+package httpapi
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/rolegate/rolegate/internal/authz"
+	"github.com/rolegate/rolegate/models"
+)
+
+var policyResource = models.Resource{Type: models.ResourcePolicy}
+
+// getPolicy describes the policy in force: its version, when and where it
+// was loaded from, its rules and routes, and how the last reload attempt
+// went.
+func (h *handler) getPolicy(c *gin.Context) {
+	pol := h.policies.Current()
+	if err := authorize(c, pol, policyResource, models.ActionRead); err != nil {
+		writeError(c, h.log, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{
+		"version":     pol.Version(),
+		"loaded_at":   pol.LoadedAt().Format(time.RFC3339Nano),
+		"origin":      h.policies.Origin(),
+		"roles":       pol.Roles(),
+		"rules":       pol.Rules(),
+		"routes":      pol.Routes(),
+		"last_reload": h.policies.Last(),
+	})
+}
+
+// reloadPolicy reloads the policy now. A policy that does not load, or
+// fails its own tests, is refused with 422 and every error with its file
+// and line; the previous policy keeps serving.
+func (h *handler) reloadPolicy(c *gin.Context) {
+	if err := authorize(c, h.policies.Current(), policyResource, models.ActionReload); err != nil {
+		writeError(c, h.log, err)
+		return
+	}
+	res := h.policies.Reload(c.Request.Context(), "api")
+	c.Header("X-Policy-Version", res.Version)
+	if !res.OK {
+		c.JSON(http.StatusUnprocessableEntity, gin.H{
+			"detail": "The policy was not reloaded; the previous policy is still in force.",
+			"code":   "policy_invalid", "version": res.Version, "errors": nonNil(res.Errors),
+		})
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"version": res.Version, "changed": res.Changed, "reload": res})
+}
+
+func nonNil(errs []authz.LoadError) []authz.LoadError {
+	if errs == nil {
+		return []authz.LoadError{}
+	}
+	return errs
+}

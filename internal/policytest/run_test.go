@@ -1,0 +1,195 @@
+package policytest_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rolegate/rolegate/internal/authz"
+	"github.com/rolegate/rolegate/internal/policytest"
+	"github.com/rolegate/rolegate/models"
+)
+
+// wrongGrant is a line that must not be in the default policy: the shipped
+// tests say staff may not delete users.
+const wrongGrant = "p, staff, users, delete, any"
+
+// shipped reads the shipped model, policy and tests.
+func shipped(t *testing.T) authz.Source {
+	t.Helper()
+	src, err := authz.FileLoader{
+		ModelFile:  "../../policy/model.conf",
+		PolicyFile: "../../policy/policy.csv",
+		TestsFile:  "../../policy/policy_test.csv",
+	}.Load(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(src.Tests) == 0 {
+		t.Fatal("policy_test.csv is missing or empty")
+	}
+	return src
+}
+
+// withLine appends line to the policy of src and returns its line number.
+func withLine(t *testing.T, src *authz.Source, line string) int {
+	t.Helper()
+	if !bytes.HasSuffix(src.Policy, []byte("\n")) {
+		src.Policy = append(src.Policy, '\n')
+	}
+	src.Policy = append(src.Policy, line+"\n"...)
+	return bytes.Count(src.Policy, []byte("\n"))
+}
+
+func compile(t *testing.T, src authz.Source) *authz.Policy {
+	t.Helper()
+	p, err := authz.Compile(src)
+	if err != nil {
+		t.Fatalf("compile: %v", err)
+	}
+	return p
+}
+
+func parse(t *testing.T, src authz.Source) []policytest.Case {
+	t.Helper()
+	cases, err := policytest.Parse("policy_test.csv", src.Tests)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cases
+}
+
+func TestShippedTestsPass(t *testing.T) {
+	src := shipped(t)
+	for _, f := range policytest.Run(compile(t, src), parse(t, src)) {
+		t.Errorf("policy_test.csv:%d: %s", f.Case.Line, f.Reason())
+	}
+}
+
+func TestWrongGrantFailsNamingTheRuleAndItsLine(t *testing.T) {
+	src := shipped(t)
+	line := withLine(t, &src, wrongGrant)
+	failures := policytest.Run(compile(t, src), parse(t, src))
+	// Staff deleting someone else and staff deleting themselves.
+	if len(failures) != 2 {
+		t.Fatalf("got %d failures, want 2: %v", len(failures), failures)
+	}
+	want := fmt.Sprintf("expected deny, got allow by %s (policy.csv:%d)", wrongGrant, line)
+	for _, f := range failures {
+		if f.Case.Role != "staff" || f.Case.Action != "delete" || f.Case.Line == 0 {
+			t.Errorf("got a failure for %s at line %d, want staff, users, delete", f.Case, f.Case.Line)
+		}
+		if f.Got.Line != line || !strings.Contains(f.Reason(), want) {
+			t.Errorf("got %q, want it to contain %q", f.Reason(), want)
+		}
+	}
+}
+
+func TestMissingGrantFailsWithNoRuleMatched(t *testing.T) {
+	src := shipped(t)
+	src.Policy = bytes.Replace(src.Policy, []byte("p, user, user_area, read, any"), nil, 1)
+	failures := policytest.Run(compile(t, src), parse(t, src))
+	if len(failures) != 1 {
+		t.Fatalf("got %d failures, want 1: %v", len(failures), failures)
+	}
+	want := "user, user_area, read, none: expected allow, got deny: no rule matched"
+	if got := failures[0].Reason(); got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func TestExplainNamesTheRuleThroughInheritance(t *testing.T) {
+	src := shipped(t)
+	withLine(t, &src, "g, auditor, staff")
+	p := compile(t, src)
+	v, err := policytest.Explain(p, models.Subject{ID: 1, Role: "auditor"}, models.Resource{Type: models.ResourceUsers}, models.ActionList)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("allow: p, staff, users, list, any (policy.csv:%d)", lineOf(t, src.Policy, "p, staff, users, list, any"))
+	if v.String() != want {
+		t.Errorf("got %q, want %q", v.String(), want)
+	}
+}
+
+// lineOf returns the 1-based line of text in data.
+func lineOf(t *testing.T, data []byte, text string) int {
+	t.Helper()
+	for i, l := range strings.Split(string(data), "\n") {
+		if strings.TrimSpace(l) == text {
+			return i + 1
+		}
+	}
+	t.Fatalf("%q is not in the policy", text)
+	return 0
+}
+
+func TestTesterRefusesAPolicyWhoseTestsFail(t *testing.T) {
+	src := shipped(t)
+	if err := policytest.Tester(compile(t, src), src); err != nil {
+		t.Fatalf("shipped policy: got %v, want nil", err)
+	}
+	line := withLine(t, &src, wrongGrant)
+	err := policytest.Tester(compile(t, src), src)
+	var errs authz.LoadErrors
+	if !errors.As(err, &errs) || len(errs) != 2 {
+		t.Fatalf("got %v, want LoadErrors with 2 entries", err)
+	}
+	for _, e := range errs {
+		rule := fmt.Sprintf("%s (policy.csv:%d)", wrongGrant, line)
+		if e.File != "policy_test.csv" || e.Line == 0 || !strings.Contains(e.Reason, "expected deny, got allow") || !strings.Contains(e.Reason, rule) {
+			t.Errorf("got %s, want policy_test.csv:LINE naming %s", e.Error(), rule)
+		}
+	}
+}
+
+func TestTesterWithoutTestsPasses(t *testing.T) {
+	src := shipped(t)
+	p := compile(t, src)
+	for _, tests := range [][]byte{nil, []byte(""), []byte(" \n\n")} {
+		src.Tests = tests
+		if err := policytest.Tester(p, src); err != nil {
+			t.Errorf("tests %q: got %v, want nil", tests, err)
+		}
+	}
+}
+
+func TestTesterReportsABadTestFile(t *testing.T) {
+	src := shipped(t)
+	src.TestsFile = "/etc/rolegate/my_tests.csv"
+	src.Tests = []byte("# cases\nallow, admin, users, list\n")
+	err := policytest.Tester(compile(t, src), src)
+	var errs authz.LoadErrors
+	if !errors.As(err, &errs) || len(errs) != 1 || errs[0].File != "my_tests.csv" || errs[0].Line != 2 {
+		t.Errorf("got %v, want one LoadError at my_tests.csv:2", err)
+	}
+}
+
+// TestManagerRefusesAPolicyWhoseTestsFail plugs Tester into authz.Manager
+// as the reload path does.
+func TestManagerRefusesAPolicyWhoseTestsFail(t *testing.T) {
+	src := shipped(t)
+	withLine(t, &src, wrongGrant)
+	dir := t.TempDir()
+	loader := authz.FileLoader{
+		ModelFile:  filepath.Join(dir, "model.conf"),
+		PolicyFile: filepath.Join(dir, "policy.csv"),
+		TestsFile:  filepath.Join(dir, "policy_test.csv"),
+	}
+	for path, data := range map[string][]byte{loader.ModelFile: src.Model, loader.PolicyFile: src.Policy, loader.TestsFile: src.Tests} {
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := authz.NewManager(context.Background(), loader, policytest.Tester, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err == nil || !strings.Contains(err.Error(), "policy_test.csv:") || !strings.Contains(err.Error(), wrongGrant) {
+		t.Errorf("got %v, want the failing cases of policy_test.csv naming %s", err, wrongGrant)
+	}
+}
