@@ -339,7 +339,7 @@ func TestPolicyChange(t *testing.T) {
 		r := e.do(t, http.MethodDelete, fmt.Sprintf("/admin/users/%d/", target.ID), staff.Access, nil)
 		wantStatus(t, r, http.StatusNoContent)
 		e.wantGone(t, target.ID)
-		if got, old := r.Header.Get("X-Policy-Version"), shared.srv.Authorizer.Current().Version(); got != e.srv.Authorizer.Current().Version() || got == old {
+		if got, old := r.Header.Get("X-Policy-Version"), shared.srv.Policy.Current().Version(); got != e.srv.Policy.Current().Version() || got == old {
 			t.Errorf("%s: got X-Policy-Version %q, want the changed policy's, not the shipped %q", r.What, got, old)
 		}
 
@@ -394,7 +394,7 @@ func TestHealth(t *testing.T) {
 		wantBody(t, r, obj{"status": "ok"})
 		r = e.do(t, http.MethodGet, "/readyz", "", nil)
 		wantStatus(t, r, http.StatusOK)
-		want := e.srv.Authorizer.Current().Version()
+		want := e.srv.Policy.Current().Version()
 		wantBody(t, r, obj{"status": "ready", "policy_version": want})
 	})
 }
