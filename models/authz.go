@@ -10,6 +10,7 @@ const (
 	ResourceStaffArea = "staff_area"
 	ResourceUserArea  = "user_area"
 	ResourcePolicy    = "policy"
+	ResourceAudit     = "audit"
 
 	ActionList          = "list"
 	ActionRead          = "read"
