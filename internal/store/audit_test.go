@@ -71,7 +71,7 @@ func testAuditRoundTripAndFilters(t *testing.T, s *store.Store) {
 	if first.At.Location() != time.UTC {
 		t.Errorf("at: got location %v, want UTC", first.At.Location())
 	}
-	if got[1].Detail != nil && len(got[1].Detail) != 0 {
+	if len(got[1].Detail) != 0 {
 		t.Errorf("event without detail: got detail %v, want empty", got[1].Detail)
 	}
 
