@@ -54,6 +54,7 @@ func table() []cell {
 	add("user_area", "read", none, false, false, true)
 	add("policy", "read", none, true, false, false)
 	add("policy", "reload", none, true, false, false)
+	add("audit", "read", none, true, false, false)
 	return cells
 }
 
