@@ -30,6 +30,25 @@ type env struct {
 	base       string
 	policyFile string
 	metrics    string
+	logs       *logBuffer // the server's JSON log
+}
+
+// logBuffer is a log destination tests can read while the server writes.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func copyFile(t *testing.T, from, to string) {
@@ -45,11 +64,21 @@ func copyFile(t *testing.T, from, to string) {
 
 func start(t *testing.T, watch bool) *env {
 	t.Helper()
+	return startOn(t, watch, "")
+}
+
+// startOn is start on the database at databaseURL; "" means a new SQLite
+// file.
+func startOn(t *testing.T, watch bool, databaseURL string) *env {
+	t.Helper()
 	dir := t.TempDir()
+	if databaseURL == "" {
+		databaseURL = "sqlite:" + filepath.Join(dir, "rg.db")
+	}
 	copyFile(t, "../../policy/model.conf", filepath.Join(dir, "model.conf"))
 	copyFile(t, "../../policy/policy.csv", filepath.Join(dir, "policy.csv"))
 	vars := map[string]string{
-		"ROLEGATE_DATABASE_URL":      "sqlite:" + filepath.Join(dir, "rg.db"),
+		"ROLEGATE_DATABASE_URL":      databaseURL,
 		"ROLEGATE_POLICY_MODEL":      filepath.Join(dir, "model.conf"),
 		"ROLEGATE_POLICY_FILE":       filepath.Join(dir, "policy.csv"),
 		"ROLEGATE_JWT_KEY_FILE":      filepath.Join(dir, "keys.json"),
@@ -63,7 +92,8 @@ func start(t *testing.T, watch bool) *env {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := server.New(ctx, cfg, slog.New(slog.DiscardHandler))
+	logs := &logBuffer{}
+	srv, err := server.New(ctx, cfg, slog.New(slog.NewJSONHandler(logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +117,7 @@ func start(t *testing.T, watch bool) *env {
 		}
 		srv.Close()
 	})
-	return &env{srv: srv, base: "http://" + ln.Addr().String(), policyFile: cfg.PolicyFile, metrics: "http://" + mln.Addr().String() + "/metrics"}
+	return &env{srv: srv, base: "http://" + ln.Addr().String(), policyFile: cfg.PolicyFile, metrics: "http://" + mln.Addr().String() + "/metrics", logs: logs}
 }
 
 // login creates a user with role and returns an access token.
@@ -111,6 +141,12 @@ func (e *env) login(t *testing.T, username, role string) string {
 
 func (e *env) do(t *testing.T, method, path, token string, body, out any) *http.Response {
 	t.Helper()
+	return e.doWithID(t, method, path, token, "", body, out)
+}
+
+// doWithID is do with an X-Request-ID header, unless requestID is "".
+func (e *env) doWithID(t *testing.T, method, path, token, requestID string, body, out any) *http.Response {
+	t.Helper()
 	var r io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
@@ -122,6 +158,9 @@ func (e *env) do(t *testing.T, method, path, token string, body, out any) *http.
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if requestID != "" {
+		req.Header.Set("X-Request-ID", requestID)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
