@@ -11,6 +11,7 @@ const (
 	ResourceUserArea  = "user_area"
 	ResourcePolicy    = "policy"
 	ResourceAuthz     = "authz"
+	ResourceAudit     = "audit"
 
 	ActionList          = "list"
 	ActionRead          = "read"
@@ -53,6 +54,7 @@ func Questions() []Question {
 		{Resource: ResourcePolicy, Action: ActionRead, Ownerless: true},
 		{Resource: ResourcePolicy, Action: ActionReload, Ownerless: true},
 		{Resource: ResourceAuthz, Action: ActionCheckOthers, Ownerless: true},
+		{Resource: ResourceAudit, Action: ActionRead, Ownerless: true},
 	}
 }
 

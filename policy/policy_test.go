@@ -59,6 +59,7 @@ func table() []cell {
 	add("policy", "read", none, true, false, false)
 	add("policy", "reload", none, true, false, false)
 	add("authz", "check_others", none, true, false, false)
+	add("audit", "read", none, true, false, false)
 	return cells
 }
 

@@ -180,8 +180,8 @@ func TestMigrateUpDownStatus(t *testing.T) {
 			}{
 				{[]string{"migrate", "status"}, "pending  0001_init"},
 				{[]string{"migrate"}, "applied  0001_init"},
-				{[]string{"migrate", "down"}, "pending  0001_init"},
-				{[]string{"migrate", "up"}, "applied  0001_init"},
+				{[]string{"migrate", "down"}, "applied  0001_init\npending  0002_audit_events"},
+				{[]string{"migrate", "up"}, "applied  0002_audit_events"},
 			}
 			for _, s := range steps {
 				if out, err := runCmd(t, getenv, "", s.args...); err != nil || !strings.Contains(out, s.want) {

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"time"
 
 	"github.com/rolegate/rolegate/models"
@@ -34,9 +35,9 @@ type SessionStore interface {
 	// RotateRefreshToken spends the unspent token whose hash is oldHash and
 	// stores next in its session, in one transaction, and returns the
 	// session's user. A token that was spent before revokes its whole
-	// session and returns EUNAUTHORIZED with reason "token_reused". An
-	// unknown or expired token, a revoked session, or an inactive user is
-	// EUNAUTHORIZED.
+	// session and returns EUNAUTHORIZED wrapping models.ErrRefreshReused.
+	// An unknown or expired token, a revoked session, or an inactive user
+	// is EUNAUTHORIZED.
 	RotateRefreshToken(ctx context.Context, oldHash string, next models.RefreshToken, now time.Time) (*models.User, error)
 	// RevokeSession ends a session. Revoking an unknown or already revoked
 	// session is not an error.
@@ -133,7 +134,8 @@ func storedToken(t Issued) models.RefreshToken {
 
 // Refresh spends a refresh token and returns a new pair in the same
 // session. Each refresh token works once; presenting a spent one ends the
-// session, including the token that replaced it.
+// session, including the token that replaced it, and returns a
+// *models.RefreshReusedError (EUNAUTHORIZED to clients).
 func (s *Service) Refresh(ctx context.Context, refresh string) (Pair, error) {
 	c, err := s.tokens.Verify(refresh, RefreshToken)
 	if err != nil {
@@ -146,6 +148,11 @@ func (s *Service) Refresh(ctx context.Context, refresh string) (Pair, error) {
 		return Pair{}, models.Internal(err)
 	}
 	u, err := s.sessions.RotateRefreshToken(ctx, HashTokenID(c.ID), storedToken(next), s.now().UTC())
+	if errors.Is(err, models.ErrRefreshReused) {
+		// The token's signature vouches for its user id: name the victim
+		// for the audit trail.
+		return Pair{}, &models.RefreshReusedError{UserID: c.UserID, Err: err}
+	}
 	if err != nil {
 		return Pair{}, err
 	}

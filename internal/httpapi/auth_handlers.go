@@ -27,7 +27,7 @@ func (h *handler) signup(c *gin.Context) {
 	}
 	if patch.Role == nil || *patch.Role == h.defaultRole {
 		patch.Role = &h.defaultRole
-	} else if err := authorize(c, pol, models.Resource{Type: models.ResourceUsers}, models.ActionAssignRole); err != nil {
+	} else if _, err := h.authorize(c, pol, models.Resource{Type: models.ResourceUsers}, models.ActionAssignRole); err != nil {
 		writeError(c, h.log, err)
 		return
 	}
@@ -35,7 +35,12 @@ func (h *handler) signup(c *gin.Context) {
 		writeError(c, h.log, models.Unavailable(errDefaultRoleUndefined(h.defaultRole)))
 		return
 	}
-	h.create(c, patch, *in.Password)
+	u, err := h.create(c, patch, *in.Password)
+	if err != nil {
+		writeError(c, h.log, err)
+		return
+	}
+	respondCreated(c, u)
 }
 
 // checkNewPassword validates the username and password of a new account,
@@ -56,17 +61,16 @@ func (h *handler) checkNewPassword(f fieldErrors, field string, password, userna
 
 // create hashes the password and stores the user: the end of signup and of
 // an administrator's create.
-func (h *handler) create(c *gin.Context, patch models.UserPatch, password string) {
+func (h *handler) create(c *gin.Context, patch models.UserPatch, password string) (*models.User, error) {
 	hash, err := h.auth.HashPassword(c.Request.Context(), password)
 	if err != nil {
-		writeError(c, h.log, err)
-		return
+		return nil, err
 	}
-	u, err := h.users.CreateUser(c.Request.Context(), newUser(patch, hash))
-	if err != nil {
-		writeError(c, h.log, err)
-		return
-	}
+	return h.users.CreateUser(c.Request.Context(), newUser(patch, hash))
+}
+
+// respondCreated answers a signup or a create in the seed's shape.
+func respondCreated(c *gin.Context, u *models.User) {
 	c.JSON(http.StatusCreated, gin.H{"message": "User created successfully", "user": toJSON(u)})
 }
 
@@ -91,11 +95,13 @@ func (h *handler) login(c *gin.Context) {
 		writeError(c, h.log, err)
 		return
 	}
-	_, pair, err := h.auth.Login(c.Request.Context(), *in.Username, *in.Password)
+	u, pair, err := h.auth.Login(c.Request.Context(), *in.Username, *in.Password)
 	if err != nil {
+		h.recordLoginFailure(c, *in.Username, err)
 		writeError(c, h.log, err)
 		return
 	}
+	h.recordLogin(c, u)
 	c.JSON(http.StatusOK, pair)
 }
 
@@ -127,6 +133,7 @@ func (h *handler) refresh(c *gin.Context) {
 	}
 	pair, err := h.auth.Refresh(c.Request.Context(), token)
 	if err != nil {
+		h.recordRefreshReuse(c, err)
 		writeError(c, h.log, err)
 		return
 	}

@@ -203,7 +203,7 @@ func (h *handler) subjects(c *gin.Context, pol *authz.Policy, qs []question) ([]
 	caller := principal(c.Request.Context())
 	known := map[int64]models.Subject{0: subject(caller), caller.ID: subject(caller)}
 	if namesOthers(qs, known) {
-		if err := authorize(c, pol, authzResource, models.ActionCheckOthers); err != nil {
+		if _, err := h.authorize(c, pol, authzResource, models.ActionCheckOthers); err != nil {
 			return nil, err
 		}
 	}

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -63,12 +64,17 @@ func (h *handler) forward(c *gin.Context) {
 		writeError(c, h.log, authErr)
 		return
 	}
+	if u != nil {
+		// The token's user is this request's principal, for the audit trail.
+		c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), principalKey{}, u))
+	}
 	d, err := pol.Decide(subject(u), target.Resource, target.Action)
 	if err != nil {
 		writeError(c, h.log, err)
 		return
 	}
 	if !d.Allowed {
+		h.recordDeny(c, d, target.Resource, target.Action)
 		writeError(c, h.log, forwardDenial(u, authErr, target.Resource.Type, target.Action, d.PolicyVersion))
 		return
 	}

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"net/http"
 	"runtime/debug"
@@ -129,16 +130,69 @@ func subject(u *models.User) models.Subject {
 }
 
 // authorize asks pol whether the caller may do action on res, and marks
-// the response with the deciding policy's version. A deny is a
-// *deniedError; a failure to decide is EUNAVAILABLE, never an allow.
-func authorize(c *gin.Context, pol *authz.Policy, res models.Resource, action string) error {
+// the response with the deciding policy's version. A deny is recorded in
+// the audit trail and returned as a *deniedError; a failure to decide is
+// EUNAVAILABLE, never an allow. The decision names the rule that allowed,
+// for the audit events of the change that follows; it never goes to the
+// client.
+func (h *handler) authorize(c *gin.Context, pol *authz.Policy, res models.Resource, action string) (models.Decision, error) {
 	d, err := pol.Decide(subject(principal(c.Request.Context())), res, action)
 	c.Header("X-Policy-Version", d.PolicyVersion)
 	if err != nil {
-		return err
+		return d, err
 	}
 	if !d.Allowed {
-		return &deniedError{resource: res.Type, action: action, version: d.PolicyVersion}
+		h.recordDeny(c, d, res, action)
+		return d, &deniedError{resource: res.Type, action: action, version: d.PolicyVersion}
 	}
-	return nil
+	return d, nil
+}
+
+// RequestIDHeader carries a request's id, from the client or made up, and
+// is echoed in every response.
+const RequestIDHeader = "X-Request-ID"
+
+// maxRequestID is the longest client-chosen request id kept.
+const maxRequestID = 128
+
+// requestIDKey is the gin context key of the request id. The id lives on
+// the gin context rather than the request context, which carries only the
+// principal: it is HTTP metadata that only this package reads, when it
+// builds audit events, and the typed key and the requestID accessor keep
+// the lookup checked.
+type requestIDKey struct{}
+
+// assignRequestID gives the request an id that ties its audit events and
+// logs to the client's own records: the client's X-Request-ID when it is
+// a sane token, else a new random one. The response echoes it.
+func (h *handler) assignRequestID(c *gin.Context) {
+	id := c.GetHeader(RequestIDHeader)
+	if !validRequestID(id) {
+		id = rand.Text()
+	}
+	c.Set(requestIDKey{}, id)
+	c.Header(RequestIDHeader, id)
+	c.Next()
+}
+
+// validRequestID accepts 1 to 128 of [A-Za-z0-9._-]: nothing that could
+// forge a log line or smuggle markup into a reader of the audit trail.
+func validRequestID(id string) bool {
+	if id == "" || len(id) > maxRequestID {
+		return false
+	}
+	for _, r := range id {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-'
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// requestID returns the id assignRequestID gave the request.
+func requestID(c *gin.Context) string {
+	v, _ := c.Get(requestIDKey{})
+	id, _ := v.(string)
+	return id
 }

@@ -2,10 +2,12 @@ package httpapi
 
 import (
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/rolegate/rolegate/internal/audit"
 	"github.com/rolegate/rolegate/internal/authz"
 	"github.com/rolegate/rolegate/models"
 )
@@ -17,7 +19,7 @@ var policyResource = models.Resource{Type: models.ResourcePolicy}
 // went.
 func (h *handler) getPolicy(c *gin.Context) {
 	pol := h.policies.Current()
-	if err := authorize(c, pol, policyResource, models.ActionRead); err != nil {
+	if _, err := h.authorize(c, pol, policyResource, models.ActionRead); err != nil {
 		writeError(c, h.log, err)
 		return
 	}
@@ -32,15 +34,24 @@ func (h *handler) getPolicy(c *gin.Context) {
 	})
 }
 
+// ReloadTrigger is the trigger of reloads asked for through the API. This
+// package records their audit events, with the caller; whoever observes
+// every reload should leave these out.
+const ReloadTrigger = "api"
+
 // reloadPolicy reloads the policy now. A policy that does not load, or
 // fails its own tests, is refused with 422 and every error with its file
 // and line; the previous policy keeps serving.
 func (h *handler) reloadPolicy(c *gin.Context) {
-	if err := authorize(c, h.policies.Current(), policyResource, models.ActionReload); err != nil {
+	d, err := h.authorize(c, h.policies.Current(), policyResource, models.ActionReload)
+	if err != nil {
 		writeError(c, h.log, err)
 		return
 	}
-	res := h.policies.Reload(c.Request.Context(), "api")
+	res := h.policies.Reload(c.Request.Context(), ReloadTrigger)
+	e := audit.ReloadEvent(res)
+	e.Rule = strings.Join(d.Rule, ", ")
+	h.record(c, e)
 	c.Header("X-Policy-Version", res.Version)
 	if !res.OK {
 		c.JSON(http.StatusUnprocessableEntity, gin.H{

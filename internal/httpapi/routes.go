@@ -63,11 +63,29 @@ type Policies interface {
 	Origin() authz.Origin
 }
 
+// AuditLog takes the API's audit events: denials, changes to users,
+// logins, refresh-token reuse and policy reloads.
+type AuditLog interface {
+	// Record must not block: it is called on the request path.
+	Record(ctx context.Context, e models.AuditEvent)
+}
+
+// AuditEvents reads the audit trail back.
+type AuditEvents interface {
+	// ListAuditEvents returns up to f.Limit events, newest first, or
+	// EUNAVAILABLE.
+	ListAuditEvents(ctx context.Context, f models.AuditFilter) ([]models.AuditEvent, error)
+}
+
 // Deps are the API's dependencies.
 type Deps struct {
 	Users    UserStore
 	Auth     Authenticator
 	Policies Policies
+	// Audit records events; nil records nothing.
+	Audit AuditLog
+	// AuditEvents serves GET /v1/audit; nil serves an empty trail.
+	AuditEvents AuditEvents
 	// DefaultRole is the role of users who sign up without asking for one.
 	DefaultRole string
 	Log         *slog.Logger
@@ -77,6 +95,8 @@ type handler struct {
 	users       UserStore
 	auth        Authenticator
 	policies    Policies
+	audit       AuditLog
+	auditEvents AuditEvents
 	defaultRole string
 	log         *slog.Logger
 }
@@ -84,9 +104,18 @@ type handler struct {
 // NewHandler returns the whole API. Each path answers with and without
 // its trailing slash; the seed's routes and the /v1 routes share handlers.
 func NewHandler(d Deps) http.Handler {
-	h := &handler{users: d.Users, auth: d.Auth, policies: d.Policies, defaultRole: d.DefaultRole, log: d.Log}
+	h := &handler{
+		users: d.Users, auth: d.Auth, policies: d.Policies, audit: d.Audit, auditEvents: d.AuditEvents,
+		defaultRole: d.DefaultRole, log: d.Log,
+	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
+	}
+	if h.audit == nil {
+		h.audit = noAudit{}
+	}
+	if h.auditEvents == nil {
+		h.auditEvents = noAudit{}
 	}
 	r := gin.New()
 	r.RedirectTrailingSlash = false
@@ -94,7 +123,7 @@ func NewHandler(d Deps) http.Handler {
 	r.HandleMethodNotAllowed = true
 	r.ForwardedByClientIP = false
 	r.SetTrustedProxies(nil)
-	r.Use(h.recoverPanics, h.headers)
+	r.Use(h.assignRequestID, h.recoverPanics, h.headers)
 	r.NoRoute(func(c *gin.Context) { writeError(c, h.log, errNotFound) })
 	r.NoMethod(h.methodNotAllowed)
 
@@ -141,6 +170,7 @@ func NewHandler(d Deps) http.Handler {
 	route(http.MethodPost, []string{"/v1/authz/check/batch"}, user, h.checkBatch)
 	route(http.MethodGet, []string{"/v1/authz/forward"}, h.forward)
 	r.Any(EnvoyPath+"/*path", h.forward)
+	route(http.MethodGet, []string{"/v1/audit"}, user, h.listAudit)
 	return r
 }
 

@@ -34,7 +34,7 @@ func userID(c *gin.Context) (int64, error) {
 }
 
 func (h *handler) listUsers(c *gin.Context) {
-	if err := authorize(c, h.policies.Current(), models.Resource{Type: models.ResourceUsers}, models.ActionList); err != nil {
+	if _, err := h.authorize(c, h.policies.Current(), models.Resource{Type: models.ResourceUsers}, models.ActionList); err != nil {
 		writeError(c, h.log, err)
 		return
 	}
@@ -65,26 +65,9 @@ func (h *handler) listUsers(c *gin.Context) {
 
 // listFilter reads ?limit, ?cursor, ?role, ?is_active and ?search.
 func listFilter(q url.Values) (models.UserFilter, error) {
-	f := models.UserFilter{Limit: DefaultLimit, Search: q.Get("search")}
+	f := models.UserFilter{Search: q.Get("search")}
 	bad := fieldErrors{}
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		switch {
-		case err != nil || n < 1:
-			bad.add("limit", "A valid integer of at least 1 is required.")
-		case n > MaxLimit:
-			f.Limit = MaxLimit
-		default:
-			f.Limit = n
-		}
-	}
-	if s := q.Get("cursor"); s != "" {
-		id, ok := decodeCursor(s)
-		if !ok {
-			bad.add("cursor", "Invalid cursor.")
-		}
-		f.AfterID = id
-	}
+	f.Limit, f.AfterID = pageParams(q, bad)
 	if q.Has("role") {
 		r := q.Get("role")
 		f.Role = &r
@@ -100,6 +83,31 @@ func listFilter(q url.Values) (models.UserFilter, error) {
 		bad.add("search", "Ensure this field has no more than 254 characters.")
 	}
 	return f, bad.err()
+}
+
+// pageParams reads the paging parameters every list shares: ?limit and
+// ?cursor, the id the page starts past.
+func pageParams(q url.Values, bad fieldErrors) (limit int, cursor int64) {
+	limit = DefaultLimit
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		switch {
+		case err != nil || n < 1:
+			bad.add("limit", "A valid integer of at least 1 is required.")
+		case n > MaxLimit:
+			limit = MaxLimit
+		default:
+			limit = n
+		}
+	}
+	if s := q.Get("cursor"); s != "" {
+		id, ok := decodeCursor(s)
+		if !ok {
+			bad.add("cursor", "Invalid cursor.")
+		}
+		cursor = id
+	}
+	return limit, cursor
 }
 
 func encodeCursor(afterID int64) string {
@@ -136,7 +144,8 @@ func nextURL(r *http.Request, afterID int64, limit int) string {
 func (h *handler) createUser(c *gin.Context) {
 	pol := h.policies.Current()
 	users := models.Resource{Type: models.ResourceUsers}
-	if err := authorize(c, pol, users, models.ActionCreate); err != nil {
+	d, err := h.authorize(c, pol, users, models.ActionCreate)
+	if err != nil {
 		writeError(c, h.log, err)
 		return
 	}
@@ -155,18 +164,24 @@ func (h *handler) createUser(c *gin.Context) {
 		patch.Role = &h.defaultRole
 	}
 	if patch.ChangesAccess(&models.User{Role: h.defaultRole, IsActive: true}) {
-		if err := authorize(c, pol, users, models.ActionAssignRole); err != nil {
+		if _, err := h.authorize(c, pol, users, models.ActionAssignRole); err != nil {
 			writeError(c, h.log, err)
 			return
 		}
 	}
-	h.create(c, patch, *in.Password)
+	u, err := h.create(c, patch, *in.Password)
+	if err != nil {
+		writeError(c, h.log, err)
+		return
+	}
+	h.recordAllowed(c, d, models.AuditUserCreate, userTarget(u.ID), map[string]any{"username": u.Username, "role": u.Role, "is_active": u.IsActive})
+	respondCreated(c, u)
 }
 
 func (h *handler) getUser(c *gin.Context) {
 	id, err := userID(c)
 	if err == nil {
-		err = authorize(c, h.policies.Current(), models.Resource{Type: models.ResourceUsers, OwnerID: id}, models.ActionRead)
+		_, err = h.authorize(c, h.policies.Current(), models.Resource{Type: models.ResourceUsers, OwnerID: id}, models.ActionRead)
 	}
 	if err != nil {
 		writeError(c, h.log, err)
@@ -197,7 +212,8 @@ func (h *handler) updateUser(c *gin.Context) {
 func (h *handler) update(c *gin.Context, id int64, message string) {
 	pol := h.policies.Current()
 	target := models.Resource{Type: models.ResourceUsers, OwnerID: id}
-	if err := authorize(c, pol, target, models.ActionUpdate); err != nil {
+	upd, err := h.authorize(c, pol, target, models.ActionUpdate)
+	if err != nil {
 		writeError(c, h.log, err)
 		return
 	}
@@ -212,25 +228,35 @@ func (h *handler) update(c *gin.Context, id int64, message string) {
 		writeError(c, h.log, err)
 		return
 	}
-	u, err := h.users.UserByID(c.Request.Context(), id)
-	if err == nil && patch.ChangesAccess(u) {
-		err = authorize(c, pol, target, models.ActionAssignRole)
+	before, err := h.users.UserByID(c.Request.Context(), id)
+	var assign models.Decision
+	if err == nil && patch.ChangesAccess(before) {
+		assign, err = h.authorize(c, pol, target, models.ActionAssignRole)
 	}
+	var after *models.User
 	if err == nil {
-		u, err = h.users.UpdateUser(c.Request.Context(), id, patch, pol.AdminGuard())
+		after, err = h.users.UpdateUser(c.Request.Context(), id, patch, pol.AdminGuard())
 	}
 	if err != nil {
 		writeError(c, h.log, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"message": message, "user": toJSON(u)})
+	h.recordUpdate(c, upd, assign, before, after)
+	c.JSON(http.StatusOK, gin.H{"message": message, "user": toJSON(after)})
 }
 
+// deleteUser deletes an account. The user is read first so that the
+// audit trail keeps who it was after the row is gone.
 func (h *handler) deleteUser(c *gin.Context) {
 	pol := h.policies.Current()
 	id, err := userID(c)
+	var d models.Decision
 	if err == nil {
-		err = authorize(c, pol, models.Resource{Type: models.ResourceUsers, OwnerID: id}, models.ActionDelete)
+		d, err = h.authorize(c, pol, models.Resource{Type: models.ResourceUsers, OwnerID: id}, models.ActionDelete)
+	}
+	var u *models.User
+	if err == nil {
+		u, err = h.users.UserByID(c.Request.Context(), id)
 	}
 	if err == nil {
 		err = h.users.DeleteUser(c.Request.Context(), id, pol.AdminGuard())
@@ -239,6 +265,7 @@ func (h *handler) deleteUser(c *gin.Context) {
 		writeError(c, h.log, err)
 		return
 	}
+	h.recordAllowed(c, d, models.AuditUserDelete, userTarget(id), map[string]any{"username": u.Username, "role": u.Role})
 	c.Status(http.StatusNoContent)
 }
 
@@ -250,8 +277,9 @@ type resetPasswordInput struct {
 // ends all of that user's sessions.
 func (h *handler) resetPassword(c *gin.Context) {
 	id, err := userID(c)
+	var d models.Decision
 	if err == nil {
-		err = authorize(c, h.policies.Current(), models.Resource{Type: models.ResourceUsers, OwnerID: id}, models.ActionResetPassword)
+		d, err = h.authorize(c, h.policies.Current(), models.Resource{Type: models.ResourceUsers, OwnerID: id}, models.ActionResetPassword)
 	}
 	var in resetPasswordInput
 	if err == nil {
@@ -273,6 +301,7 @@ func (h *handler) resetPassword(c *gin.Context) {
 		writeError(c, h.log, err)
 		return
 	}
+	h.recordAllowed(c, d, models.AuditUserPasswordReset, userTarget(id), nil)
 	c.JSON(http.StatusOK, gin.H{"message": "Password reset; all of the user's sessions have ended."})
 }
 
@@ -280,7 +309,7 @@ func (h *handler) resetPassword(c *gin.Context) {
 // lets read the area.
 func (h *handler) area(resource, label string) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if err := authorize(c, h.policies.Current(), models.Resource{Type: resource}, models.ActionRead); err != nil {
+		if _, err := h.authorize(c, h.policies.Current(), models.Resource{Type: resource}, models.ActionRead); err != nil {
 			writeError(c, h.log, err)
 			return
 		}
@@ -290,7 +319,7 @@ func (h *handler) area(resource, label string) gin.HandlerFunc {
 
 func (h *handler) getMe(c *gin.Context) {
 	u := principal(c.Request.Context())
-	if err := authorize(c, h.policies.Current(), models.Resource{Type: models.ResourceUsers, OwnerID: u.ID}, models.ActionRead); err != nil {
+	if _, err := h.authorize(c, h.policies.Current(), models.Resource{Type: models.ResourceUsers, OwnerID: u.ID}, models.ActionRead); err != nil {
 		writeError(c, h.log, err)
 		return
 	}
@@ -311,7 +340,7 @@ type changePasswordInput struct {
 // so the caller stays logged in.
 func (h *handler) changePassword(c *gin.Context) {
 	u := principal(c.Request.Context())
-	err := authorize(c, h.policies.Current(), models.Resource{Type: models.ResourceUsers, OwnerID: u.ID}, models.ActionUpdate)
+	d, err := h.authorize(c, h.policies.Current(), models.Resource{Type: models.ResourceUsers, OwnerID: u.ID}, models.ActionUpdate)
 	var in changePasswordInput
 	if err == nil {
 		err = decode(c, &in)
@@ -330,6 +359,7 @@ func (h *handler) changePassword(c *gin.Context) {
 		writeError(c, h.log, err)
 		return
 	}
+	h.recordAllowed(c, d, models.AuditUserPasswordChange, userTarget(u.ID), nil)
 	c.JSON(http.StatusOK, gin.H{"message": "Password changed; other sessions have ended.", "access": pair.Access, "refresh": pair.Refresh})
 }
 

@@ -44,6 +44,21 @@ func New() *Metrics {
 // Register adds more collectors, such as the database pool's.
 func (m *Metrics) Register(cs ...prometheus.Collector) { m.registry.MustRegister(cs...) }
 
+// ObserveAudit exports the audit recorder's counts, read at every scrape,
+// as rolegate_audit_events_total{outcome="written"|"dropped"}. Reading
+// the recorder's own counters keeps one source of truth for both.
+func (m *Metrics) ObserveAudit(counts func() (written, dropped int64)) {
+	const name, help = "rolegate_audit_events_total", "Audit events written to the database, or dropped (buffer full, database down, or shutdown); every event is also in the log."
+	outcome := func(label string, pick func(written, dropped int64) int64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help, ConstLabels: prometheus.Labels{"outcome": label}},
+			func() float64 { return float64(pick(counts())) })
+	}
+	m.registry.MustRegister(
+		outcome("written", func(w, _ int64) int64 { return w }),
+		outcome("dropped", func(_, d int64) int64 { return d }),
+	)
+}
+
 // SetPolicyVersion marks version as the one in force.
 func (m *Metrics) SetPolicyVersion(version string) {
 	m.policyInfo.Reset()

@@ -385,3 +385,24 @@ func TestMissingRouteTable(t *testing.T) {
 		t.Error("GET /api/users: got a route, want none")
 	}
 }
+
+// TestForwardDenialsAreAudited: a proxy's request that the policy refuses
+// is a denied access like any other, recorded with the token's user.
+func TestForwardDenialsAreAudited(t *testing.T) {
+	e := startForward(t, false)
+	staff := e.login(t, "fwd-staff", "staff")
+	admin := e.login(t, "fwd-admin", "admin")
+	if a := e.nginx(t, staff, "GET", "/api/admin/x"); a.status != http.StatusForbidden {
+		t.Fatalf("staff through the admin route: got %d, want 403", a.status)
+	}
+	staffID := e.userID(t, "fwd-staff")
+	waitFor(t, 5*time.Second, "the forward denial in the audit trail", func() bool {
+		events, _ := e.auditTrail(t, admin, "action=decision.deny")
+		for _, ev := range events {
+			if ev.ActorID != nil && *ev.ActorID == staffID && ev.ActorRole == "staff" && ev.Target == "admin_area" && ev.Result == "deny" {
+				return true
+			}
+		}
+		return false
+	})
+}

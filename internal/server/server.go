@@ -12,12 +12,14 @@ import (
 	"time"
 
 	"github.com/rolegate/rolegate/config"
+	"github.com/rolegate/rolegate/internal/audit"
 	"github.com/rolegate/rolegate/internal/auth"
 	"github.com/rolegate/rolegate/internal/authz"
 	"github.com/rolegate/rolegate/internal/httpapi"
 	"github.com/rolegate/rolegate/internal/metrics"
 	"github.com/rolegate/rolegate/internal/policytest"
 	"github.com/rolegate/rolegate/internal/store"
+	"github.com/rolegate/rolegate/models"
 )
 
 // Server is a configured rolegate, ready to serve.
@@ -29,6 +31,7 @@ type Server struct {
 	Policy  *authz.Manager
 	Auth    *auth.Service
 	Metrics *metrics.Metrics
+	Audit   *audit.Recorder
 	Handler http.Handler
 }
 
@@ -70,9 +73,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		AccessTTL: cfg.AccessTTL, RefreshTTL: cfg.RefreshTTL, KeyFile: cfg.JWTKeyFile,
 	}, keys)
 	svc := auth.NewService(st, st, hasher, tokens, auth.PasswordPolicy{MinLength: cfg.PasswordMinLength})
-	s := &Server{cfg: cfg, log: log, loader: loader, Store: st, Policy: manager, Auth: svc, Metrics: m}
+	rec := audit.New(st, audit.Options{Log: log})
+	m.ObserveAudit(rec.Counts)
+	auditReloads(manager, rec)
+	s := &Server{cfg: cfg, log: log, loader: loader, Store: st, Policy: manager, Auth: svc, Metrics: m, Audit: rec}
 	s.Handler = httpapi.NewHandler(httpapi.Deps{
-		Users: st, Auth: svc, Policies: manager, DefaultRole: cfg.DefaultRole, Log: log,
+		Users: st, Auth: svc, Policies: manager, Audit: rec, AuditEvents: st, DefaultRole: cfg.DefaultRole, Log: log,
 	})
 	if cfg.BelowOWASP() {
 		log.Warn("argon2id parameters are below OWASP's minimum (m=19456 KiB, t=2); use this only in tests",
@@ -93,6 +99,22 @@ func observePolicy(manager *authz.Manager, m *metrics.Metrics, log *slog.Logger)
 		m.PolicyReloads.WithLabelValues(r.Trigger, result).Inc()
 		m.SetPolicyVersion(r.Version)
 	})
+}
+
+// auditReloads records the policy the server starts with, and every later
+// reload, in the audit trail as the system's doing. Reloads through the API
+// are left to the API, which knows who asked.
+func auditReloads(manager *authz.Manager, rec *audit.Recorder) {
+	record := func(r authz.ReloadResult) {
+		if r.Trigger == httpapi.ReloadTrigger {
+			return
+		}
+		e := audit.ReloadEvent(r)
+		e.ActorRole = models.SystemRole
+		rec.Record(context.Background(), e)
+	}
+	record(manager.Last())
+	manager.Observe(record)
 }
 
 // NewHasher returns the password hasher cfg describes.
@@ -123,8 +145,18 @@ func OpenStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
 	return st, nil
 }
 
-// Close releases the database.
-func (s *Server) Close() error { return s.Store.Close() }
+// AuditFlushTimeout bounds how long Close waits for the audit events still
+// buffered to reach the database.
+const AuditFlushTimeout = 5 * time.Second
+
+// Close writes the audit events still buffered, for at most
+// AuditFlushTimeout, and releases the database.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), AuditFlushTimeout)
+	defer cancel()
+	auditErr := s.Audit.Close(ctx)
+	return errors.Join(auditErr, s.Store.Close())
+}
 
 // Serve answers HTTP on ln until ctx is done, then stops taking new
 // connections and lets requests in flight finish, for at most the

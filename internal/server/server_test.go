@@ -32,6 +32,25 @@ type env struct {
 	testsFile  string
 	routesFile string
 	metrics    string
+	logs       *logBuffer // the server's JSON log
+}
+
+// logBuffer is a log destination tests can read while the server writes.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // allowStaffInAdminArea changes the policy's own tests to expect the grant
@@ -60,11 +79,18 @@ func copyFile(t *testing.T, from, to string) {
 // dir: a copy of the shipped policy and route table, a database and keys.
 func testConfig(t *testing.T, dir string, watch bool) config.Config {
 	t.Helper()
+	return testConfigOn(t, dir, watch, "sqlite:"+filepath.Join(dir, "rg.db"))
+}
+
+// testConfigOn is a configuration for a server on databaseURL, with a copy
+// of the shipped policy files in dir that the test may edit.
+func testConfigOn(t *testing.T, dir string, watch bool, databaseURL string) config.Config {
+	t.Helper()
 	for _, name := range []string{"model.conf", "policy.csv", "policy_test.csv", "routes.csv"} {
 		copyFile(t, "../../policy/"+name, filepath.Join(dir, name))
 	}
 	vars := map[string]string{
-		"ROLEGATE_DATABASE_URL":      "sqlite:" + filepath.Join(dir, "rg.db"),
+		"ROLEGATE_DATABASE_URL":      databaseURL,
 		"ROLEGATE_POLICY_MODEL":      filepath.Join(dir, "model.conf"),
 		"ROLEGATE_POLICY_FILE":       filepath.Join(dir, "policy.csv"),
 		"ROLEGATE_POLICY_TESTS":      filepath.Join(dir, "policy_test.csv"),
@@ -84,9 +110,21 @@ func testConfig(t *testing.T, dir string, watch bool) config.Config {
 
 func start(t *testing.T, watch bool) *env {
 	t.Helper()
-	cfg := testConfig(t, t.TempDir(), watch)
+	return startOn(t, watch, "")
+}
+
+// startOn is start on the database at databaseURL; "" means a new SQLite
+// file.
+func startOn(t *testing.T, watch bool, databaseURL string) *env {
+	t.Helper()
+	dir := t.TempDir()
+	if databaseURL == "" {
+		databaseURL = "sqlite:" + filepath.Join(dir, "rg.db")
+	}
+	cfg := testConfigOn(t, dir, watch, databaseURL)
 	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := server.New(ctx, cfg, slog.New(slog.DiscardHandler))
+	logs := &logBuffer{}
+	srv, err := server.New(ctx, cfg, slog.New(slog.NewJSONHandler(logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +149,7 @@ func start(t *testing.T, watch bool) *env {
 		srv.Close()
 	})
 	return &env{srv: srv, base: "http://" + ln.Addr().String(), policyFile: cfg.PolicyFile, testsFile: cfg.PolicyTests,
-		routesFile: cfg.PolicyRoutes, metrics: "http://" + mln.Addr().String() + "/metrics"}
+		routesFile: cfg.PolicyRoutes, metrics: "http://" + mln.Addr().String() + "/metrics", logs: logs}
 }
 
 // login creates a user with role and returns an access token.
@@ -135,6 +173,12 @@ func (e *env) login(t *testing.T, username, role string) string {
 
 func (e *env) do(t *testing.T, method, path, token string, body, out any) *http.Response {
 	t.Helper()
+	return e.doWithID(t, method, path, token, "", body, out)
+}
+
+// doWithID is do with an X-Request-ID header, unless requestID is "".
+func (e *env) doWithID(t *testing.T, method, path, token, requestID string, body, out any) *http.Response {
+	t.Helper()
 	var r io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
@@ -146,6 +190,9 @@ func (e *env) do(t *testing.T, method, path, token string, body, out any) *http.
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if requestID != "" {
+		req.Header.Set("X-Request-ID", requestID)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -38,8 +38,9 @@ func errTokenInvalid(cause error) *models.Error {
 }
 
 // ErrRefreshReused marks a refresh token presented a second time. Its
-// session has been revoked by the time this is returned.
-var ErrRefreshReused = errors.New("refresh token reused; session revoked")
+// session has been revoked by the time this is returned. It is the models
+// sentinel, so that callers that must not import the store can test for it.
+var ErrRefreshReused = models.ErrRefreshReused
 
 var (
 	errUnknownToken   = errors.New("unknown refresh token")

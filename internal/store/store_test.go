@@ -47,6 +47,9 @@ var suite = map[string]func(*testing.T, *store.Store){
 	"RefreshRefusals":             testRefreshRefusals,
 	"DeleteCascadesAndPurge":      testDeleteCascadesAndPurge,
 	"MissingUserIsNotFound":       testMissingUserIsNotFound,
+	"AuditRoundTripAndFilters":    testAuditRoundTripAndFilters,
+	"AuditPages":                  testAuditPages,
+	"AuditLargeInsert":            testAuditLargeInsert,
 }
 
 var ctx = context.Background()

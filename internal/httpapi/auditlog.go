@@ -1,0 +1,160 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/rolegate/rolegate/internal/account"
+	"github.com/rolegate/rolegate/models"
+)
+
+// record fills in where e came from (the caller, unless e names its own
+// actor; the request id; the client address; the policy in force unless e
+// names the deciding one) and hands it to the audit log.
+func (h *handler) record(c *gin.Context, e models.AuditEvent) {
+	if e.ActorID == 0 && e.ActorRole == "" {
+		sub := subject(principal(c.Request.Context()))
+		e.ActorID, e.ActorRole = sub.ID, sub.Role
+	}
+	e.RequestID, e.ClientIP = requestID(c), c.ClientIP()
+	if e.PolicyVersion == "" {
+		e.PolicyVersion = h.policies.Current().Version()
+	}
+	h.audit.Record(c.Request.Context(), e)
+}
+
+// recordAllowed records a change the policy allowed by decision d, with
+// the rule that allowed it.
+func (h *handler) recordAllowed(c *gin.Context, d models.Decision, action, target string, detail map[string]any) {
+	h.record(c, models.AuditEvent{
+		Action: action, Result: models.AuditSuccess, Target: target,
+		Rule: strings.Join(d.Rule, ", "), PolicyVersion: d.PolicyVersion, Detail: detail,
+	})
+}
+
+// recordDeny records a request the policy refused. No rule matched, so
+// none is named; the detail says what was asked.
+func (h *handler) recordDeny(c *gin.Context, d models.Decision, res models.Resource, action string) {
+	detail := map[string]any{"resource": res.Type, "action": action}
+	target := res.Type
+	if res.OwnerID > 0 {
+		detail["owner_id"] = res.OwnerID
+		target += "/" + strconv.FormatInt(res.OwnerID, 10)
+	}
+	h.record(c, models.AuditEvent{
+		Action: models.AuditDecisionDeny, Result: models.AuditDeny, Target: target,
+		PolicyVersion: d.PolicyVersion, Detail: detail,
+	})
+}
+
+// recordLoginFailure records a refused login with the username tried,
+// clipped so that a huge one cannot bloat the trail. The password is not
+// recorded, even in part.
+func (h *handler) recordLoginFailure(c *gin.Context, username string, err error) {
+	e := models.AsError(err)
+	reason := e.Reason
+	if reason == "" {
+		reason = defaultReason[e.Code]
+	}
+	h.record(c, models.AuditEvent{
+		Action: models.AuditLoginFailure, Result: models.AuditFailure,
+		Detail: map[string]any{"username": clip(username, account.MaxUsernameLength), "reason": reason},
+	})
+}
+
+// recordLogin records a successful login by u.
+func (h *handler) recordLogin(c *gin.Context, u *models.User) {
+	h.record(c, models.AuditEvent{
+		Action: models.AuditLoginSuccess, Result: models.AuditSuccess, Target: userTarget(u.ID),
+		ActorID: u.ID, ActorRole: u.Role,
+	})
+}
+
+// recordRefreshReuse records a spent refresh token presented again, if
+// err says so. The actor is the token's user, as far as the token tells;
+// whoever presented it may have stolen it, so no role is claimed.
+func (h *handler) recordRefreshReuse(c *gin.Context, err error) {
+	if !errors.Is(err, models.ErrRefreshReused) {
+		return
+	}
+	e := models.AuditEvent{Action: models.AuditRefreshReuse, Result: models.AuditFailure, Detail: map[string]any{"session_revoked": true}}
+	var reuse *models.RefreshReusedError
+	if errors.As(err, &reuse) {
+		e.ActorID, e.Target = reuse.UserID, userTarget(reuse.UserID)
+	}
+	h.record(c, e)
+}
+
+// recordUpdate records what an update changed: the names of changed
+// profile fields, allowed by upd, and a role or active-flag change with
+// its old and new values, allowed by assign.
+func (h *handler) recordUpdate(c *gin.Context, upd, assign models.Decision, before, after *models.User) {
+	target := userTarget(after.ID)
+	if fields := profileChanges(before, after); len(fields) > 0 {
+		h.recordAllowed(c, upd, models.AuditUserUpdate, target, map[string]any{"fields": fields})
+	}
+	if access := accessChanges(before, after); len(access) > 0 {
+		h.recordAllowed(c, assign, models.AuditUserRoleChange, target, access)
+	}
+}
+
+// profileChanges names the profile fields that differ, by their JSON
+// names; their values stay out of the trail.
+func profileChanges(before, after *models.User) []string {
+	var fields []string
+	for _, f := range []struct {
+		name          string
+		before, after string
+	}{
+		{"username", before.Username, after.Username},
+		{"email", before.Email, after.Email},
+		{"first_name", before.FirstName, after.FirstName},
+		{"last_name", before.LastName, after.LastName},
+	} {
+		if f.before != f.after {
+			fields = append(fields, f.name)
+		}
+	}
+	return fields
+}
+
+// accessChanges gives the old and new role and active flag, where they
+// differ.
+func accessChanges(before, after *models.User) map[string]any {
+	out := map[string]any{}
+	if before.Role != after.Role {
+		out["role"] = map[string]any{"from": before.Role, "to": after.Role}
+	}
+	if before.IsActive != after.IsActive {
+		out["is_active"] = map[string]any{"from": before.IsActive, "to": after.IsActive}
+	}
+	return out
+}
+
+// userTarget names a user as an audit target.
+func userTarget(id int64) string { return models.ResourceUsers + "/" + strconv.FormatInt(id, 10) }
+
+// clip shortens s to at most n characters.
+func clip(s string, n int) string {
+	for i := range s {
+		if n == 0 {
+			return s[:i]
+		}
+		n--
+	}
+	return s
+}
+
+// noAudit is the audit trail of an API built without one: it records
+// nothing and lists nothing.
+type noAudit struct{}
+
+func (noAudit) Record(context.Context, models.AuditEvent) {}
+
+func (noAudit) ListAuditEvents(context.Context, models.AuditFilter) ([]models.AuditEvent, error) {
+	return nil, nil
+}

@@ -1,0 +1,138 @@
+package store_test
+
+import (
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rolegate/rolegate/internal/store"
+	"github.com/rolegate/rolegate/models"
+)
+
+// auditActor returns an actor id no other test uses, so that filtering by
+// it selects only the calling test's events.
+func auditActor() int64 { return 1<<40 + next() }
+
+func insertAudit(t *testing.T, s *store.Store, events ...models.AuditEvent) {
+	t.Helper()
+	if err := s.InsertAuditEvents(ctx, events); err != nil {
+		t.Fatalf("insert audit events: %v", err)
+	}
+}
+
+func listAudit(t *testing.T, s *store.Store, f models.AuditFilter) []models.AuditEvent {
+	t.Helper()
+	if f.Limit == 0 {
+		f.Limit = 100
+	}
+	got, err := s.ListAuditEvents(ctx, f)
+	if err != nil {
+		t.Fatalf("list audit events %+v: %v", f, err)
+	}
+	return got
+}
+
+func requestIDs(events []models.AuditEvent) []string {
+	ids := make([]string, len(events))
+	for i, e := range events {
+		ids[i] = e.RequestID
+	}
+	return ids
+}
+
+func testAuditRoundTripAndFilters(t *testing.T, s *store.Store) {
+	actor, other := auditActor(), auditActor()
+	base := time.Date(2030, 1, 2, 3, 4, 5, 123456789, time.FixedZone("X", 3600))
+	full := models.AuditEvent{
+		At: base, ActorID: actor, ActorRole: "admin", Action: models.AuditUserDelete, Target: "users/9",
+		Result: models.AuditSuccess, Rule: "admin, users, delete, any", PolicyVersion: "abc123",
+		RequestID: "r1", ClientIP: "192.0.2.1", Detail: map[string]any{"username": "bob", "fields": []any{"email"}},
+	}
+	insertAudit(t, s,
+		full,
+		models.AuditEvent{At: base.Add(time.Second), ActorID: actor, Action: models.AuditDecisionDeny, Result: models.AuditDeny, RequestID: "r2"},
+		models.AuditEvent{At: base.Add(2 * time.Second), ActorID: other, Action: models.AuditUserDelete, Result: models.AuditSuccess, RequestID: "r3"},
+		models.AuditEvent{At: base.Add(3 * time.Second), ActorID: actor, Action: models.AuditUserDelete, Result: models.AuditSuccess, RequestID: "r4\x00\xff"},
+	)
+
+	got := listAudit(t, s, models.AuditFilter{ActorID: actor})
+	if ids := requestIDs(got); !slices.Equal(ids, []string{"r4\ufffd", "r2", "r1"}) {
+		t.Fatalf("actor %d, newest first: got request ids %q, want r4\ufffd, r2, r1", actor, ids)
+	}
+	first := got[2]
+	want := full
+	want.ID, want.At = first.ID, base.UTC().Truncate(time.Microsecond)
+	if !reflect.DeepEqual(first, want) {
+		t.Errorf("round trip:\n got %+v\nwant %+v", first, want)
+	}
+	if first.At.Location() != time.UTC {
+		t.Errorf("at: got location %v, want UTC", first.At.Location())
+	}
+	if len(got[1].Detail) != 0 {
+		t.Errorf("event without detail: got detail %v, want empty", got[1].Detail)
+	}
+
+	got = listAudit(t, s, models.AuditFilter{ActorID: actor, Action: models.AuditUserDelete})
+	if ids := requestIDs(got); !slices.Equal(ids, []string{"r4\ufffd", "r1"}) {
+		t.Errorf("actor and action: got %q, want r4\ufffd, r1", ids)
+	}
+	// Since is inclusive and Until exclusive.
+	got = listAudit(t, s, models.AuditFilter{Since: base.Add(time.Second), Until: base.Add(3 * time.Second)})
+	if ids := requestIDs(got); !slices.Equal(ids, []string{"r3", "r2"}) {
+		t.Errorf("since %v until %v: got %q, want r3, r2", base.Add(time.Second), base.Add(3*time.Second), ids)
+	}
+	got = listAudit(t, s, models.AuditFilter{ActorID: actor, Since: base.Add(500 * time.Millisecond)})
+	if ids := requestIDs(got); !slices.Equal(ids, []string{"r4\ufffd", "r2"}) {
+		t.Errorf("since between events: got %q, want r4\ufffd, r2", ids)
+	}
+}
+
+func testAuditPages(t *testing.T, s *store.Store) {
+	actor := auditActor()
+	var want []string
+	for i := range 7 {
+		id := fmt.Sprintf("page-%d", i)
+		insertAudit(t, s, models.AuditEvent{ActorID: actor, Action: models.AuditLoginSuccess, Result: models.AuditSuccess, RequestID: id})
+		want = append([]string{id}, want...)
+	}
+	var seen []string
+	before := int64(0)
+	for range 10 {
+		page := listAudit(t, s, models.AuditFilter{ActorID: actor, BeforeID: before, Limit: 3})
+		seen = append(seen, requestIDs(page)...)
+		if len(page) < 3 {
+			break
+		}
+		before = page[len(page)-1].ID
+	}
+	if !slices.Equal(seen, want) {
+		t.Errorf("paged by 3: got %q, want %q", seen, want)
+	}
+}
+
+func testAuditLargeInsert(t *testing.T, s *store.Store) {
+	actor := auditActor()
+	n := 2*store.MaxAuditBatch + 7
+	events := make([]models.AuditEvent, n)
+	for i := range events {
+		events[i] = models.AuditEvent{ActorID: actor, Action: models.AuditDecisionDeny, Result: models.AuditDeny, Detail: map[string]any{"i": i}}
+	}
+	insertAudit(t, s, events...)
+	insertAudit(t, s) // nothing to insert is not an error
+	got := listAudit(t, s, models.AuditFilter{ActorID: actor, Limit: n + 1})
+	if len(got) != n {
+		t.Fatalf("got %d events, want %d", len(got), n)
+	}
+	if got[0].Detail["i"] != float64(n-1) || got[n-1].Detail["i"] != float64(0) {
+		t.Errorf("order: got details %v ... %v, want i=%d ... i=0", got[0].Detail, got[n-1].Detail, n-1)
+	}
+	huge := models.AuditEvent{ActorID: actor, Action: models.AuditLoginFailure, Result: models.AuditFailure, Detail: map[string]any{"username": strings.Repeat("x", 20000)}}
+	insertAudit(t, s, huge)
+	got = listAudit(t, s, models.AuditFilter{ActorID: actor, Action: models.AuditLoginFailure})
+	if len(got) != 1 || got[0].Detail["truncated"] != true {
+		t.Errorf("oversized detail: got %+v, want it replaced by truncated=true", got)
+	}
+}

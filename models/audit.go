@@ -1,0 +1,117 @@
+package models
+
+import (
+	"errors"
+	"slices"
+	"time"
+)
+
+// Audit actions: what an audit event is about. The names are
+// "subject.verb", so that a reader can tell them apart at a glance and a
+// filter can name one exactly.
+const (
+	// AuditLoginSuccess is a login that issued tokens.
+	AuditLoginSuccess = "login.success"
+	// AuditLoginFailure is a refused login; the attempted username is in
+	// the detail, the password never is.
+	AuditLoginFailure = "login.failure"
+	// AuditRefreshReuse is a spent refresh token presented again: a sign
+	// that it was stolen. Its whole session has been revoked.
+	AuditRefreshReuse = "refresh.reuse"
+	// AuditDecisionDeny is a request the policy refused.
+	AuditDecisionDeny = "decision.deny"
+	// AuditUserCreate is an administrator creating an account.
+	AuditUserCreate = "user.create"
+	// AuditUserUpdate is a change to a user's profile; the detail names
+	// the changed fields but not their values.
+	AuditUserUpdate = "user.update"
+	// AuditUserRoleChange is a change to a user's role or active flag,
+	// with the old and new values.
+	AuditUserRoleChange = "user.role_change"
+	// AuditUserDelete is an account deleted.
+	AuditUserDelete = "user.delete"
+	// AuditUserPasswordReset is an administrator setting another user's
+	// password.
+	AuditUserPasswordReset = "user.password_reset"
+	// AuditUserPasswordChange is users changing their own password.
+	AuditUserPasswordChange = "user.password_change"
+	// AuditPolicyReload is an attempt to reload the policy, whatever
+	// triggered it and whether or not it succeeded.
+	AuditPolicyReload = "policy.reload"
+)
+
+// AuditActions lists every audit action, for validating filters.
+var AuditActions = []string{
+	AuditLoginSuccess, AuditLoginFailure, AuditRefreshReuse, AuditDecisionDeny,
+	AuditUserCreate, AuditUserUpdate, AuditUserRoleChange, AuditUserDelete,
+	AuditUserPasswordReset, AuditUserPasswordChange, AuditPolicyReload,
+}
+
+// IsAuditAction reports whether action is one of AuditActions.
+func IsAuditAction(action string) bool { return slices.Contains(AuditActions, action) }
+
+// Audit results.
+const (
+	AuditSuccess = "success"
+	AuditFailure = "failure"
+	AuditDeny    = "deny"
+)
+
+// SystemRole is the actor role of events the server causes by itself,
+// such as a policy reload after a file edit or SIGHUP.
+const SystemRole = "system"
+
+// AuditEvent is one entry of the audit trail: who did what to which
+// target, with what result, and under which policy.
+type AuditEvent struct {
+	ID int64
+	At time.Time
+	// ActorID is the user who acted, 0 when there is none (an anonymous
+	// caller, or the server itself).
+	ActorID   int64
+	ActorRole string
+	Action    string
+	// Target names what was acted on, such as "users/7" or "policy".
+	Target string
+	Result string
+	// Rule is the policy line that allowed the action, such as
+	// "admin, users, delete, any"; empty for a deny, where no rule matched,
+	// and for events that are not policy decisions.
+	Rule          string
+	PolicyVersion string
+	RequestID     string
+	ClientIP      string
+	// Detail holds a few more facts, never a password or a token.
+	Detail map[string]any
+}
+
+// AuditFilter selects a page of audit events, newest first.
+type AuditFilter struct {
+	// ActorID selects one actor's events; 0 selects all.
+	ActorID int64
+	// Action selects one action; "" selects all.
+	Action string
+	// Since and Until bound the events' times: Since <= At < Until. A zero
+	// time does not bound.
+	Since, Until time.Time
+	// BeforeID starts the page below this ID (the cursor); 0 starts at the
+	// newest event.
+	BeforeID int64
+	Limit    int
+}
+
+// ErrRefreshReused marks a refresh token presented a second time. Its
+// session has been revoked by the time an error wrapping it is returned.
+var ErrRefreshReused = errors.New("refresh token reused; session revoked")
+
+// RefreshReusedError is a reuse of the refresh token of user UserID. It
+// wraps the error that reported the reuse, so errors.Is finds
+// ErrRefreshReused and errors.As finds the client-facing *Error.
+type RefreshReusedError struct {
+	UserID int64
+	Err    error
+}
+
+func (e *RefreshReusedError) Error() string { return e.Err.Error() }
+
+func (e *RefreshReusedError) Unwrap() error { return e.Err }
