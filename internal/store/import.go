@@ -56,6 +56,12 @@ func (s *Store) ImportUsers(ctx context.Context, users []*models.User) ([]Import
 			return err
 		}
 		fresh := classify(users, known, out)
+		if len(fresh) == 0 {
+			return nil
+		}
+		if err := s.advanceUserIDs(tx, users, fresh); err != nil {
+			return err
+		}
 		inserted, err := insertUsers(tx, users, fresh)
 		if err != nil {
 			return err
@@ -66,10 +72,7 @@ func (s *Store) ImportUsers(ctx context.Context, users []*models.User) ([]Import
 				out[i] = ImportOutcome{Conflicted, "a user with this id or username was created during the import"}
 			}
 		}
-		if len(inserted) == 0 {
-			return nil
-		}
-		return s.advanceUserIDs(tx)
+		return nil
 	})
 	if err != nil {
 		return nil, dbError(err)
@@ -203,15 +206,21 @@ func userArgs(u *models.User) []any {
 	}
 }
 
-// advanceUserIDs moves PostgreSQL's users id sequence past the largest
-// stored id, since explicit ids do not advance it, and never moves it back:
-// a deleted user's id is never given out again. SQLite's AUTOINCREMENT
-// counter follows explicit ids by itself.
-func (s *Store) advanceUserIDs(tx *gorm.DB) error {
+// advanceUserIDs moves PostgreSQL's users id sequence past the largest id
+// about to be inserted and every stored one, since explicit ids do not
+// advance it, and never moves it back: a deleted user's id is never given
+// out again. It runs before the insert because setval takes effect at
+// once, outside the transaction, so that a signup during the import
+// cannot draw an id the import is writing. SQLite's AUTOINCREMENT counter
+// follows explicit ids by itself, and SQLite runs one writer at a time.
+func (s *Store) advanceUserIDs(tx *gorm.DB, users []*models.User, which []int) error {
 	if s.dialect != Postgres {
 		return nil
 	}
-	return tx.Exec(`SELECT setval(t.seq, GREATEST(t.top, COALESCE(pg_sequence_last_value(t.seq), 0)))
-FROM (SELECT pg_get_serial_sequence('users', 'id')::regclass AS seq, (SELECT max(id) FROM users) AS top) AS t
-WHERE t.top IS NOT NULL`).Error
+	var top int64
+	for _, i := range which {
+		top = max(top, users[i].ID)
+	}
+	return tx.Exec(`SELECT setval(t.seq, GREATEST(?, 1, COALESCE((SELECT max(id) FROM users), 0), COALESCE(pg_sequence_last_value(t.seq), 0)))
+FROM (SELECT pg_get_serial_sequence('users', 'id')::regclass AS seq) AS t`, top).Error
 }
