@@ -44,6 +44,8 @@ commands:
   serve                     run the HTTP server
   migrate [up|down|status]  apply, roll back one, or list schema migrations
   users create              create a user (--username U --role R --password-stdin)
+  users import FILE         import users from a Django dumpdata export or a rolegate CSV/JSON file
+  users list                print a table of users (--role R, --search S)
   keys rotate               add a new signing key, drop keys no token can still use
   healthcheck               probe a running server's /readyz (for container health checks)
   policy test|check|explain run the policy's tests, lint the policy files, or explain one decision
@@ -68,10 +70,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "migrate":
 		return migrate(ctx, rest, getenv, stdout, stderr)
 	case "users":
-		if len(rest) == 0 || rest[0] != "create" {
-			return usageError{"want: rolegate users create"}
-		}
-		return createUser(ctx, rest[1:], getenv, stdin, stdout, stderr)
+		return users(ctx, rest, getenv, stdin, stdout, stderr)
 	case "keys":
 		if len(rest) == 0 || rest[0] != "rotate" {
 			return usageError{"want: rolegate keys rotate"}
@@ -86,4 +85,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return nil
 	}
 	return usageError{fmt.Sprintf("unknown command %q", cmd)}
+}
+
+// users runs the "users" subcommands.
+func users(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	sub := ""
+	if len(args) > 0 {
+		sub = args[0]
+	}
+	switch sub {
+	case "create":
+		return createUser(ctx, args[1:], getenv, stdin, stdout, stderr)
+	case "import":
+		return importUsers(ctx, args[1:], getenv, stdout, stderr)
+	case "list":
+		return listUsers(ctx, args[1:], getenv, stdout, stderr)
+	}
+	return usageError{"want: rolegate users create|import|list"}
 }

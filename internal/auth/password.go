@@ -79,22 +79,24 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 	return h.hash(password), nil
 }
 
-// Verify reports whether password matches the PHC string encoded, and
-// whether the hash should be replaced because it uses weaker parameters
-// than the Hasher's. A malformed hash never matches.
+// Verify reports whether password matches the stored hash encoded, and
+// whether the hash should be replaced: because it uses weaker parameters
+// than the Hasher's, or because it was imported from Django (see
+// parseStored for the formats). A malformed hash or one of an unknown
+// format never matches.
 func (h *Hasher) Verify(ctx context.Context, password, encoded string) (ok, rehash bool, err error) {
 	if err := h.acquire(ctx); err != nil {
 		return false, false, err
 	}
 	defer h.release()
-	p, salt, want, perr := parsePHC(encoded)
+	stored, perr := parseStored(encoded)
 	if perr != nil {
 		// Spend the same time as a real check, then refuse.
 		verifyArgon2(h.decoyParts())
 		return false, false, nil
 	}
-	ok = subtle.ConstantTimeCompare(argon2.IDKey([]byte(password), salt, p.Iterations, p.Memory, p.Parallelism, uint32(len(want))), want) == 1
-	return ok, ok && p.Weaker(h.params), nil
+	ok = stored.matches(password)
+	return ok, ok && stored.outdated(h.params), nil
 }
 
 // VerifyDecoy spends the time of a real verification and always fails. It
@@ -105,8 +107,8 @@ func (h *Hasher) VerifyDecoy(ctx context.Context, password string) error {
 }
 
 func (h *Hasher) decoyParts() (Argon2Params, []byte, []byte) {
-	p, salt, key, _ := parsePHC(h.decoy)
-	return p, salt, key
+	a, _ := parseArgon2PHC(h.decoy)
+	return a.params, a.salt, a.key
 }
 
 func verifyArgon2(p Argon2Params, salt, key []byte) {
@@ -144,29 +146,57 @@ func (h *Hasher) acquire(ctx context.Context) error {
 
 func (h *Hasher) release() { <-h.slots }
 
-// parsePHC parses "$argon2id$v=19$m=..,t=..,p=..$salt$key".
-func parsePHC(s string) (p Argon2Params, salt, key []byte, err error) {
-	parts := strings.Split(s, "$")
-	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" {
-		return p, nil, nil, fmt.Errorf("not an argon2id PHC string")
+// argon2Hash is a parsed argon2 hash: rolegate's own, or Django's.
+type argon2Hash struct {
+	variant string // "argon2id" or "argon2i"
+	params  Argon2Params
+	salt    []byte
+	key     []byte
+	// foreign marks a hash rolegate did not make, to be replaced at the
+	// first successful login.
+	foreign bool
+}
+
+func (a argon2Hash) matches(password string) bool {
+	derive := argon2.IDKey
+	if a.variant == "argon2i" {
+		derive = argon2.Key
 	}
+	got := derive([]byte(password), a.salt, a.params.Iterations, a.params.Memory, a.params.Parallelism, uint32(len(a.key)))
+	return subtle.ConstantTimeCompare(got, a.key) == 1
+}
+
+func (a argon2Hash) outdated(p Argon2Params) bool {
+	return a.foreign || a.variant != "argon2id" || a.params.Weaker(p)
+}
+
+// parseArgon2PHC parses "$argon2id$v=19$m=..,t=..,p=..$salt$key", or the
+// same with argon2i. Only version 19 (0x13) is supported, the one
+// golang.org/x/crypto/argon2 implements.
+func parseArgon2PHC(s string) (a argon2Hash, err error) {
+	parts := strings.Split(s, "$")
+	if len(parts) != 6 || parts[0] != "" || (parts[1] != "argon2id" && parts[1] != "argon2i") {
+		return a, fmt.Errorf("not an argon2 PHC string")
+	}
+	a.variant = parts[1]
 	var v int
 	if _, err := fmt.Sscanf(parts[2], "v=%d", &v); err != nil || v != argon2.Version {
-		return p, nil, nil, fmt.Errorf("unsupported argon2 version %q", parts[2])
+		return a, fmt.Errorf("unsupported argon2 version %q", parts[2])
 	}
+	p := &a.params
 	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.Memory, &p.Iterations, &p.Parallelism); err != nil {
-		return p, nil, nil, fmt.Errorf("bad argon2 parameters %q: %w", parts[3], err)
+		return a, fmt.Errorf("bad argon2 parameters %q: %w", parts[3], err)
 	}
 	if p.Memory == 0 || p.Iterations == 0 || p.Parallelism == 0 || p.Memory > 4<<20 || p.Iterations > 64 {
-		return p, nil, nil, fmt.Errorf("argon2 parameters out of range %q", parts[3])
+		return a, fmt.Errorf("argon2 parameters out of range %q", parts[3])
 	}
-	if salt, err = b64.DecodeString(parts[4]); err != nil {
-		return p, nil, nil, fmt.Errorf("bad salt: %w", err)
+	if a.salt, err = b64.DecodeString(parts[4]); err != nil {
+		return a, fmt.Errorf("bad salt: %w", err)
 	}
-	if key, err = b64.DecodeString(parts[5]); err != nil || len(key) < 16 || len(key) > 64 {
-		return p, nil, nil, fmt.Errorf("bad key")
+	if a.key, err = b64.DecodeString(parts[5]); err != nil || len(a.key) < 16 || len(a.key) > 64 {
+		return a, fmt.Errorf("bad key")
 	}
-	return p, salt, key, nil
+	return a, nil
 }
 
 //go:embed common-passwords.txt

@@ -1,0 +1,158 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rolegate/rolegate/internal/dbtest"
+)
+
+// seedExport is the seed's real dumpdata export, kept with the importer.
+const seedExport = "../../internal/importer/testdata/django-seed-dumpdata.json"
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// tableRows returns the rows of a "users list" table without its header,
+// each split into columns.
+func tableRows(t *testing.T, out string) [][]string {
+	t.Helper()
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) == 0 || !strings.HasPrefix(lines[0], "ID ") {
+		t.Fatalf("got %q, want a table with a header", out)
+	}
+	var rows [][]string
+	for _, l := range lines[1:] {
+		rows = append(rows, strings.Fields(l))
+	}
+	return rows
+}
+
+// TestSeedUsersImportListAndLogIn follows the README's migration: import
+// the seed's export, list the users, and log in with a seed password.
+func TestSeedUsersImportListAndLogIn(t *testing.T) {
+	for _, target := range dbtest.Targets(t) {
+		t.Run(target.Name, func(t *testing.T) {
+			getenv := testEnv(t, target.URL, nil)
+			out, err := runCmd(t, getenv, "", "users", "import", seedExport)
+			if err != nil || !strings.HasPrefix(out, "imported 4, unchanged 0, failed 0 (of 4 rows) in ") {
+				t.Fatalf("import: got %q, %v; want 4 imported", out, err)
+			}
+			if out, err := runCmd(t, getenv, "", "users", "import", seedExport); err != nil || !strings.HasPrefix(out, "imported 0, unchanged 4, failed 0") {
+				t.Fatalf("second import: got %q, %v; want 4 unchanged", out, err)
+			}
+			out, err = runCmd(t, getenv, "", "users", "list")
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows := tableRows(t, out)
+			want := []string{"1", "alice", "alice@example.com", "admin", "yes", "2026-11-22T12:56:46Z", "never"}
+			if len(rows) != 4 || strings.Join(rows[0], " ") != strings.Join(want, " ") || rows[3][4] != "no" {
+				t.Errorf("list: got %q, want alice first with %v and dave inactive last", out, want)
+			}
+			for _, c := range []struct {
+				args []string
+				want string
+			}{{[]string{"--role", "staff"}, "bob"}, {[]string{"--search", "CAR"}, "carol"}} {
+				out, err := runCmd(t, getenv, "", append([]string{"users", "list"}, c.args...)...)
+				if rows := tableRows(t, out); err != nil || len(rows) != 1 || rows[0][1] != c.want {
+					t.Errorf("list %v: got %q, %v; want only %s", c.args, out, err, c.want)
+				}
+			}
+			base := startServer(t, getenv)
+			resp, tokens := postJSON(t, base+"/login/", map[string]string{"username": "alice", "password": "alice-seed-pass-1"})
+			if resp.StatusCode != http.StatusOK || tokens["access"] == nil {
+				t.Errorf("alice's login with her Django password: got %d %v, want 200 with tokens", resp.StatusCode, tokens)
+			}
+		})
+	}
+}
+
+func TestUsersImportReportsBadRowsAndFails(t *testing.T) {
+	getenv := testEnv(t, dbtest.Targets(t)[0].URL, nil)
+	csv := writeFile(t, "users.csv", "id,username,email,role\n1,ann,ann@example.com,user\n2,bad name,,user\n3,cy,,overlord\n4,dee,,\n")
+	out, err := runCmd(t, getenv, "", "users", "import", csv)
+	var ue usageError
+	if err == nil || errors.As(err, &ue) || !strings.Contains(err.Error(), "2 of 4 rows failed") {
+		t.Errorf("got error %v, want 2 of 4 rows failed, and no usage error", err)
+	}
+	for _, want := range []string{
+		"line 3 (id 2): username: Enter a valid username",
+		`line 4 (id 3): role: "overlord" is not a role the policy defines`,
+		"imported 2, unchanged 0, failed 2 (of 4 rows)",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("got %q, want it to contain %q", out, want)
+		}
+	}
+	if strings.Contains(out, "\r") {
+		t.Errorf("got %q, want no progress bar when stderr is not a terminal", out)
+	}
+}
+
+func TestUsersListPagesThroughEveryUser(t *testing.T) {
+	getenv := testEnv(t, dbtest.Targets(t)[0].URL, nil)
+	var b strings.Builder
+	b.WriteString("id,username,role\n")
+	n := 2*listPageSize + 1
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&b, "%d,user%04d,user\n", i*3, i)
+	}
+	if out, err := runCmd(t, getenv, "", "users", "import", writeFile(t, "many.csv", b.String())); err != nil {
+		t.Fatalf("import: %q, %v", out, err)
+	}
+	out, err := runCmd(t, getenv, "", "users", "list")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := tableRows(t, out)
+	if len(rows) != n || rows[n-1][0] != fmt.Sprint(3*n) {
+		t.Errorf("got %d rows ending with %v, want %d ending with id %d", len(rows), rows[len(rows)-1], n, 3*n)
+	}
+}
+
+func TestUsersImportAndListMistakes(t *testing.T) {
+	getenv := testEnv(t, "sqlite:"+filepath.Join(t.TempDir(), "x.db"), nil)
+	for _, args := range [][]string{{"users", "import"}, {"users", "import", "a", "b"}, {"users", "list", "extra"}, {"users", "frobnicate"}} {
+		var ue usageError
+		if _, err := runCmd(t, getenv, "", args...); !errors.As(err, &ue) {
+			t.Errorf("%v: got %v, want a usage error", args, err)
+		}
+	}
+	if _, err := runCmd(t, getenv, "", "users", "import", filepath.Join(t.TempDir(), "missing.json")); err == nil {
+		t.Error("import of a missing file: got success, want an error")
+	}
+	if _, err := runCmd(t, getenv, "", "users", "import", writeFile(t, "bad.json", "[{")); err == nil || !strings.Contains(err.Error(), "bad.json") {
+		t.Errorf("import of broken JSON: got %v, want an error naming the file", err)
+	}
+}
+
+func TestProgressBarDrawsOnlyWhenItMoves(t *testing.T) {
+	var buf bytes.Buffer
+	if newProgressBar(&buf).w != nil {
+		t.Fatal("a buffer counts as a terminal")
+	}
+	bar := &progressBar{w: &buf, percent: -1}
+	for _, done := range []int{0, 1, 1, 2, 200} {
+		bar.show(done, 200)
+	}
+	bar.finish()
+	want := "\r[........................................]   0% 0/200 rows" +
+		"\r[........................................]   1% 2/200 rows" +
+		"\r[########################################] 100% 200/200 rows\n"
+	if got := buf.String(); got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}

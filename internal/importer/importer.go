@@ -1,0 +1,213 @@
+package importer
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/rolegate/rolegate/internal/account"
+	"github.com/rolegate/rolegate/internal/store"
+	"github.com/rolegate/rolegate/models"
+)
+
+// Writer stores batches of validated users that keep their ids.
+// *store.Store is one.
+type Writer interface {
+	// ImportUsers returns one outcome per user, in order, or an error if
+	// nothing of the batch was stored.
+	ImportUsers(ctx context.Context, users []*models.User) ([]store.ImportOutcome, error)
+}
+
+// Options say how rows become users.
+type Options struct {
+	// HasRole reports whether the policy defines a role.
+	HasRole func(role string) bool
+	// DefaultRole is the role of a row that names none.
+	DefaultRole string
+	// SuperuserRole is the role of a Django superuser whose row names none.
+	SuperuserRole string
+	// BatchSize is how many users each transaction writes: 1000 when 0,
+	// and at most MaxBatchSize.
+	BatchSize int
+	// Progress, if set, is called with how many rows are done after each
+	// batch.
+	Progress func(done, total int)
+}
+
+// MaxBatchSize keeps each transaction short, well within the store's
+// operation timeout, and its lookup of existing users within SQLite's
+// limit of 32,766 parameters.
+const MaxBatchSize = 5000
+
+// MaxID is the largest id imported: the largest integer a JavaScript
+// client reads exactly, far below where the id sequence would run out.
+const MaxID = 1<<53 - 1
+
+// maxHashLength is the width of users.password_hash.
+const maxHashLength = 255
+
+// Failure is a row that was not imported, and why.
+type Failure struct {
+	Ref    string
+	Reason string
+}
+
+// Summary is what an import did.
+type Summary struct {
+	Total     int
+	Imported  int
+	Unchanged int
+	Failures  []Failure // in file order
+	Elapsed   time.Duration
+}
+
+// String is the summary line the command prints.
+func (s Summary) String() string {
+	return fmt.Sprintf("imported %d, unchanged %d, failed %d (of %d rows) in %.1fs",
+		s.Imported, s.Unchanged, len(s.Failures), s.Total, s.Elapsed.Seconds())
+}
+
+// Import validates rows and writes the good ones in batches. A row that
+// fails validation, or that conflicts with a stored user, is reported in
+// the summary and skipped. A row whose user is already stored with the
+// same id and username counts as unchanged and is left alone, so importing
+// a file again changes nothing. An error means the database failed; the
+// batches written before it stay written, and the summary counts them.
+func Import(ctx context.Context, w Writer, rows []Row, opts Options) (Summary, error) {
+	start := time.Now()
+	sum := Summary{Total: len(rows)}
+	reasons := make([]string, len(rows))
+	valid := validate(rows, opts, reasons)
+	progress := opts.Progress
+	if progress == nil {
+		progress = func(int, int) {}
+	}
+	done := len(rows) - len(valid)
+	progress(done, len(rows))
+	var err error
+	for _, batch := range batches(valid, opts.BatchSize) {
+		if err = writeBatch(ctx, w, rows, batch, reasons, &sum); err != nil {
+			break
+		}
+		done += len(batch)
+		progress(done, len(rows))
+	}
+	for i, reason := range reasons {
+		if reason != "" {
+			sum.Failures = append(sum.Failures, Failure{Ref: rows[i].Ref, Reason: reason})
+		}
+	}
+	sum.Elapsed = time.Since(start)
+	return sum, err
+}
+
+// batches splits the indexes of valid rows into batches of size n.
+func batches(valid []int, n int) [][]int {
+	if n <= 0 {
+		n = 1000
+	}
+	n = min(n, MaxBatchSize)
+	var out [][]int
+	for len(valid) > 0 {
+		k := min(n, len(valid))
+		out = append(out, valid[:k])
+		valid = valid[k:]
+	}
+	return out
+}
+
+// writeBatch stores the rows at the indexes in batch, and records each
+// outcome in sum or, for a conflict, in reasons.
+func writeBatch(ctx context.Context, w Writer, rows []Row, batch []int, reasons []string, sum *Summary) error {
+	users := make([]*models.User, len(batch))
+	for j, i := range batch {
+		users[j] = &rows[i].User
+	}
+	outcomes, err := w.ImportUsers(ctx, users)
+	if err != nil {
+		return fmt.Errorf("write %s to %s: %w", rows[batch[0]].Ref, rows[batch[len(batch)-1]].Ref, err)
+	}
+	for j, o := range outcomes {
+		switch o.Result {
+		case store.Imported:
+			sum.Imported++
+		case store.Unchanged:
+			sum.Unchanged++
+		default:
+			reasons[batch[j]] = o.Reason
+		}
+	}
+	return nil
+}
+
+// validate completes and checks each row, records why a row is refused in
+// reasons, and returns the indexes of the rows to write. A row repeating
+// the id or username of an earlier good row is refused.
+func validate(rows []Row, opts Options, reasons []string) []int {
+	now := time.Now().UTC()
+	byKey := map[string]string{}
+	byID := map[int64]string{}
+	var valid []int
+	for i := range rows {
+		row := &rows[i]
+		reasons[i] = opts.check(row, now)
+		if reasons[i] != "" {
+			continue
+		}
+		key := account.UsernameKey(row.User.Username)
+		if first, dup := byKey[key]; dup {
+			reasons[i] = fmt.Sprintf("username: %q repeats %s", row.User.Username, first)
+			continue
+		}
+		if first, dup := byID[row.User.ID]; dup {
+			reasons[i] = fmt.Sprintf("id: %d repeats %s", row.User.ID, first)
+			continue
+		}
+		byKey[key], byID[row.User.ID] = row.Ref, row.Ref
+		valid = append(valid, i)
+	}
+	return valid
+}
+
+// check completes row's user with defaults and returns why it cannot be
+// imported, or "". The rules are the API's, and roles must be the
+// policy's.
+func (o Options) check(row *Row, now time.Time) string {
+	if row.Problem != "" {
+		return row.Problem
+	}
+	u := &row.User
+	u.Username = account.NormalizeUsername(u.Username)
+	roleFrom := ""
+	if u.Role == "" {
+		u.Role, roleFrom = o.DefaultRole, " (the default role)"
+		if row.Superuser {
+			u.Role, roleFrom = o.SuperuserRole, " (the role of superusers)"
+		}
+	}
+	if u.DateJoined.IsZero() {
+		u.DateJoined = now
+	}
+	var problems []string
+	add := func(field, msg string) {
+		if msg != "" {
+			problems = append(problems, field+": "+msg)
+		}
+	}
+	if u.ID < 1 || u.ID > MaxID {
+		add("id", fmt.Sprintf("%d is not between 1 and %d", u.ID, int64(MaxID)))
+	}
+	add("username", account.CheckUsername(u.Username))
+	add("email", account.CheckEmail(u.Email))
+	add("first_name", account.CheckName(u.FirstName))
+	add("last_name", account.CheckName(u.LastName))
+	if o.HasRole == nil || !o.HasRole(u.Role) {
+		add("role", fmt.Sprintf("%q%s is not a role the policy defines", u.Role, roleFrom))
+	}
+	if utf8.RuneCountInString(u.PasswordHash) > maxHashLength {
+		add("password", fmt.Sprintf("the hash is longer than %d characters", maxHashLength))
+	}
+	return strings.Join(problems, "; ")
+}
