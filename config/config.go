@@ -1,12 +1,14 @@
-// Package config reads rolegate's settings from flags and ROLEGATE_*
-// environment variables. Flags win over the environment, which wins over
-// the defaults.
+// Package config reads rolegate's settings from flags, ROLEGATE_*
+// environment variables and an optional YAML file. Flags win over the
+// environment, which wins over the file, which wins over the defaults.
 package config
 
 import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/netip"
+	"net/url"
 	"runtime"
 	"strconv"
 	"strings"
@@ -25,6 +27,7 @@ type Config struct {
 	PolicyTests  string
 	PolicyRoutes string
 	PolicyWatch  bool
+	PolicySource string
 
 	JWTKeyFile  string
 	JWTIssuer   string
@@ -41,9 +44,47 @@ type Config struct {
 	HashQueueTimeout  time.Duration
 
 	ShutdownTimeout time.Duration
+	ShutdownDrain   time.Duration
 	LogLevel        string
+	LogFormat       string
 	MetricsAddr     string
+
+	// Env is "development" or "production", which refuses unsafe setups.
+	Env string
+	// ConfigFile is the YAML file the settings were read from, if any.
+	ConfigFile string
+
+	// autoMigrateAuto is set while AutoMigrate is "auto": decided by the
+	// database once every source is applied.
+	autoMigrateAuto bool
+	// values and sources are each setting's value as given, and where it
+	// came from, by flag name.
+	values  map[string]string
+	sources map[string]Source
+
+	LoginAccountLimit int
+	LoginIPLimit      int
+	LoginWindow       time.Duration
+	SignupIPLimit     int
+	SignupWindow      time.Duration
+	ThrottleBaseDelay time.Duration
+	TrustedProxies    string
+	CORSOrigins       string
+
+	PprofAddr string
+	// MemoryLimit is serve's soft memory limit (debug.SetMemoryLimit):
+	// "auto", "0" for none, or MiB. See MemoryLimitBytes.
+	MemoryLimit string
+	// GCPercent is serve's garbage collection target (debug.SetGCPercent,
+	// GOGC's meaning), unless GOGC is set.
+	GCPercent int
 }
+
+// Where the policy comes from (ROLEGATE_POLICY_SOURCE).
+const (
+	PolicySourceFile     = "file"
+	PolicySourceDatabase = "database"
+)
 
 // Setting describes one configuration setting, for binding and for docs.
 type Setting struct {
@@ -113,12 +154,13 @@ var binds = []bind{
 	{Setting{"addr", "ROLEGATE_ADDR", ":8080", "address to listen on"}, str(func(c *Config) *string { return &c.Addr })},
 	{Setting{"database-url", "ROLEGATE_DATABASE_URL", "sqlite:data/rolegate.db", "postgres://... for PostgreSQL, sqlite:PATH for SQLite"}, str(func(c *Config) *string { return &c.DatabaseURL })},
 	{Setting{"database-max-conns", "ROLEGATE_DATABASE_MAX_CONNS", "0", "most open database connections; 0 picks 20 for PostgreSQL, 8 for SQLite"}, integer(func(c *Config) *int { return &c.DatabaseMaxConns })},
-	{Setting{"auto-migrate", "ROLEGATE_AUTO_MIGRATE", "true", "apply pending schema migrations when serve starts"}, boolean(func(c *Config) *bool { return &c.AutoMigrate })},
+	{Setting{"auto-migrate", "ROLEGATE_AUTO_MIGRATE", "auto", "apply pending schema migrations when serve starts; auto means true on SQLite, false on PostgreSQL"}, autoMigrate},
 	{Setting{"policy-model", "ROLEGATE_POLICY_MODEL", "policy/model.conf", "Casbin model file"}, str(func(c *Config) *string { return &c.PolicyModel })},
 	{Setting{"policy-file", "ROLEGATE_POLICY_FILE", "policy/policy.csv", "Casbin policy file"}, str(func(c *Config) *string { return &c.PolicyFile })},
 	{Setting{"policy-tests", "ROLEGATE_POLICY_TESTS", "policy/policy_test.csv", "the policy's test file; a reload refuses a policy that fails it"}, str(func(c *Config) *string { return &c.PolicyTests })},
 	{Setting{"policy-routes", "ROLEGATE_POLICY_ROUTES", "policy/routes.csv", "route table of /v1/authz/forward; a missing file maps no request"}, str(func(c *Config) *string { return &c.PolicyRoutes })},
 	{Setting{"policy-watch", "ROLEGATE_POLICY_WATCH", "true", "reload the policy when its files change"}, boolean(func(c *Config) *bool { return &c.PolicyWatch })},
+	{Setting{"policy-source", "ROLEGATE_POLICY_SOURCE", PolicySourceFile, "file: each replica reads its policy files; database: every replica serves the version published last with 'rolegate policy publish'"}, str(func(c *Config) *string { return &c.PolicySource })},
 	{Setting{"jwt-key-file", "ROLEGATE_JWT_KEY_FILE", "data/jwt-keys.json", "Ed25519 signing keys; created on first start"}, str(func(c *Config) *string { return &c.JWTKeyFile })},
 	{Setting{"jwt-issuer", "ROLEGATE_JWT_ISSUER", "rolegate", "iss claim of issued tokens, required on verified ones"}, str(func(c *Config) *string { return &c.JWTIssuer })},
 	{Setting{"jwt-audience", "ROLEGATE_JWT_AUDIENCE", "rolegate", "aud claim of issued tokens, required on verified ones"}, str(func(c *Config) *string { return &c.JWTAudience })},
@@ -129,11 +171,35 @@ var binds = []bind{
 	{Setting{"argon2-memory-kib", "ROLEGATE_ARGON2_MEMORY_KIB", "19456", "argon2id memory per hash, KiB (OWASP minimum 19456)"}, uinteger(func(c *Config) *uint { return &c.Argon2MemoryKiB })},
 	{Setting{"argon2-iterations", "ROLEGATE_ARGON2_ITERATIONS", "2", "argon2id passes (OWASP minimum 2)"}, uinteger(func(c *Config) *uint { return &c.Argon2Iterations })},
 	{Setting{"argon2-parallelism", "ROLEGATE_ARGON2_PARALLELISM", "1", "argon2id lanes"}, uinteger(func(c *Config) *uint { return &c.Argon2Parallelism })},
-	{Setting{"hash-concurrency", "ROLEGATE_HASH_CONCURRENCY", "0", "most password hashes at once; 0 means one per CPU"}, integer(func(c *Config) *int { return &c.HashConcurrency })},
+	{Setting{"hash-concurrency", "ROLEGATE_HASH_CONCURRENCY", "0", "most password hashes at once; 0 means one per two CPUs, at least one"}, integer(func(c *Config) *int { return &c.HashConcurrency })},
 	{Setting{"hash-queue-timeout", "ROLEGATE_HASH_QUEUE_TIMEOUT", "5s", "longest wait for a hashing slot before answering 503"}, dur(func(c *Config) *time.Duration { return &c.HashQueueTimeout })},
 	{Setting{"shutdown-timeout", "ROLEGATE_SHUTDOWN_TIMEOUT", "15s", "how long requests in flight may finish after SIGTERM"}, dur(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
+	{Setting{"shutdown-drain", "ROLEGATE_SHUTDOWN_DRAIN", "5s", "after SIGTERM, how long /readyz answers 503 while requests are still served, before the listener closes"}, dur(func(c *Config) *time.Duration { return &c.ShutdownDrain })},
 	{Setting{"metrics-addr", "ROLEGATE_METRICS_ADDR", "", "address of a separate listener for /metrics; empty means no metrics listener"}, str(func(c *Config) *string { return &c.MetricsAddr })},
+	{Setting{"pprof-addr", "ROLEGATE_PPROF_ADDR", "", "address of a separate debug listener for /debug/pprof/; empty means none"}, str(func(c *Config) *string { return &c.PprofAddr })},
+	{Setting{"memory-limit", "ROLEGATE_MEMORY_LIMIT", "0", "soft memory limit of serve in MiB (Go's debug.SetMemoryLimit); auto means 64 MiB plus the argon2id memory of every hashing slot; 0 means none; ignored when GOMEMLIMIT is set"}, str(func(c *Config) *string { return &c.MemoryLimit })},
+	{Setting{"gc-percent", "ROLEGATE_GC_PERCENT", "50", "garbage collection target of serve, as GOGC: the heap may grow this many percent over what was live before the next collection; ignored when GOGC is set"}, integer(func(c *Config) *int { return &c.GCPercent })},
 	{Setting{"log-level", "ROLEGATE_LOG_LEVEL", "info", "debug, info, warn or error"}, str(func(c *Config) *string { return &c.LogLevel })},
+	{Setting{"login-account-limit", "ROLEGATE_LOGIN_ACCOUNT_LIMIT", "10", "failed logins per username in a login window before each further one blocks"}, integer(func(c *Config) *int { return &c.LoginAccountLimit })},
+	{Setting{"login-ip-limit", "ROLEGATE_LOGIN_IP_LIMIT", "100", "failed logins per client address in a login window before each further one blocks"}, integer(func(c *Config) *int { return &c.LoginIPLimit })},
+	{Setting{"login-window", "ROLEGATE_LOGIN_WINDOW", "15m", "window of the login limits, and their longest block"}, dur(func(c *Config) *time.Duration { return &c.LoginWindow })},
+	{Setting{"signup-ip-limit", "ROLEGATE_SIGNUP_IP_LIMIT", "20", "signups per client address in a signup window before each further one blocks"}, integer(func(c *Config) *int { return &c.SignupIPLimit })},
+	{Setting{"signup-window", "ROLEGATE_SIGNUP_WINDOW", "1h", "window of the signup limit, and its longest block"}, dur(func(c *Config) *time.Duration { return &c.SignupWindow })},
+	{Setting{"throttle-base-delay", "ROLEGATE_THROTTLE_BASE_DELAY", "1s", "first block past a limit; each further attempt doubles it"}, dur(func(c *Config) *time.Duration { return &c.ThrottleBaseDelay })},
+	{Setting{"trusted-proxies", "ROLEGATE_TRUSTED_PROXIES", "", "comma-separated proxy addresses or CIDRs whose X-Forwarded-For is believed; empty trusts none"}, str(func(c *Config) *string { return &c.TrustedProxies })},
+	{Setting{"cors-origins", "ROLEGATE_CORS_ORIGINS", "", "comma-separated exact origins allowed cross-origin requests; empty turns CORS off"}, str(func(c *Config) *string { return &c.CORSOrigins })},
+	{Setting{"log-format", "ROLEGATE_LOG_FORMAT", "auto", "json, text, or auto: text when standard error is a terminal, else JSON"}, str(func(c *Config) *string { return &c.LogFormat })},
+	{Setting{"env", "ROLEGATE_ENV", "development", "development or production; production refuses SQLite and a missing key file"}, str(func(c *Config) *string { return &c.Env })},
+}
+
+// autoMigrate sets auto-migrate: true, false, or auto.
+func autoMigrate(c *Config, v string) error {
+	if v == "auto" {
+		c.autoMigrateAuto = true
+		return nil
+	}
+	c.autoMigrateAuto = false
+	return boolean(func(c *Config) *bool { return &c.AutoMigrate })(c, v)
 }
 
 // Settings lists every setting with its flag, variable and default.
@@ -145,36 +211,76 @@ func Settings() []Setting {
 	return out
 }
 
-// Load registers every setting as a flag on fs, applies defaults, then
-// ROLEGATE_* variables from getenv, then the flags in args, and validates
-// the result. The caller may register flags of its own on fs first; the
-// arguments left after the flags are in fs.Args().
+// Load registers every setting as a flag on fs, parses args, and applies
+// the defaults, then the YAML file named by --config or ROLEGATE_CONFIG,
+// then ROLEGATE_* variables from getenv, then the flags; then it validates
+// the result. Every problem is reported, one per line. The caller may
+// register flags of its own on fs first; the arguments left after the
+// flags are in fs.Args().
 func Load(getenv func(string) string, fs *flag.FlagSet, args []string) (Config, error) {
-	var c Config
-	var errs []error
-	for _, b := range binds {
-		if err := b.set(&c, b.Default); err != nil {
-			panic(fmt.Sprintf("config: bad default for %s: %v", b.Flag, err)) // a bug in binds
-		}
-		if v := getenv(b.Env); v != "" {
-			if err := b.set(&c, v); err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", b.Env, err))
-			}
-		}
+	c := Config{values: map[string]string{}, sources: map[string]Source{}}
+	type given struct {
+		b bind
+		v string
 	}
+	var flags []given
+	file := fs.String(ConfigFlag, "", "YAML configuration file whose keys are these flags' names (env "+ConfigEnv+")")
 	for _, b := range binds {
 		fs.Func(b.Flag, fmt.Sprintf("%s (env %s, default %q)", b.Usage, b.Env, b.Default), func(v string) error {
-			return b.set(&c, v)
+			flags = append(flags, given{b, v})
+			return nil
 		})
 	}
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	for _, b := range binds {
+		if err := c.apply(b, b.Default, SourceDefault); err != nil {
+			panic(fmt.Sprintf("config: bad default for %s: %v", b.Flag, err)) // a bug in binds
+		}
+	}
+	var errs []error
+	if c.ConfigFile = *file; c.ConfigFile == "" {
+		c.ConfigFile = getenv(ConfigEnv)
+	}
+	if c.ConfigFile != "" {
+		errs = append(errs, c.applyFile(c.ConfigFile)...)
+	}
+	for _, b := range binds {
+		if v := getenv(b.Env); v != "" {
+			if err := c.apply(b, v, SourceEnv); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", b.Env, err))
+			}
+		}
+	}
+	for _, f := range flags {
+		if err := c.apply(f.b, f.v, SourceFlag); err != nil {
+			errs = append(errs, fmt.Errorf("--%s: %w", f.b.Flag, err))
+		}
+	}
+	if c.autoMigrateAuto {
+		c.AutoMigrate = c.IsSQLite()
 	}
 	if len(errs) > 0 {
 		return c, errors.Join(errs...)
 	}
 	return c, c.Validate()
 }
+
+// apply sets b to v and remembers where v came from.
+func (c *Config) apply(b bind, v string, from Source) error {
+	if err := b.set(c, v); err != nil {
+		return err
+	}
+	c.values[b.Flag], c.sources[b.Flag] = v, from
+	return nil
+}
+
+// IsSQLite reports whether the database is SQLite.
+func (c Config) IsSQLite() bool { return strings.HasPrefix(c.DatabaseURL, "sqlite:") }
+
+// Production reports whether ROLEGATE_ENV is production.
+func (c Config) Production() bool { return c.Env == EnvProduction }
 
 // Validate reports every invalid setting, one per line.
 func (c Config) Validate() error {
@@ -191,6 +297,7 @@ func (c Config) Validate() error {
 	check(c.PolicyModel != "", "ROLEGATE_POLICY_MODEL: must not be empty")
 	check(c.PolicyFile != "", "ROLEGATE_POLICY_FILE: must not be empty")
 	check(c.PolicyRoutes != "", "ROLEGATE_POLICY_ROUTES: must not be empty")
+	check(c.PolicySource == PolicySourceFile || c.PolicySource == PolicySourceDatabase, "ROLEGATE_POLICY_SOURCE: want file or database")
 	check(c.JWTKeyFile != "", "ROLEGATE_JWT_KEY_FILE: must not be empty")
 	check(c.JWTIssuer != "", "ROLEGATE_JWT_ISSUER: must not be empty")
 	check(c.JWTAudience != "", "ROLEGATE_JWT_AUDIENCE: must not be empty")
@@ -203,18 +310,94 @@ func (c Config) Validate() error {
 	check(c.Argon2Iterations >= 1 && c.Argon2Iterations <= 64, "ROLEGATE_ARGON2_ITERATIONS: must be between 1 and 64")
 	check(c.Argon2Parallelism >= 1 && c.Argon2Parallelism <= 255, "ROLEGATE_ARGON2_PARALLELISM: must be between 1 and 255")
 	check(c.HashConcurrency >= 0, "ROLEGATE_HASH_CONCURRENCY: must not be negative")
+	check(c.GCPercent >= 10 && c.GCPercent <= 1000, "ROLEGATE_GC_PERCENT: must be between 10 and 1000")
+	check(c.MemoryLimit == "auto" || validMiB(c.MemoryLimit), "ROLEGATE_MEMORY_LIMIT: want auto, 0, or a number of MiB")
 	check(c.HashQueueTimeout > 0, "ROLEGATE_HASH_QUEUE_TIMEOUT: must be positive")
 	check(c.ShutdownTimeout > 0, "ROLEGATE_SHUTDOWN_TIMEOUT: must be positive")
+	check(c.ShutdownDrain >= 0, "ROLEGATE_SHUTDOWN_DRAIN: must not be negative")
+	check(c.LoginAccountLimit >= 1, "ROLEGATE_LOGIN_ACCOUNT_LIMIT: must be at least 1")
+	check(c.LoginIPLimit >= 1, "ROLEGATE_LOGIN_IP_LIMIT: must be at least 1")
+	check(c.LoginWindow > 0, "ROLEGATE_LOGIN_WINDOW: must be positive")
+	check(c.SignupIPLimit >= 1, "ROLEGATE_SIGNUP_IP_LIMIT: must be at least 1")
+	check(c.SignupWindow > 0, "ROLEGATE_SIGNUP_WINDOW: must be positive")
+	check(c.ThrottleBaseDelay >= time.Millisecond, "ROLEGATE_THROTTLE_BASE_DELAY: must be at least 1ms")
+	for _, p := range c.TrustedProxyList() {
+		_, aerr := netip.ParseAddr(p)
+		_, perr := netip.ParsePrefix(p)
+		check(aerr == nil || perr == nil, "ROLEGATE_TRUSTED_PROXIES: %q is not an IP address or CIDR", p)
+	}
+	for _, o := range c.CORSOriginList() {
+		if err := checkOrigin(o); err != nil {
+			errs = append(errs, fmt.Errorf("ROLEGATE_CORS_ORIGINS: %w", err))
+		}
+	}
 	check(c.LogLevel == "debug" || c.LogLevel == "info" || c.LogLevel == "warn" || c.LogLevel == "error", "ROLEGATE_LOG_LEVEL: want debug, info, warn or error")
+	check(c.LogFormat == "json" || c.LogFormat == "text" || c.LogFormat == "auto", "ROLEGATE_LOG_FORMAT: want json, text or auto")
+	check(c.Env == EnvDevelopment || c.Env == EnvProduction, "ROLEGATE_ENV: want development or production")
 	return errors.Join(errs...)
 }
 
-// HashSlots is how many password hashes may run at once.
+// TrustedProxyList returns ROLEGATE_TRUSTED_PROXIES as a list.
+func (c Config) TrustedProxyList() []string { return list(c.TrustedProxies) }
+
+// CORSOriginList returns ROLEGATE_CORS_ORIGINS as a list.
+func (c Config) CORSOriginList() []string { return list(c.CORSOrigins) }
+
+// list splits a comma-separated setting, dropping blanks.
+func list(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// checkOrigin accepts an origin exactly as a browser sends it in its
+// Origin header: scheme://host[:port], lower case, http or https, nothing
+// after. "*" and "null" are refused: any site, and sandboxed or file pages,
+// must never be allowed to call the API with a user's token.
+func checkOrigin(o string) error {
+	switch o {
+	case "*":
+		return errors.New(`"*" is not allowed: list each origin exactly, such as https://app.example.com`)
+	case "null":
+		return errors.New(`"null" is not allowed: it is the origin of sandboxed frames and local files`)
+	}
+	u, err := url.Parse(o)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil ||
+		u.Scheme+"://"+u.Host != o || strings.ToLower(o) != o {
+		return fmt.Errorf("%q is not an origin: want scheme://host[:port] in lower case, such as https://app.example.com", o)
+	}
+	return nil
+}
+
+// MemoryLimitBytes is the soft memory limit serve sets, in bytes; 0 means
+// none. auto leaves room for every hashing slot's argon2id memory (19 MiB
+// each by default) above 64 MiB for the rest: the heap a login flood
+// holds live, without the garbage collector's default doubling of it.
+func (c Config) MemoryLimitBytes() int64 {
+	if c.MemoryLimit == "auto" {
+		return 64<<20 + int64(c.HashSlots())*int64(c.Argon2MemoryKiB)<<10
+	}
+	mib, _ := strconv.ParseInt(c.MemoryLimit, 10, 64)
+	return mib << 20
+}
+
+func validMiB(s string) bool {
+	n, err := strconv.ParseInt(s, 10, 64)
+	return err == nil && n >= 0 && n <= 1<<30
+}
+
+// HashSlots is how many password hashes may run at once. The default
+// leaves half the CPUs to everything else, so that a login flood cannot
+// starve authenticated requests (docs/performance.md measures it).
 func (c Config) HashSlots() int {
 	if c.HashConcurrency > 0 {
 		return c.HashConcurrency
 	}
-	return runtime.GOMAXPROCS(0)
+	return max(1, runtime.GOMAXPROCS(0)/2)
 }
 
 // BelowOWASP reports whether the argon2id settings are weaker than OWASP's

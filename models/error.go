@@ -5,6 +5,7 @@ package models
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error codes. Each maps to exactly one HTTP status in the HTTP layer; the
@@ -34,6 +35,8 @@ type Error struct {
 	Fields map[string][]string
 	// Err is the underlying cause, kept for logs only.
 	Err error
+	// RetryAfter, for ETHROTTLED, is how long until a retry may succeed.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -89,4 +92,11 @@ func AsError(err error) *Error {
 		return e
 	}
 	return Internal(err)
+}
+
+// Throttled returns an ETHROTTLED error that tells the client to wait
+// retryAfter. Its message is the same whatever was throttled, so that it
+// tells nothing about which accounts exist.
+func Throttled(retryAfter time.Duration) *Error {
+	return &Error{Code: ETHROTTLED, Message: "Too many attempts; try again later.", RetryAfter: retryAfter}
 }
