@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -39,6 +41,12 @@ var importColumns = []string{
 	"role", "is_active", "password_hash", "token_epoch", "date_joined", "last_login",
 }
 
+// BulkTimeout bounds one batch of ImportUsers. A batch writes a thousand
+// rows, which on a busy host takes longer than a request's operation
+// timeout allows; it is an operator's command, not a request, so it may
+// wait longer.
+const BulkTimeout = time.Minute
+
 // ImportUsers stores users that keep the ids they carry, such as users
 // exported from another system, in one transaction, and returns one outcome
 // per user in order. A user whose username (compared case-insensitively)
@@ -46,11 +54,21 @@ var importColumns = []string{
 // username belongs to another user is Conflicted; the rest are inserted
 // with multi-row INSERTs. Afterwards new users get ids above every stored
 // one. The caller validates the users, and keeps batches to a few
-// thousand: the transaction must end within the store's operation timeout.
+// thousand: the transaction must end within BulkTimeout.
 // Returns EUNAVAILABLE if the database fails.
 func (s *Store) ImportUsers(ctx context.Context, users []*models.User) ([]ImportOutcome, error) {
 	out := make([]ImportOutcome, len(users))
-	err := s.tx(ctx, func(tx *gorm.DB) error {
+	ctx, cancel := context.WithTimeout(ctx, max(BulkTimeout, s.opTimeout))
+	defer cancel()
+	ids := make([]int64, len(users))
+	for i, u := range users {
+		ids[i] = u.ID
+	}
+	// An import only inserts, and CurrentUser never caches a missing
+	// user, so nothing cached can be stale; the ids are dropped anyway,
+	// here and on every replica, so that stays true if either changes.
+	defer s.users.invalidate(ids...)
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		known, err := storedIdentities(tx, users)
 		if err != nil {
 			return err
@@ -64,6 +82,9 @@ func (s *Store) ImportUsers(ctx context.Context, users []*models.User) ([]Import
 		}
 		inserted, err := insertUsers(tx, users, fresh)
 		if err != nil {
+			return err
+		}
+		if err := s.notifyUsers(tx, slices.Sorted(maps.Keys(inserted))...); err != nil {
 			return err
 		}
 		for _, i := range fresh {

@@ -32,13 +32,20 @@ type Options struct {
 	MaxConns int
 	// OpTimeout bounds each store call; 0 means 5 seconds.
 	OpTimeout time.Duration
+	// UserCacheTTL bounds the age of a user served by CurrentUser; 0
+	// means DefaultUserCacheTTL, and a negative value turns the cache off.
+	UserCacheTTL time.Duration
+	// UserCacheSize caps the users cached; 0 means DefaultUserCacheSize.
+	UserCacheSize int
 }
 
 // Store is rolegate's storage.
 type Store struct {
 	db        *gorm.DB
 	dialect   string
+	dsn       string // for connections of their own, such as a LISTEN
 	opTimeout time.Duration
+	users     *userCache // CurrentUser's; see usercache.go
 }
 
 // Open connects to the database named by databaseURL: "postgres://..." (or
@@ -84,7 +91,9 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error)
 	sqlDB.SetMaxOpenConns(maxConns)
 	sqlDB.SetMaxIdleConns(maxConns)
 	sqlDB.SetConnMaxLifetime(30 * time.Minute)
-	s := &Store{db: db, dialect: dialect, opTimeout: opts.OpTimeout}
+	// On PostgreSQL the cache waits for FollowUserChanges to listen.
+	users := newUserCache(dialect == SQLite, opts.UserCacheTTL, opts.UserCacheSize)
+	s := &Store{db: db, dialect: dialect, dsn: dsn, opTimeout: opts.OpTimeout, users: users}
 	if s.opTimeout == 0 {
 		s.opTimeout = 5 * time.Second
 	}
@@ -150,6 +159,9 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close closes the connection pool.
 func (s *Store) Close() error {
+	// A closed store answers nothing, not even from the user cache: a
+	// request must fail closed rather than pass on a cached user.
+	s.users.setLive(false)
 	sqlDB, err := s.db.DB()
 	if err != nil {
 		return err

@@ -50,6 +50,7 @@ var suite = map[string]func(*testing.T, *store.Store){
 	"AuditRoundTripAndFilters":    testAuditRoundTripAndFilters,
 	"AuditPages":                  testAuditPages,
 	"AuditLargeInsert":            testAuditLargeInsert,
+	"PolicyVersions":              testPolicyVersions,
 }
 
 var ctx = context.Background()

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"strings"
 	"time"
@@ -76,6 +77,9 @@ func (s *Store) CreateUser(ctx context.Context, u *models.User) (*models.User, e
 
 // UserByID returns the user with id, or ENOTFOUND.
 func (s *Store) UserByID(ctx context.Context, id int64) (*models.User, error) {
+	if s.dialect == Postgres {
+		return s.userByIDSQL(ctx, id)
+	}
 	db, cancel := s.conn(ctx)
 	defer cancel()
 	var row userRow
@@ -83,6 +87,31 @@ func (s *Store) UserByID(ctx context.Context, id int64) (*models.User, error) {
 		return nil, dbError(err)
 	}
 	return row.model(), nil
+}
+
+// userByIDSQL is UserByID in plain database/sql, without GORM's statement
+// building and reflection: it runs on every authenticated request (a
+// profile of GET /me/ put GORM at about 6% of the CPU). pgx caches the
+// prepared statement per connection.
+func (s *Store) userByIDSQL(ctx context.Context, id int64) (*models.User, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return nil, models.Unavailable(err)
+	}
+	var r userRow
+	err = sqlDB.QueryRowContext(ctx, `SELECT id, username, username_key, email, first_name, last_name, role,
+		is_active, password_hash, token_epoch, date_joined, last_login FROM users WHERE id = $1`, id).Scan(
+		&r.ID, &r.Username, &r.UsernameKey, &r.Email, &r.FirstName, &r.LastName, &r.Role,
+		&r.IsActive, &r.PasswordHash, &r.TokenEpoch, &r.DateJoined, &r.LastLogin)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = gorm.ErrRecordNotFound
+	}
+	if err != nil {
+		return nil, dbError(err)
+	}
+	return r.model(), nil
 }
 
 // UserByUsername returns the user whose username matches case-insensitively,
@@ -132,20 +161,33 @@ func escapeLike(s string) string {
 // RecordLogin sets last_login, and replaces the password hash when newHash
 // is not "". Returns ENOTFOUND if the user is gone.
 func (s *Store) RecordLogin(ctx context.Context, id int64, at time.Time, newHash string) error {
-	db, cancel := s.conn(ctx)
-	defer cancel()
+	defer s.users.invalidate(id)
 	cols := map[string]any{"last_login": timestamp(at)}
 	if newHash != "" {
 		cols["password_hash"] = newHash
 	}
-	res := db.Model(&userRow{}).Where("id = ?", id).Updates(cols)
-	if res.Error != nil {
-		return dbError(res.Error)
+	return dbError(s.write(ctx, func(tx *gorm.DB) error {
+		res := tx.Model(&userRow{}).Where("id = ?", id).Updates(cols)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return models.Errorf(models.ENOTFOUND, "Not found.")
+		}
+		return s.notifyUsers(tx, id)
+	}))
+}
+
+// write runs fn, a write that may announce itself with notifyUsers: in a
+// transaction on PostgreSQL, so the notification goes out with the
+// commit; directly on SQLite, which has no notifications.
+func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	if s.dialect == Postgres {
+		return s.tx(ctx, fn)
 	}
-	if res.RowsAffected == 0 {
-		return models.Errorf(models.ENOTFOUND, "Not found.")
-	}
-	return nil
+	db, cancel := s.conn(ctx)
+	defer cancel()
+	return fn(db)
 }
 
 // UpdateUser applies patch to user id and returns the result. A patch that
@@ -155,6 +197,8 @@ func (s *Store) RecordLogin(ctx context.Context, id int64, at time.Time, newHash
 // a role in guard.
 func (s *Store) UpdateUser(ctx context.Context, id int64, patch models.UserPatch, guard models.AdminGuard) (*models.User, error) {
 	var out *models.User
+	// Dropped after the commit (or the rollback): see userCache.
+	defer s.users.invalidate(id)
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		if patch.TouchesAccess() {
 			if err := s.lockAdmins(tx); err != nil {
@@ -192,7 +236,7 @@ func (s *Store) UpdateUser(ctx context.Context, id int64, patch models.UserPatch
 			return err
 		}
 		out = row.model()
-		return nil
+		return s.notifyUsers(tx, id)
 	})
 	if err != nil {
 		return nil, dbError(err)
@@ -203,6 +247,7 @@ func (s *Store) UpdateUser(ctx context.Context, id int64, patch models.UserPatch
 // DeleteUser deletes user id with their sessions. Returns ENOTFOUND, or
 // ECONFLICT when id is the last active user holding a role in guard.
 func (s *Store) DeleteUser(ctx context.Context, id int64, guard models.AdminGuard) error {
+	defer s.users.invalidate(id)
 	return dbError(s.tx(ctx, func(tx *gorm.DB) error {
 		if err := s.lockAdmins(tx); err != nil {
 			return err
@@ -216,7 +261,10 @@ func (s *Store) DeleteUser(ctx context.Context, id int64, guard models.AdminGuar
 				return err
 			}
 		}
-		return tx.Where("id = ?", id).Delete(&userRow{}).Error
+		if err := tx.Where("id = ?", id).Delete(&userRow{}).Error; err != nil {
+			return err
+		}
+		return s.notifyUsers(tx, id)
 	}))
 }
 

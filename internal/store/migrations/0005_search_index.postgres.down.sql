@@ -1,0 +1,2 @@
+DROP INDEX IF EXISTS users_email_lower_trgm;
+DROP INDEX IF EXISTS users_username_key_trgm;

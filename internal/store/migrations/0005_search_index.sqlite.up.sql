@@ -1,0 +1,3 @@
+-- SQLite has no trigram index; its search stays a scan. The migration
+-- exists so that both dialects have the same migration list.
+SELECT 1;

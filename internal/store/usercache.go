@@ -1,0 +1,234 @@
+package store
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/rolegate/rolegate/models"
+)
+
+// UserChannel is the PostgreSQL notification channel on which every write
+// to a user announces the user's id, in the writing transaction, so that
+// every replica drops its cached copy.
+const UserChannel = "rolegate_users"
+
+// Defaults of the user cache.
+const (
+	// DefaultUserCacheTTL bounds how long a cached user is served: a
+	// backstop under the invalidations, for a write no invalidation
+	// reached (a SQLite CLI command in another process, a notification
+	// lost on a connection that died silently).
+	DefaultUserCacheTTL = 2 * time.Second
+	// DefaultUserCacheSize bounds the number of cached users.
+	DefaultUserCacheSize = 10000
+)
+
+// userCache holds users read by id for the authentication path. Entries
+// are dropped on every write to their user (in this process directly, in
+// others through UserChannel), expire after ttl, and are neither served
+// nor stored while the cache is not live: on PostgreSQL, while no
+// listener is connected, since notifications would be missed.
+//
+// gen counts invalidations. A read from the database stores its result
+// only if no invalidation happened since the read began, so a read that
+// raced with a write cannot put the old row back after the write's
+// invalidation.
+type userCache struct {
+	mu      sync.RWMutex
+	entries map[int64]cachedUser
+	gen     uint64
+	live    bool
+	ttl     time.Duration
+	size    int
+	now     func() time.Time
+}
+
+type cachedUser struct {
+	user    models.User
+	expires time.Time
+}
+
+func newUserCache(live bool, ttl time.Duration, size int) *userCache {
+	if ttl == 0 {
+		ttl = DefaultUserCacheTTL
+	}
+	if size == 0 {
+		size = DefaultUserCacheSize
+	}
+	return &userCache{entries: map[int64]cachedUser{}, live: live, ttl: ttl, size: size, now: time.Now}
+}
+
+// get returns a copy of the cached user id, or, on a miss, the generation
+// to pass to put.
+func (c *userCache) get(id int64) (*models.User, uint64, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	e, ok := c.entries[id]
+	if !c.live || !ok || !c.now().Before(e.expires) {
+		return nil, c.gen, false
+	}
+	return copyUser(&e.user), 0, true
+}
+
+// put stores u if the cache is live and nothing was invalidated since gen.
+func (c *userCache) put(u *models.User, gen uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.live || gen != c.gen || c.ttl < 0 {
+		return
+	}
+	if _, ok := c.entries[u.ID]; !ok && len(c.entries) >= c.size {
+		c.evict()
+	}
+	c.entries[u.ID] = cachedUser{user: *copyUser(u), expires: c.now().Add(c.ttl)}
+}
+
+// evict makes room: it drops expired entries, or else any one entry.
+func (c *userCache) evict() {
+	now := c.now()
+	for id, e := range c.entries {
+		if !now.Before(e.expires) {
+			delete(c.entries, id)
+		}
+	}
+	for id := range c.entries {
+		if len(c.entries) < c.size {
+			return
+		}
+		delete(c.entries, id)
+	}
+}
+
+// invalidate drops user id.
+func (c *userCache) invalidate(ids ...int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	for _, id := range ids {
+		delete(c.entries, id)
+	}
+}
+
+// setLive empties the cache and turns it on or off.
+func (c *userCache) setLive(live bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	clear(c.entries)
+	c.live = live
+}
+
+func (c *userCache) isLive() bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.live
+}
+
+func copyUser(u *models.User) *models.User {
+	out := *u
+	if u.LastLogin != nil {
+		t := *u.LastLogin
+		out.LastLogin = &t
+	}
+	return &out
+}
+
+// CurrentUser is UserByID for the authentication path, through the user
+// cache: a cached user is at most the cache's TTL old, and never older
+// than the last write to it that this process made or (on PostgreSQL)
+// was notified of. Returns ENOTFOUND, which is never cached.
+func (s *Store) CurrentUser(ctx context.Context, id int64) (*models.User, error) {
+	u, gen, ok := s.users.get(id)
+	if ok {
+		return u, nil
+	}
+	u, err := s.UserByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	s.users.put(u, gen)
+	return u, nil
+}
+
+// UserCacheLive reports whether the user cache is serving: always on
+// SQLite, and on PostgreSQL while FollowUserChanges is listening.
+func (s *Store) UserCacheLive() bool { return s.users.isLive() }
+
+// notifyUsers announces, inside tx, a write to each of ids on UserChannel.
+// PostgreSQL delivers the notifications when tx commits, and not at all
+// if it rolls back.
+func (s *Store) notifyUsers(tx *gorm.DB, ids ...int64) error {
+	if s.dialect != Postgres {
+		return nil
+	}
+	for _, id := range ids {
+		if err := tx.Exec("SELECT pg_notify(?, ?)", UserChannel, strconv.FormatInt(id, 10)).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Backoff of FollowUserChanges's reconnections.
+const (
+	userListenRetryMin = 500 * time.Millisecond
+	userListenRetryMax = 10 * time.Second
+)
+
+// FollowUserChanges keeps the user cache in step with writes made by
+// other processes until ctx is done. On PostgreSQL it LISTENs on
+// UserChannel on a connection of its own (named appName), dropping each
+// announced user; the cache is live only while that connection is up, and
+// emptied whenever it goes up or down, so nothing a missed notification
+// would have dropped is ever served. It reconnects with backoff, calling
+// onError with each failure. On SQLite it returns at once: one process
+// owns the file, its writes invalidate directly.
+func (s *Store) FollowUserChanges(ctx context.Context, appName string, onError func(err error, retry time.Duration)) {
+	if s.dialect != Postgres {
+		return
+	}
+	wait := userListenRetryMin
+	for {
+		l, err := s.listen(ctx, appName, UserChannel)
+		if err == nil {
+			wait = userListenRetryMin
+			s.users.setLive(true)
+			err = s.dropNotifiedUsers(ctx, l)
+			s.users.setLive(false)
+			l.Close()
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		if onError != nil {
+			onError(err, wait)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, userListenRetryMax)
+	}
+}
+
+// dropNotifiedUsers drops each user announced on l until l fails. A
+// payload that is not an id empties the whole cache.
+func (s *Store) dropNotifiedUsers(ctx context.Context, l *Listener) error {
+	for {
+		payload, err := l.Wait(ctx)
+		if err != nil {
+			return err
+		}
+		id, err := strconv.ParseInt(payload, 10, 64)
+		if err != nil {
+			s.users.setLive(true)
+			continue
+		}
+		s.users.invalidate(id)
+	}
+}
