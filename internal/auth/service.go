@@ -13,6 +13,10 @@ import (
 type UserStore interface {
 	// UserByID returns ENOTFOUND if there is no such user.
 	UserByID(ctx context.Context, id int64) (*models.User, error)
+	// CurrentUser is UserByID for authentication, possibly from a cache
+	// that every write to the user invalidates before it returns, here
+	// and on every other replica.
+	CurrentUser(ctx context.Context, id int64) (*models.User, error)
 	// UserByUsername matches case-insensitively. Returns ENOTFOUND if no
 	// user has that username.
 	UserByUsername(ctx context.Context, username string) (*models.User, error)
@@ -184,7 +188,7 @@ func (s *Service) Authenticate(ctx context.Context, access string) (*models.User
 	if err != nil {
 		return nil, err
 	}
-	u, err := s.users.UserByID(ctx, c.UserID)
+	u, err := s.users.CurrentUser(ctx, c.UserID)
 	switch {
 	case models.ErrorCode(err) == models.ENOTFOUND:
 		return nil, &models.Error{Code: models.EUNAUTHORIZED, Reason: "user_not_found", Message: "User not found"}

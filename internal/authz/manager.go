@@ -24,6 +24,9 @@ type Origin struct {
 	PolicyFile string `json:"policy_file,omitempty"`
 	TestsFile  string `json:"tests_file,omitempty"`
 	RoutesFile string `json:"routes_file,omitempty"`
+	// Published is the database row of the policy in force, in database
+	// mode.
+	Published *Published `json:"published,omitempty"`
 }
 
 // Tester runs a compiled policy against the tests in src. It returns
@@ -75,8 +78,14 @@ func (m *Manager) Authorizer() *Authorizer { return m.auth }
 // Current returns the policy in force.
 func (m *Manager) Current() *Policy { return m.auth.Current() }
 
-// Origin says where the policy comes from.
-func (m *Manager) Origin() Origin { return m.loader.Origin() }
+// Origin says where the policy comes from and, for a published one,
+// which row is in force: that of the policy serving, not of the last
+// attempt, which may have been refused.
+func (m *Manager) Origin() Origin {
+	o := m.loader.Origin()
+	o.Published = m.Current().Source().Published
+	return o
+}
 
 // Observe registers fn to be told the result of every reload.
 func (m *Manager) Observe(fn func(ReloadResult)) {

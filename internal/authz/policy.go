@@ -55,6 +55,8 @@ type Source struct {
 	Policy     []byte
 	Tests      []byte
 	Routes     []byte
+	// Published is the database row the text came from; nil for files.
+	Published *Published
 }
 
 // ReadSource reads a model file and a policy file.
@@ -81,7 +83,13 @@ func readReason(err error) string {
 // Policy is one loaded and validated policy. It never changes after Compile
 // returns, so it is safe for concurrent use; a reload builds a new one.
 type Policy struct {
-	enforcer   *casbin.Enforcer
+	enforcer *casbin.Enforcer
+	// byObj, when not nil, holds one enforcer per resource type with the
+	// same model, that type's rules and every g rule (see partition.go).
+	byObj  map[string]*casbin.Enforcer
+	objPos int // the position of obj in the model's request
+	// decisions caches answers when the matcher is pure (see cache.go).
+	decisions  *decisionCache
 	attrs      []int // the request attribute at each position of the model's r
 	version    string
 	source     Source
@@ -129,6 +137,13 @@ func Compile(src Source) (*Policy, error) {
 		return nil, LoadErrors{{File: policyName, Reason: err.Error()}}
 	}
 	p := &Policy{enforcer: e, attrs: attrs, source: src, loadedAt: time.Now().UTC(), rules: rules, routes: routes}
+	p.objPos = slices.Index(attrs, attrResource)
+	if cacheable(m["m"]["m"].Value) {
+		p.decisions = newDecisionCache()
+	}
+	if p.byObj, err = partitions(string(src.Model), m, rules); err != nil {
+		return nil, LoadErrors{{File: policyName, Reason: err.Error()}}
+	}
 	// A matcher that cannot run must fail the load, not a request: check
 	// the names it uses, then evaluate it against every rule with a request
 	// that matches none.
@@ -138,7 +153,7 @@ func Compile(src Source) (*Policy, error) {
 	if reason := undefinedNames(m); reason != "" {
 		return nil, matcherErr(reason)
 	}
-	if _, _, err := p.enforce(p.request(models.Subject{Role: "\x00"}, models.Resource{Type: "\x00"}, "\x00")); err != nil {
+	if _, _, err := p.enforcer.EnforceEx(p.request(models.Subject{Role: "\x00"}, models.Resource{Type: "\x00"}, "\x00")...); err != nil {
 		return nil, matcherErr(err.Error())
 	}
 	p.version = version(src)
@@ -279,8 +294,34 @@ func (p *Policy) request(sub models.Subject, res models.Resource, action string)
 	return rvals
 }
 
+// enforce decides with the partition of the request's resource type when
+// the policy has partitions. A type no rule names has no partition, and no
+// rule could match it: a deny.
 func (p *Policy) enforce(rvals []any) (bool, []string, error) {
-	return p.enforcer.EnforceEx(rvals...)
+	if p.decisions == nil {
+		return p.evaluate(rvals)
+	}
+	key := decisionKey(rvals)
+	if ok, rule, hit := p.decisions.get(key); hit {
+		return ok, rule, nil
+	}
+	ok, rule, err := p.evaluate(rvals)
+	if err == nil {
+		p.decisions.put(key, ok, rule)
+	}
+	return ok, rule, err
+}
+
+// evaluate asks Casbin.
+func (p *Policy) evaluate(rvals []any) (bool, []string, error) {
+	if p.byObj == nil {
+		return p.enforcer.EnforceEx(rvals...)
+	}
+	e, ok := p.byObj[rvals[p.objPos].(string)]
+	if !ok {
+		return false, nil, nil
+	}
+	return e.EnforceEx(rvals...)
 }
 
 // idString renders an id for the enforcer: "" for none, so that "own"

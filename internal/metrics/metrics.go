@@ -4,6 +4,7 @@
 package metrics
 
 import (
+	"database/sql"
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,6 +18,7 @@ type Metrics struct {
 
 	PolicyReloads *prometheus.CounterVec
 	policyInfo    *prometheus.GaugeVec
+	traffic       *traffic
 }
 
 // New returns collectors registered in a fresh registry, with Go runtime
@@ -32,6 +34,14 @@ func New() *Metrics {
 			Name: "rolegate_policy_info",
 			Help: "1 for the policy version in force, labelled with its sha256.",
 		}, []string{"version"}),
+		traffic: newTraffic(),
+	}
+	m.registry.MustRegister(m.traffic.collectors()...)
+	for _, r := range []string{LoginSuccess, LoginFailure, LoginThrottled, LoginError} {
+		m.traffic.logins.WithLabelValues(r)
+	}
+	for _, r := range []string{RefreshSuccess, RefreshFailure, RefreshReuse} {
+		m.traffic.refreshes.WithLabelValues(r)
 	}
 	m.registry.MustRegister(
 		m.PolicyReloads, m.policyInfo,
@@ -43,6 +53,12 @@ func New() *Metrics {
 
 // Register adds more collectors, such as the database pool's.
 func (m *Metrics) Register(cs ...prometheus.Collector) { m.registry.MustRegister(cs...) }
+
+// ObserveDB exports the connection pool's statistics as
+// go_sql_*{db_name="rolegate"}.
+func (m *Metrics) ObserveDB(db *sql.DB) {
+	m.registry.MustRegister(collectors.NewDBStatsCollector(db, "rolegate"))
+}
 
 // ObserveAudit exports the audit recorder's counts, read at every scrape,
 // as rolegate_audit_events_total{outcome="written"|"dropped"}. Reading
