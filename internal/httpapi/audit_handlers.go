@@ -63,12 +63,7 @@ func (h *handler) listAudit(c *gin.Context) {
 		writeError(c, h.log, err)
 		return
 	}
-	var next *string
-	if len(events) > limit {
-		events = events[:limit]
-		u := nextURL(c.Request, events[limit-1].ID, limit)
-		next = &u
-	}
+	events, next := page(c.Request, events, limit, func(e models.AuditEvent) int64 { return e.ID })
 	results := make([]auditJSON, len(events))
 	for i, e := range events {
 		results[i] = toAuditJSON(e)

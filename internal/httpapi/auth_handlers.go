@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -13,6 +14,10 @@ import (
 // asking for another role is the assign_role action, which the default
 // policy refuses to anonymous callers.
 func (h *handler) signup(c *gin.Context) {
+	if err := h.throttle.CheckSignup(c.Request.Context(), c.ClientIP()); err != nil {
+		writeError(c, h.log, err)
+		return
+	}
 	var in signupInput
 	if err := decode(c, &in); err != nil {
 		writeError(c, h.log, err)
@@ -33,6 +38,13 @@ func (h *handler) signup(c *gin.Context) {
 	}
 	if !pol.HasRole(h.defaultRole) {
 		writeError(c, h.log, models.Unavailable(errDefaultRoleUndefined(h.defaultRole)))
+		return
+	}
+	// Every signup that gets as far as hashing counts, whether or not its
+	// username turns out to be free; it counts first, so that a burst
+	// cannot all pass before the counter sees it.
+	if err := h.throttle.SignupAttempted(c.Request.Context(), c.ClientIP()); err != nil {
+		writeError(c, h.log, err)
 		return
 	}
 	u, err := h.create(c, patch, *in.Password)
@@ -80,6 +92,9 @@ type loginInput struct {
 }
 
 // login answers simplejwt's TokenObtainPairView: {"access", "refresh"}.
+// A username or client address past its limit of failures is refused
+// before any account is read or any password hashed; each failed login
+// counts against both.
 func (h *handler) login(c *gin.Context) {
 	var in loginInput
 	if err := decode(c, &in); err != nil {
@@ -95,11 +110,30 @@ func (h *handler) login(c *gin.Context) {
 		writeError(c, h.log, err)
 		return
 	}
-	u, pair, err := h.auth.Login(c.Request.Context(), *in.Username, *in.Password)
+	ctx, ip := c.Request.Context(), c.ClientIP()
+	if err := h.throttle.CheckLogin(ctx, *in.Username, ip); err != nil {
+		h.observeLogin(err)
+		h.recordLoginFailure(c, *in.Username, err)
+		writeError(c, h.log, err)
+		return
+	}
+	u, pair, err := h.auth.Login(ctx, *in.Username, *in.Password)
+	if errors.Is(err, auth.ErrBadCredentials) {
+		// A failure that cannot be counted is not answered as a plain
+		// failure: the guesser would get uncounted attempts.
+		if terr := h.throttle.LoginFailed(ctx, *in.Username, ip); terr != nil {
+			err = terr
+		}
+	}
+	h.observeLogin(err)
 	if err != nil {
 		h.recordLoginFailure(c, *in.Username, err)
 		writeError(c, h.log, err)
 		return
+	}
+	if err := h.throttle.LoginSucceeded(ctx, *in.Username); err != nil {
+		// The user proved the password; a stale counter only delays them.
+		h.log.WarnContext(ctx, "reset login throttle", "err", err)
 	}
 	h.recordLogin(c, u)
 	c.JSON(http.StatusOK, pair)
@@ -132,6 +166,7 @@ func (h *handler) refresh(c *gin.Context) {
 		return
 	}
 	pair, err := h.auth.Refresh(c.Request.Context(), token)
+	h.observeRefresh(err)
 	if err != nil {
 		h.recordRefreshReuse(c, err)
 		writeError(c, h.log, err)

@@ -109,6 +109,7 @@ func checkResponse(t *testing.T, r *response, sent any) {
 			t.Errorf("%s: got body %q, want JSON", r.What, r.Body)
 		}
 	}
+	checkSecurityHeaders(t, r)
 	if bytes.Contains(r.Body, []byte("$argon2id$")) {
 		t.Errorf("%s: got body %s, want no password hash", r.What, r.Body)
 	}
@@ -122,6 +123,32 @@ func checkResponse(t *testing.T, r *response, sent any) {
 	}
 	if r.Status == http.StatusUnauthorized {
 		checkUnauthorized(t, r)
+	}
+}
+
+// securityHeaders are the headers every response carries, errors included
+// (ASVS V14.4): none of them depends on the route, the status or the caller.
+var securityHeaders = map[string]string{
+	"X-Content-Type-Options":  "nosniff",
+	"Cache-Control":           "no-store",
+	"Referrer-Policy":         "no-referrer",
+	"Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+}
+
+func checkSecurityHeaders(t *testing.T, r *response) {
+	t.Helper()
+	for name, want := range securityHeaders {
+		if name == "Cache-Control" && strings.HasPrefix(r.What, "GET /.well-known/jwks.json") {
+			want = "public, max-age=300" // public keys only: caches may keep them
+		}
+		if got := r.Header.Get(name); got != want {
+			t.Errorf("%s: got %s %q, want %q", r.What, name, got, want)
+		}
+	}
+	for _, name := range []string{"Server", "X-Powered-By"} {
+		if got := r.Header.Get(name); got != "" {
+			t.Errorf("%s: got %s %q, want no such header (no server version is leaked)", r.What, name, got)
+		}
 	}
 }
 

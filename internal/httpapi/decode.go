@@ -101,6 +101,15 @@ func (o *object) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// MarshalJSON writes the object back as it was sent, so that a decoded
+// body encodes as JSON again rather than as base64 bytes.
+func (o object) MarshalJSON() ([]byte, error) {
+	if o == nil {
+		return []byte("null"), nil
+	}
+	return o, nil
+}
+
 // underField places the problems err reports inside field of a larger
 // body: "user_id" becomes "subject.user_id", and a problem with the value
 // as a whole becomes field's own. Other errors pass through.

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -76,6 +78,8 @@ func writeError(c *gin.Context, log *slog.Logger, err error) {
 		c.Header("WWW-Authenticate", `Bearer realm="api"`)
 	case http.StatusServiceUnavailable:
 		c.Header("Retry-After", "1")
+	case http.StatusTooManyRequests:
+		c.Header("Retry-After", retryAfter(e.RetryAfter))
 	}
 	if len(e.Fields) > 0 {
 		c.AbortWithStatusJSON(status, e.Fields)
@@ -86,6 +90,13 @@ func writeError(c *gin.Context, log *slog.Logger, err error) {
 		reason = defaultReason[e.Code]
 	}
 	c.AbortWithStatusJSON(status, gin.H{"detail": e.Message, "code": reason})
+}
+
+// retryAfter is d in whole seconds, rounded up and at least 1, for the
+// Retry-After header: a client that waits that long is not refused again
+// by the same block.
+func retryAfter(d time.Duration) string {
+	return strconv.FormatInt(max(1, int64((d+time.Second-1)/time.Second)), 10)
 }
 
 // fieldErrors collects per-field validation messages.

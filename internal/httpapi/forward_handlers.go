@@ -68,7 +68,7 @@ func (h *handler) forward(c *gin.Context) {
 		// The token's user is this request's principal, for the audit trail.
 		c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), principalKey{}, u))
 	}
-	d, err := pol.Decide(subject(u), target.Resource, target.Action)
+	d, err := h.decide(pol, subject(u), target.Resource, target.Action)
 	if err != nil {
 		writeError(c, h.log, err)
 		return

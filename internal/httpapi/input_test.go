@@ -395,3 +395,18 @@ func (e *env) paddedTokens(t *testing.T, u *user, limit int) (under, over string
 	t.Fatalf("padding: got no header over %d bytes, want one", limit)
 	return "", ""
 }
+
+// TestOverlongPasswordsAreRefused checks that a password over 128
+// characters is a 400 naming the field at login, signup and password
+// change: it is refused before any hash runs (a login that hashed it would
+// answer 401), so huge passwords cannot be used to burn CPU.
+func TestOverlongPasswordsAreRefused(t *testing.T) {
+	forEach(t, func(t *testing.T, e *env) {
+		u := e.newUser(t, roleUser)
+		long := strings.Repeat("é", 129)
+		wantFieldError(t, e.do(t, http.MethodPost, "/login/", "", obj{"username": u.Username, "password": long}), "password")
+		wantFieldError(t, e.do(t, http.MethodPost, "/signup/", "", obj{"username": unique("long"), "password": long}), "password")
+		wantFieldError(t, e.do(t, http.MethodPost, "/v1/me/password", u.Access, obj{"old_password": u.Password, "new_password": long}), "new_password")
+		wantStatus(t, e.do(t, http.MethodPost, "/login/", "", obj{"username": u.Username, "password": u.Password}), http.StatusOK)
+	})
+}

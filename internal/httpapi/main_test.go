@@ -50,9 +50,32 @@ type env struct {
 // envs holds the package's shared servers, one per database.
 var envs []*env
 
+// spec validates every response of every server the tests start against
+// the OpenAPI document.
+var spec *specValidator
+
 func TestMain(m *testing.M) { os.Exit(runTests(m)) }
 
 func runTests(m *testing.M) int {
+	var err error
+	if spec, err = newSpecValidator(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	code := runSuite(m)
+	validated, covered, failures := spec.report()
+	fmt.Printf("openapi: validated %d responses (%d distinct operation and status pairs) against the document, %d mismatches\n",
+		validated, covered, len(failures))
+	for _, f := range failures {
+		fmt.Fprintln(os.Stderr, "openapi mismatch:", f)
+	}
+	if len(failures) > 0 && code == 0 {
+		code = 1
+	}
+	return code
+}
+
+func runSuite(m *testing.M) int {
 	dir, err := os.MkdirTemp("", "rolegate-httpapi-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -81,24 +104,42 @@ func runTests(m *testing.M) int {
 // with the given policy file, keys under dir, and argon2id lowered for
 // speed; then creates its first admin directly in the store.
 func startEnv(target dbtest.Target, dir, policyFile string) (*env, error) {
+	return startEnvWith(target, dir, policyFile, nil)
+}
+
+// startEnvWith is startEnv with the settings in extra added or replaced.
+// Every test client is 127.0.0.1, so the per-address limits are raised
+// unless extra sets them; the throttle tests set their own.
+func startEnvWith(target dbtest.Target, dir, policyFile string, extra map[string]string) (*env, error) {
 	vars := map[string]string{
+		"ROLEGATE_LOGIN_IP_LIMIT":    "1000000",
+		"ROLEGATE_SIGNUP_IP_LIMIT":   "1000000",
 		"ROLEGATE_DATABASE_URL":      target.URL,
 		"ROLEGATE_POLICY_MODEL":      modelFile,
 		"ROLEGATE_POLICY_FILE":       policyFile,
 		"ROLEGATE_JWT_KEY_FILE":      filepath.Join(dir, "jwt-keys.json"),
 		"ROLEGATE_ARGON2_MEMORY_KIB": "64",
 		"ROLEGATE_ARGON2_ITERATIONS": "1",
+		"ROLEGATE_AUTO_MIGRATE":      "true",
+	}
+	for k, v := range extra {
+		vars[k] = v
 	}
 	cfg, err := config.Load(func(k string) string { return vars[k] }, flag.NewFlagSet("rolegate", flag.ContinueOnError), nil)
 	if err != nil {
 		return nil, err
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	log := slog.New(slog.NewMultiHandler(
+		slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}),
+		slog.NewJSONHandler(&serverLog, &slog.HandlerOptions{Level: slog.LevelDebug}),
+	))
 	srv, err := server.New(context.Background(), cfg, log)
 	if err != nil {
 		return nil, err
 	}
 	e := &env{name: target.Name, cfg: cfg, srv: srv, ts: httptest.NewServer(srv.Handler)}
+	client := e.ts.Client()
+	client.Transport = spec.transport(client.Transport)
 	if e.admin, err = e.insertUser(context.Background(), roleAdmin, true); err != nil {
 		e.close()
 		return nil, err
@@ -127,6 +168,12 @@ func forEach(t *testing.T, test func(t *testing.T, e *env)) {
 // a test that needs a database no other test writes to.
 func freshEnv(t *testing.T, e *env, policyFile string) *env {
 	t.Helper()
+	return freshEnvWith(t, e, policyFile, nil)
+}
+
+// freshEnvWith is freshEnv with the settings in extra (see startEnvWith).
+func freshEnvWith(t *testing.T, e *env, policyFile string, extra map[string]string) *env {
+	t.Helper()
 	dir := t.TempDir()
 	targets, drop, err := dbtest.Fresh(dir)
 	if err != nil {
@@ -137,7 +184,7 @@ func freshEnv(t *testing.T, e *env, policyFile string) *env {
 		if target.Name != e.name {
 			continue
 		}
-		fresh, err := startEnv(target, dir, policyFile)
+		fresh, err := startEnvWith(target, dir, policyFile, extra)
 		if err != nil {
 			t.Fatalf("start server: %v", err)
 		}

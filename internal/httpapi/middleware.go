@@ -136,7 +136,7 @@ func subject(u *models.User) models.Subject {
 // for the audit events of the change that follows; it never goes to the
 // client.
 func (h *handler) authorize(c *gin.Context, pol *authz.Policy, res models.Resource, action string) (models.Decision, error) {
-	d, err := pol.Decide(subject(principal(c.Request.Context())), res, action)
+	d, err := h.decide(pol, subject(principal(c.Request.Context())), res, action)
 	c.Header("X-Policy-Version", d.PolicyVersion)
 	if err != nil {
 		return d, err

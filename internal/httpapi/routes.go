@@ -10,6 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/rolegate/rolegate/internal/apidoc"
 	"github.com/rolegate/rolegate/internal/auth"
 	"github.com/rolegate/rolegate/internal/authz"
 	"github.com/rolegate/rolegate/models"
@@ -89,6 +90,30 @@ type Deps struct {
 	// DefaultRole is the role of users who sign up without asking for one.
 	DefaultRole string
 	Log         *slog.Logger
+	// Draining reports that the server is shutting down, which /readyz
+	// then says; nil means never.
+	Draining func() bool
+	// Metrics counts traffic and decisions; nil counts nothing.
+	Metrics Observer
+	// Throttle limits logins and signups; nil limits nothing.
+	Throttle Throttle
+	// TrustedProxies are the addresses and CIDRs of proxies whose
+	// X-Forwarded-For names the client; empty trusts no proxy.
+	TrustedProxies []string
+	// CORSOrigins are the exact origins allowed cross-origin requests;
+	// empty turns CORS off.
+	CORSOrigins []string
+}
+
+// Throttle limits brute force. Check methods return ETHROTTLED while the
+// client must wait, and EUNAVAILABLE when they cannot tell (the request
+// must then fail).
+type Throttle interface {
+	CheckLogin(ctx context.Context, username, ip string) error
+	LoginFailed(ctx context.Context, username, ip string) error
+	LoginSucceeded(ctx context.Context, username string) error
+	CheckSignup(ctx context.Context, ip string) error
+	SignupAttempted(ctx context.Context, ip string) error
 }
 
 type handler struct {
@@ -99,14 +124,33 @@ type handler struct {
 	auditEvents AuditEvents
 	defaultRole string
 	log         *slog.Logger
+	draining    func() bool
+	obs         Observer
+	throttle    Throttle
+	cors        map[string]bool
+	spec        []byte // the OpenAPI document as JSON
+	specErr     error
 }
 
 // NewHandler returns the whole API. Each path answers with and without
 // its trailing slash; the seed's routes and the /v1 routes share handlers.
-func NewHandler(d Deps) http.Handler {
+func NewHandler(d Deps) http.Handler { return newEngine(d) }
+
+// newEngine builds the API; the tests read its route list.
+func newEngine(d Deps) *gin.Engine {
 	h := &handler{
 		users: d.Users, auth: d.Auth, policies: d.Policies, audit: d.Audit, auditEvents: d.AuditEvents,
-		defaultRole: d.DefaultRole, log: d.Log,
+		defaultRole: d.DefaultRole, log: d.Log, obs: d.Metrics, draining: d.Draining,
+		throttle: d.Throttle, cors: originSet(d.CORSOrigins),
+	}
+	if h.draining == nil {
+		h.draining = func() bool { return false }
+	}
+	if h.throttle == nil {
+		h.throttle = noThrottle{}
+	}
+	if h.obs == nil {
+		h.obs = noObserver{}
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -117,13 +161,15 @@ func NewHandler(d Deps) http.Handler {
 	if h.auditEvents == nil {
 		h.auditEvents = noAudit{}
 	}
+	if h.spec, h.specErr = apidoc.JSON(); h.specErr != nil {
+		h.log.Error("the OpenAPI document does not convert; /openapi.json will fail", "err", h.specErr)
+	}
 	r := gin.New()
 	r.RedirectTrailingSlash = false
 	r.RedirectFixedPath = false
 	r.HandleMethodNotAllowed = true
-	r.ForwardedByClientIP = false
-	r.SetTrustedProxies(nil)
-	r.Use(h.assignRequestID, h.recoverPanics, h.headers)
+	h.trustProxies(r, d.TrustedProxies)
+	r.Use(h.assignRequestID, h.observe, h.recoverPanics, h.headers, h.allowCORS)
 	r.NoRoute(func(c *gin.Context) { writeError(c, h.log, errNotFound) })
 	r.NoMethod(h.methodNotAllowed)
 
@@ -171,6 +217,10 @@ func NewHandler(d Deps) http.Handler {
 	route(http.MethodGet, []string{"/v1/authz/forward"}, h.forward)
 	r.Any(EnvoyPath+"/*path", h.forward)
 	route(http.MethodGet, []string{"/v1/audit"}, user, h.listAudit)
+
+	r.GET("/openapi.json", h.openAPI)
+	route(http.MethodGet, []string{"/docs"}, h.docsPage)
+	r.GET("/docs/assets/:file", h.docsAsset)
 	return r
 }
 

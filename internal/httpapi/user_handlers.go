@@ -50,12 +50,7 @@ func (h *handler) listUsers(c *gin.Context) {
 		writeError(c, h.log, err)
 		return
 	}
-	var next *string
-	if len(users) > limit {
-		users = users[:limit]
-		u := nextURL(c.Request, users[limit-1].ID, limit)
-		next = &u
-	}
+	users, next := page(c.Request, users, limit, func(u *models.User) int64 { return u.ID })
 	results := make([]userJSON, len(users))
 	for i, u := range users {
 		results[i] = toJSON(u)
@@ -114,16 +109,31 @@ func encodeCursor(afterID int64) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(afterID, 10)))
 }
 
+// decodeCursor reads a cursor encodeCursor made, and only as it made it:
+// base64 decoding alone also takes other spellings of the same id ("N0"
+// for "Nw", or a trailing "\r", which even strict decoding skips), and a
+// cursor should name its page one way only.
 func decodeCursor(s string) (int64, bool) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
+	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
 	if err != nil {
 		return 0, false
 	}
 	id, err := strconv.ParseInt(string(b), 10, 64)
-	if err != nil || id <= 0 || strconv.FormatInt(id, 10) != string(b) {
+	if err != nil || id <= 0 || encodeCursor(id) != s {
 		return 0, false
 	}
 	return id, true
+}
+
+// page cuts items, fetched with one more than limit, to one page, and
+// returns the URL of the next page, or nil when this is the last.
+func page[T any](r *http.Request, items []T, limit int, id func(T) int64) ([]T, *string) {
+	if len(items) <= limit {
+		return items, nil
+	}
+	items = items[:limit]
+	next := nextURL(r, id(items[limit-1]), limit)
+	return items, &next
 }
 
 // nextURL is the request's own URL with the cursor moved past afterID.
@@ -367,9 +377,15 @@ func (h *handler) healthz(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"status": "ok"})
 }
 
-// readyz is 200 only while the database answers and a policy is loaded.
+// readyz is 200 only while the database answers and a policy is loaded,
+// and 503 from the moment the server starts shutting down, so that load
+// balancers stop sending it traffic before it stops listening.
 func (h *handler) readyz(c *gin.Context) {
 	pol := h.policies.Current()
+	if h.draining() {
+		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "shutting_down", "detail": "the server is shutting down", "policy_version": pol.Version()})
+		return
+	}
 	if err := h.users.Ping(c.Request.Context()); err != nil {
 		h.log.Warn("readiness: database does not answer", "err", err)
 		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "detail": "database unavailable", "policy_version": pol.Version()})
