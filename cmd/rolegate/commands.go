@@ -7,11 +7,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -36,18 +36,20 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string, std
 	return cfg, err
 }
 
-func newLogger(w io.Writer, level string) *slog.Logger {
-	var l slog.Level
-	l.UnmarshalText([]byte(level))
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
-}
-
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, err := loadConfig(flag.NewFlagSet("serve", flag.ContinueOnError), args, getenv, stderr)
 	if err != nil {
 		return err
 	}
-	log := newLogger(stderr, cfg.LogLevel)
+	log := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
+	if limit, ok := memoryLimit(cfg, getenv); ok {
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(limit))
+	}
+	if getenv("GOGC") == "" {
+		// Go's default, 100, lets a login flood's heap (19 MiB per argon2id
+		// hash) double between collections; see docs/performance.md.
+		defer debug.SetGCPercent(debug.SetGCPercent(cfg.GCPercent))
+	}
 	srv, err := server.New(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -70,6 +72,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			}
 		}()
 	}
+	if cfg.PprofAddr != "" {
+		pln, err := net.Listen("tcp", cfg.PprofAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("pprof listener: %w", err)
+		}
+		fmt.Fprintf(stdout, "rolegate pprof on %s\n", pln.Addr())
+		go func() {
+			if err := server.ServePprof(ctx, pln); err != nil {
+				log.Error("pprof listener stopped", "err", err)
+			}
+		}()
+	}
 	// Subscribe before announcing the listener, so no SIGHUP can arrive
 	// while its default action (exit) still applies.
 	hup := make(chan os.Signal, 1)
@@ -78,6 +93,20 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	go reloadOnHangup(ctx, srv, hup)
 	fmt.Fprintf(stdout, "rolegate listening on %s\n", ln.Addr())
 	return srv.Serve(ctx, ln)
+}
+
+// memoryLimit is the soft memory limit serve sets, in bytes, and whether
+// it sets one: ROLEGATE_MEMORY_LIMIT, unless it is 0 or GOMEMLIMIT is set
+// (the Go runtime has already applied that). Without a limit the garbage
+// collector lets the heap grow to twice what was live at the last
+// collection, and every argon2id hash allocates 19 MiB, so a login flood
+// peaks far above the memory the server needs.
+func memoryLimit(cfg config.Config, getenv func(string) string) (int64, bool) {
+	limit := cfg.MemoryLimitBytes()
+	if limit == 0 || getenv("GOMEMLIMIT") != "" {
+		return 0, false
+	}
+	return limit, true
 }
 
 // reloadOnHangup reloads the policy and the signing keys on every SIGHUP

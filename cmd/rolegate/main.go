@@ -46,9 +46,14 @@ commands:
   users create              create a user (--username U --role R --password-stdin)
   users import FILE         import users from a Django dumpdata export or a rolegate CSV/JSON file
   users list                print a table of users (--role R, --search S)
+  keys init                 create the signing key file if there is none
   keys rotate               add a new signing key, drop keys no token can still use
+  config print              print every setting's effective value and its source
   healthcheck               probe a running server's /readyz (for container health checks)
   policy test|check|explain run the policy's tests, lint the policy files, or explain one decision
+  policy publish            validate the policy files and store them as the version replicas serve
+  policy versions           list published policy versions, newest (in force) first
+  policy rollback VERSION   publish an older version again as the newest
 
 Every command takes the configuration flags; run "rolegate serve -h" to list them.`
 
@@ -72,10 +77,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "users":
 		return users(ctx, rest, getenv, stdin, stdout, stderr)
 	case "keys":
-		if len(rest) == 0 || rest[0] != "rotate" {
-			return usageError{"want: rolegate keys rotate"}
+		switch {
+		case len(rest) > 0 && rest[0] == "rotate":
+			return rotateKeys(rest[1:], getenv, stdout, stderr)
+		case len(rest) > 0 && rest[0] == "init":
+			return initKeys(rest[1:], getenv, stdout, stderr)
 		}
-		return rotateKeys(rest[1:], getenv, stdout, stderr)
+		return usageError{"want: rolegate keys init|rotate"}
+	case "config":
+		if len(rest) == 0 || rest[0] != "print" {
+			return usageError{"want: rolegate config print"}
+		}
+		return printConfig(rest[1:], getenv, stdout, stderr)
 	case "healthcheck":
 		return healthcheck(ctx, rest, getenv, stdout, stderr)
 	case "policy":

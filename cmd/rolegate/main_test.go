@@ -49,6 +49,8 @@ func testEnv(t *testing.T, dbURL string, extra map[string]string) func(string) s
 		"ROLEGATE_JWT_KEY_FILE":      filepath.Join(dir, "keys.json"),
 		"ROLEGATE_ARGON2_MEMORY_KIB": "64",
 		"ROLEGATE_ARGON2_ITERATIONS": "1",
+		"ROLEGATE_SHUTDOWN_DRAIN":    "0s",
+		"ROLEGATE_AUTO_MIGRATE":      "true",
 	}
 	for k, v := range extra {
 		vars[k] = v
@@ -174,20 +176,21 @@ func TestMigrateUpDownStatus(t *testing.T) {
 	for _, target := range dbtest.Targets(t) {
 		t.Run(target.Name, func(t *testing.T) {
 			getenv := testEnv(t, target.URL, nil)
-			steps := []struct {
-				args []string
-				want string
-			}{
-				{[]string{"migrate", "status"}, "pending  0001_init"},
-				{[]string{"migrate"}, "applied  0001_init"},
-				{[]string{"migrate", "down"}, "applied  0001_init\npending  0002_audit_events"},
-				{[]string{"migrate", "up"}, "applied  0002_audit_events"},
-			}
-			for _, s := range steps {
-				if out, err := runCmd(t, getenv, "", s.args...); err != nil || !strings.Contains(out, s.want) {
-					t.Fatalf("%v: got %q, %v; want %q", s.args, out, err, s.want)
+			run := func(want string, args ...string) string {
+				t.Helper()
+				out, err := runCmd(t, getenv, "", args...)
+				if err != nil || !strings.Contains(out, want) {
+					t.Fatalf("%v: got %q, %v; want %q", args, out, err, want)
 				}
+				return out
 			}
+			run("pending  0001_init", "migrate", "status")
+			lines := strings.Split(strings.TrimSpace(run("applied  0001_init", "migrate")), "\n")
+			// "migrate down" rolls back the newest migration only.
+			last := strings.TrimPrefix(lines[len(lines)-1], "applied  ")
+			before := lines[len(lines)-2]
+			run(before+"\npending  "+last, "migrate", "down")
+			run("applied  "+last, "migrate", "up")
 		})
 	}
 }

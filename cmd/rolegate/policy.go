@@ -18,11 +18,13 @@ import (
 )
 
 // policyCommand runs "rolegate policy test|check|explain", the tools a
-// security team uses on policy files. They read files only, so they run
-// in CI or on a laptop with no server and no database.
+// security team uses on policy files, which read files only, so they run
+// in CI or on a laptop with no server and no database; and "policy
+// publish|versions|rollback", which keep the versions replicas serve in
+// database mode (publish.go).
 func policyCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usageError{"want: rolegate policy test|check|explain"}
+		return usageError{"want: rolegate policy test|check|explain|publish|versions|rollback"}
 	}
 	switch args[0] {
 	case "test":
@@ -31,8 +33,14 @@ func policyCommand(ctx context.Context, args []string, getenv func(string) strin
 		return policyCheck(ctx, args[1:], getenv, stdout, stderr)
 	case "explain":
 		return policyExplain(ctx, args[1:], getenv, stdout, stderr)
+	case "publish":
+		return policyPublish(ctx, args[1:], getenv, stdout, stderr)
+	case "versions":
+		return policyVersions(ctx, args[1:], getenv, stdout, stderr)
+	case "rollback":
+		return policyRollback(ctx, args[1:], getenv, stdout, stderr)
 	}
-	return usageError{fmt.Sprintf("unknown policy command %q: want test, check or explain", args[0])}
+	return usageError{fmt.Sprintf("unknown policy command %q: want test, check, explain, publish, versions or rollback", args[0])}
 }
 
 // policyFiles holds the --model, --policy and --tests flags. Each

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/rolegate/rolegate/config"
@@ -19,6 +20,7 @@ import (
 	"github.com/rolegate/rolegate/internal/metrics"
 	"github.com/rolegate/rolegate/internal/policytest"
 	"github.com/rolegate/rolegate/internal/store"
+	"github.com/rolegate/rolegate/internal/throttle"
 	"github.com/rolegate/rolegate/models"
 )
 
@@ -26,21 +28,39 @@ import (
 type Server struct {
 	cfg     config.Config
 	log     *slog.Logger
-	loader  authz.FileLoader
 	Store   *store.Store
 	Policy  *authz.Manager
 	Auth    *auth.Service
 	Metrics *metrics.Metrics
 	Audit   *audit.Recorder
 	Handler http.Handler
+
+	// draining is set when Serve starts shutting down.
+	draining atomic.Bool
+	// stopUsers ends the user cache's listener and waits for it.
+	stopUsers func()
 }
 
 // New loads the policy, opens and migrates the database, and loads or
 // creates the signing keys. It fails, and holds nothing open, if any of
 // them is wrong.
-func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, error) {
-	loader := authz.FileLoader{ModelFile: cfg.PolicyModel, PolicyFile: cfg.PolicyFile, TestsFile: cfg.PolicyTests, RoutesFile: cfg.PolicyRoutes}
-	manager, err := authz.NewManager(ctx, loader, policytest.Tester, log)
+func New(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, err error) {
+	if err := cfg.ProductionProblems(); err != nil {
+		return nil, fmt.Errorf("configuration (ROLEGATE_ENV=production):\n%w", err)
+	}
+	// In database mode the policy is in the database, so open it first.
+	var st *store.Store
+	if cfg.PolicySource == config.PolicySourceDatabase {
+		if st, err = OpenStore(ctx, cfg); err != nil {
+			return nil, err
+		}
+		defer func() {
+			if err != nil {
+				st.Close()
+			}
+		}()
+	}
+	manager, err := authz.NewManager(ctx, policyLoader(cfg, st), policytest.Tester, log)
 	if err != nil {
 		return nil, fmt.Errorf("load policy:\n%w", err)
 	}
@@ -56,7 +76,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	}
 	m := metrics.New()
 	observePolicy(manager, m, log)
-	keys, err := auth.LoadOrCreateKeys(cfg.JWTKeyFile)
+	loadKeys := auth.LoadOrCreateKeys
+	if cfg.Production() {
+		loadKeys = auth.LoadKeys // never create keys in production: replicas must share one file
+	}
+	keys, err := loadKeys(cfg.JWTKeyFile)
 	if err != nil {
 		return nil, err
 	}
@@ -64,9 +88,13 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	if err != nil {
 		return nil, err
 	}
-	st, err := OpenStore(ctx, cfg)
-	if err != nil {
-		return nil, err
+	if st == nil {
+		if st, err = OpenStore(ctx, cfg); err != nil {
+			return nil, err
+		}
+	}
+	if db, err := st.SQLDB(); err == nil {
+		m.ObserveDB(db)
 	}
 	tokens := auth.NewTokens(auth.TokenConfig{
 		Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
@@ -76,15 +104,31 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	rec := audit.New(st, audit.Options{Log: log})
 	m.ObserveAudit(rec.Counts)
 	auditReloads(manager, rec)
-	s := &Server{cfg: cfg, log: log, loader: loader, Store: st, Policy: manager, Auth: svc, Metrics: m, Audit: rec}
+	s = &Server{cfg: cfg, log: log, Store: st, Policy: manager, Auth: svc, Metrics: m, Audit: rec}
+	s.stopUsers = s.followUsers()
 	s.Handler = httpapi.NewHandler(httpapi.Deps{
-		Users: st, Auth: svc, Policies: manager, Audit: rec, AuditEvents: st, DefaultRole: cfg.DefaultRole, Log: log,
+		Users: st, Auth: svc, Policies: manager, Audit: rec, AuditEvents: st, DefaultRole: cfg.DefaultRole, Log: log, Metrics: m,
+		Draining: s.draining.Load,
+		Throttle: throttle.New(st, ThrottleLimits(cfg)), TrustedProxies: cfg.TrustedProxyList(), CORSOrigins: cfg.CORSOriginList(),
 	})
 	if cfg.BelowOWASP() {
 		log.Warn("argon2id parameters are below OWASP's minimum (m=19456 KiB, t=2); use this only in tests",
 			"memory_kib", cfg.Argon2MemoryKiB, "iterations", cfg.Argon2Iterations)
 	}
 	return s, nil
+}
+
+// policyLoader is where the policy comes from: the configured files, or
+// the versions published in st.
+func policyLoader(cfg config.Config, st *store.Store) authz.Loader {
+	if cfg.PolicySource == config.PolicySourceDatabase {
+		return authz.DatabaseLoader{Versions: st}
+	}
+	return fileLoader(cfg)
+}
+
+func fileLoader(cfg config.Config) authz.FileLoader {
+	return authz.FileLoader{ModelFile: cfg.PolicyModel, PolicyFile: cfg.PolicyFile, TestsFile: cfg.PolicyTests, RoutesFile: cfg.PolicyRoutes}
 }
 
 // observePolicy records every reload in the metrics; the manager logs.
@@ -117,6 +161,18 @@ func auditReloads(manager *authz.Manager, rec *audit.Recorder) {
 	manager.Observe(record)
 }
 
+// ThrottleLimits returns the login and signup limits cfg describes.
+func ThrottleLimits(cfg config.Config) throttle.Limits {
+	limit := func(n int, window time.Duration) models.ThrottleLimit {
+		return models.ThrottleLimit{Max: n, Window: window, BaseDelay: cfg.ThrottleBaseDelay}
+	}
+	return throttle.Limits{
+		LoginAccount: limit(cfg.LoginAccountLimit, cfg.LoginWindow),
+		LoginIP:      limit(cfg.LoginIPLimit, cfg.LoginWindow),
+		SignupIP:     limit(cfg.SignupIPLimit, cfg.SignupWindow),
+	}
+}
+
 // NewHasher returns the password hasher cfg describes.
 func NewHasher(cfg config.Config) (*auth.Hasher, error) {
 	return auth.NewHasher(auth.Argon2Params{
@@ -136,7 +192,7 @@ func OpenStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
 	} else if n, perr := st.Pending(ctx); perr != nil {
 		err = perr
 	} else if n > 0 {
-		err = fmt.Errorf("the database schema is %d migration(s) behind: run 'rolegate migrate up' or set ROLEGATE_AUTO_MIGRATE=true", n)
+		err = fmt.Errorf("the database schema is %d migration(s) behind: run 'rolegate migrate up' (ROLEGATE_AUTO_MIGRATE is false; it is true by default only on SQLite)", n)
 	}
 	if err != nil {
 		st.Close()
@@ -155,12 +211,15 @@ func (s *Server) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), AuditFlushTimeout)
 	defer cancel()
 	auditErr := s.Audit.Close(ctx)
+	s.stopUsers()
 	return errors.Join(auditErr, s.Store.Close())
 }
 
-// Serve answers HTTP on ln until ctx is done, then stops taking new
-// connections and lets requests in flight finish, for at most the
-// configured shutdown timeout.
+// Serve answers HTTP on ln until ctx is done. It then drains: /readyz
+// answers 503 while every request is still served, for the configured
+// drain delay, so that load balancers take the server out of rotation
+// before it stops listening. Then it stops taking new connections and lets
+// requests in flight finish, for at most the configured shutdown timeout.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           s.Handler,
@@ -175,8 +234,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	go func() { errc <- srv.Serve(ln) }()
 	go s.purgeExpired(ctx)
 	go s.followKeyFile(ctx, time.Minute)
-	if s.cfg.PolicyWatch {
-		go authz.WatchFiles(ctx, s.loader.Paths(), PolicyPollInterval, func() { s.Policy.Reload(ctx, "file") })
+	switch {
+	case s.cfg.PolicySource == config.PolicySourceDatabase:
+		go s.followPublished(ctx)
+	case s.cfg.PolicyWatch:
+		go authz.WatchFiles(ctx, fileLoader(s.cfg).Paths(), PolicyPollInterval, func() { s.Policy.Reload(ctx, "file") })
 	}
 	s.log.Info("rolegate listening", "addr", ln.Addr().String(), "policy_version", s.Policy.Authorizer().Current().Version())
 	select {
@@ -184,6 +246,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	case <-ctx.Done():
 	}
+	s.drain(srv)
 	s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
@@ -194,6 +257,21 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	return nil
+}
+
+// drain marks the server not ready and keeps serving for the drain delay.
+// Keep-alives end, so that clients open their next connection to another
+// replica instead of reusing this one.
+func (s *Server) drain(srv *http.Server) {
+	s.draining.Store(true)
+	srv.SetKeepAlivesEnabled(false)
+	if s.cfg.ShutdownDrain <= 0 {
+		return
+	}
+	s.log.Info("draining: /readyz answers 503", "drain", s.cfg.ShutdownDrain.String())
+	t := time.NewTimer(s.cfg.ShutdownDrain)
+	defer t.Stop()
+	<-t.C
 }
 
 // PolicyPollInterval is how often the policy files are compared with what
@@ -225,8 +303,9 @@ func (s *Server) ServeMetrics(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-// purgeExpired forgets refresh tokens that have expired, every ten minutes
-// until ctx is done.
+// purgeExpired forgets refresh tokens that have expired, and throttle
+// counters that would start over anyway, every ten minutes until ctx is
+// done.
 func (s *Server) purgeExpired(ctx context.Context) {
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()
@@ -241,7 +320,19 @@ func (s *Server) purgeExpired(ctx context.Context) {
 			} else if n > 0 {
 				s.log.Info("purged expired refresh tokens", "count", n)
 			}
+			s.purgeThrottle(ctx, time.Now())
 		}
+	}
+}
+
+// purgeThrottle deletes the throttle counters whose window and block
+// ended a longest window before now.
+func (s *Server) purgeThrottle(ctx context.Context, now time.Time) {
+	n, err := s.Store.PurgeThrottle(ctx, now.Add(-max(s.cfg.LoginWindow, s.cfg.SignupWindow)))
+	if err != nil {
+		s.log.Warn("purge throttle counters", "err", err)
+	} else if n > 0 {
+		s.log.Info("purged throttle counters", "count", n)
 	}
 }
 

@@ -99,6 +99,8 @@ func testConfigOn(t *testing.T, dir string, watch bool, databaseURL string) conf
 		"ROLEGATE_ARGON2_MEMORY_KIB": "64",
 		"ROLEGATE_ARGON2_ITERATIONS": "1",
 		"ROLEGATE_POLICY_WATCH":      fmt.Sprint(watch),
+		"ROLEGATE_SHUTDOWN_DRAIN":    "0s",
+		"ROLEGATE_AUTO_MIGRATE":      "true",
 	}
 	fs := flag.NewFlagSet("test", flag.ContinueOnError)
 	cfg, err := config.Load(func(k string) string { return vars[k] }, fs, nil)

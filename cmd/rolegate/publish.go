@@ -1,0 +1,207 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/rolegate/rolegate/config"
+	"github.com/rolegate/rolegate/internal/authz"
+	"github.com/rolegate/rolegate/internal/policytest"
+	"github.com/rolegate/rolegate/internal/server"
+	"github.com/rolegate/rolegate/models"
+)
+
+// publishFlags are the flags that say who publishes and why.
+type publishFlags struct {
+	by, comment string
+}
+
+func (f *publishFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.by, "by", "", "who publishes, kept with the version (default: $USER)")
+	fs.StringVar(&f.comment, "comment", "", "why, kept with the version")
+}
+
+// policyPublish runs "rolegate policy publish": it validates the policy
+// files as a reload would and stores them as the newest version, which
+// every replica in database mode then serves.
+func policyPublish(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("policy publish", flag.ContinueOnError)
+	var files policyFiles
+	files.register(fs, true)
+	routes := fs.String("routes", "", "route table (default: ROLEGATE_POLICY_ROUTES)")
+	var who publishFlags
+	who.register(fs)
+	cfg, err := parseFlags(fs, args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	src, err := files.load(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("policy not published:\n%w", err)
+	}
+	if src, err = withRoutes(ctx, src, *routes, cfg.PolicyRoutes); err != nil {
+		return fmt.Errorf("policy not published:\n%w", err)
+	}
+	return publish(ctx, cfg, src, who, getenv, stdout)
+}
+
+// withRoutes adds the route table to src. A configured file that does not
+// exist is an empty table, as for the server; one named with --routes
+// must exist.
+func withRoutes(ctx context.Context, src authz.Source, flagFile, configured string) (authz.Source, error) {
+	if flagFile != "" {
+		if _, err := os.Stat(flagFile); err != nil {
+			return src, fmt.Errorf("routes: %w", err)
+		}
+	}
+	r, err := authz.FileLoader{ModelFile: src.ModelFile, PolicyFile: src.PolicyFile, RoutesFile: or(flagFile, configured)}.Load(ctx)
+	if err != nil {
+		return src, err
+	}
+	src.RoutesFile, src.Routes = r.RoutesFile, r.Routes
+	return src, nil
+}
+
+// validate refuses what a reload would refuse (a policy that does not
+// compile or fails its tests) and what "policy check" calls an error.
+func validate(src authz.Source, cfg config.Config) (*authz.Policy, error) {
+	var errs authz.LoadErrors
+	for _, f := range policytest.Check(src, policytest.CheckOptions{DefaultRole: cfg.DefaultRole}) {
+		if f.Severity == policytest.Error {
+			errs = append(errs, authz.LoadError{File: f.File, Line: f.Line, Reason: f.Message})
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	p, err := authz.Compile(src)
+	if err != nil {
+		return nil, err
+	}
+	if err := policytest.Tester(p, src); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// publish validates src and stores it as the newest version, unless the
+// newest already holds the same text.
+func publish(ctx context.Context, cfg config.Config, src authz.Source, who publishFlags, getenv func(string) string, stdout io.Writer) error {
+	p, err := validate(src, cfg)
+	if err != nil {
+		return fmt.Errorf("policy not published:\n%w", err)
+	}
+	st, err := server.OpenStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	latest, err := st.LatestPolicyVersion(ctx)
+	if err == nil && latest.Version == p.Version() && latest.Tests == string(src.Tests) {
+		fmt.Fprintf(stdout, "policy version %s is already the newest (#%d); nothing published\n", latest.Version, latest.ID)
+		return nil
+	}
+	if err != nil && !isNotFound(err) {
+		return err
+	}
+	v, err := st.PublishPolicyVersion(ctx, models.PolicyVersion{
+		Version: p.Version(), Model: string(src.Model), Policy: string(src.Policy), Routes: string(src.Routes), Tests: string(src.Tests),
+		PublishedBy: or(who.by, getenv("USER")), Comment: who.comment,
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "published policy version %s (#%d)\n", v.Version, v.ID)
+	return nil
+}
+
+func isNotFound(err error) bool {
+	me, ok := err.(*models.Error)
+	return ok && me.Code == models.ENOTFOUND
+}
+
+// versionsShown is how many versions "policy versions" lists by default.
+const versionsShown = 20
+
+// policyVersions runs "rolegate policy versions": the published versions,
+// newest first, the one in force marked with "*".
+func policyVersions(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("policy versions", flag.ContinueOnError)
+	limit := fs.Int("limit", versionsShown, "most versions to list")
+	cfg, err := parseFlags(fs, args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	if *limit < 1 {
+		return usageError{"--limit must be at least 1"}
+	}
+	st, err := server.OpenStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	vs, err := st.ListPolicyVersions(ctx, *limit)
+	if err != nil {
+		return err
+	}
+	if len(vs) == 0 {
+		fmt.Fprintln(stdout, "no policy version is published; run 'rolegate policy publish'")
+		return nil
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "\tID\tVERSION\tPUBLISHED_AT\tBY\tCOMMENT")
+	for i, v := range vs {
+		mark := ""
+		if i == 0 {
+			mark = "*"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", mark, v.ID, v.Version[:12], v.PublishedAt.Format(time.RFC3339), orDash(v.PublishedBy), orDash(v.Comment))
+	}
+	return tw.Flush()
+}
+
+// policyRollback runs "rolegate policy rollback VERSION": it publishes an
+// older version's text again as the newest, after validating it again
+// (the tests or the default role may have changed since).
+func policyRollback(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("policy rollback", flag.ContinueOnError)
+	var who publishFlags
+	who.register(fs)
+	cfg, err := loadConfig(fs, args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usageError{"want: rolegate policy rollback [--comment C] VERSION"}
+	}
+	old, err := findVersion(ctx, cfg, fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	if who.comment == "" {
+		who.comment = fmt.Sprintf("rollback to %s (#%d)", old.Version[:12], old.ID)
+	}
+	return publish(ctx, cfg, authz.PublishedSource(old), who, getenv, stdout)
+}
+
+// findVersion reads the newest row of the version that prefix names.
+func findVersion(ctx context.Context, cfg config.Config, prefix string) (models.PolicyVersion, error) {
+	st, err := server.OpenStore(ctx, cfg)
+	if err != nil {
+		return models.PolicyVersion{}, err
+	}
+	defer st.Close()
+	v, err := st.PolicyVersionByPrefix(ctx, prefix)
+	switch me, ok := err.(*models.Error); {
+	case ok && me.Code == models.ENOTFOUND:
+		return v, fmt.Errorf("%s: 'rolegate policy versions' lists them", me.Message)
+	case ok && me.Code == models.EINVALID:
+		return v, usageError{me.Message}
+	}
+	return v, err
+}
