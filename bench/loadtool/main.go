@@ -1,0 +1,38 @@
+// Command loadtool prepares and reports bench/load.sh's runs.
+//
+//	loadtool users [-copy] -n N -password P -out users.csv   a rolegate CSV user file (or COPY CSV), every user with one precomputed hash
+//	loadtool tokens -url URL -username U -password P -n N -out FILE   N logins; FILE gets one refresh token a line, FILE.access one access token
+//	loadtool copy-columns   the columns of users -copy, for COPY
+//	loadtool table FILE...   the medians of the RESULT lines wrk's scripts printed, with ratios to the baseline
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "loadtool:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stdout io.Writer) error {
+	if len(args) == 0 {
+		return fmt.Errorf("usage: loadtool users|tokens|copy-columns|table [flags]")
+	}
+	switch args[0] {
+	case "users":
+		return writeUsers(args[1:])
+	case "tokens":
+		return mintTokens(args[1:])
+	case "table":
+		return printTable(args[1:], stdout)
+	case "copy-columns":
+		_, err := fmt.Fprintln(stdout, CopyColumns)
+		return err
+	}
+	return fmt.Errorf("unknown command %q", args[0])
+}
