@@ -1,0 +1,140 @@
+// Command lint-deploy checks the Dockerfile and deploy/ for what the
+// deployment relies on, since hadolint is not packaged for Debian: a
+// static, trimmed build; a non-root user on a distroless or scratch base;
+// a health check by "rolegate healthcheck"; a compose file with PostgreSQL,
+// two rolegate replicas and nginx; and an nginx.conf whose auth_request
+// reaches /v1/authz/forward. Run from the repository root:
+//
+//	go run ./.ci/lint-deploy [ROOT]
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+func main() {
+	root := "."
+	if len(os.Args) > 1 {
+		root = os.Args[1]
+	}
+	problems := append(checkDockerfile(filepath.Join(root, "Dockerfile")), checkCompose(filepath.Join(root, "deploy"))...)
+	for _, p := range problems {
+		fmt.Fprintln(os.Stderr, "lint-deploy:", p)
+	}
+	if len(problems) > 0 {
+		os.Exit(1)
+	}
+	fmt.Println("lint-deploy: ok")
+}
+
+func read(path string) (string, []string) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", []string{err.Error()}
+	}
+	return string(data), nil
+}
+
+// checkDockerfile checks the build and the final stage.
+func checkDockerfile(path string) []string {
+	text, problems := read(path)
+	if problems != nil {
+		return problems
+	}
+	// Join continued lines, so that each instruction is one line.
+	text = strings.ReplaceAll(text, "\\\n", " ")
+	var froms []string
+	var build, user, health string
+	for _, line := range strings.Split(text, "\n") {
+		fields := strings.Fields(line)
+		if len(fields) == 0 || strings.HasPrefix(fields[0], "#") {
+			continue
+		}
+		switch strings.ToUpper(fields[0]) {
+		case "FROM":
+			froms = append(froms, line)
+			user = "" // USER applies per stage
+		case "RUN":
+			if strings.Contains(line, "go build") {
+				build = line
+			}
+		case "USER":
+			user = fields[1]
+		case "HEALTHCHECK":
+			health = line
+		}
+	}
+	add := func(ok bool, msg string) {
+		if !ok {
+			problems = append(problems, path+": "+msg)
+		}
+	}
+	add(build != "", "no RUN with go build")
+	add(strings.Contains(build, "CGO_ENABLED=0"), "go build without CGO_ENABLED=0: the binary must be static")
+	add(strings.Contains(build, "-trimpath"), "go build without -trimpath")
+	add(len(froms) > 0, "no FROM")
+	if len(froms) > 0 {
+		last := froms[len(froms)-1]
+		add(strings.Contains(last, "gcr.io/distroless/") || regexp.MustCompile(`(?i)^FROM\s+scratch\b`).MatchString(last),
+			"the final stage is not distroless or scratch: "+last)
+	}
+	add(user != "" && user != "root" && user != "0" && !strings.HasPrefix(user, "0:") && !strings.HasPrefix(user, "root:"),
+		"the final stage does not set a non-root USER")
+	add(strings.Contains(health, "rolegate") && strings.Contains(health, "healthcheck"), "no HEALTHCHECK running rolegate healthcheck")
+	return problems
+}
+
+// checkCompose checks deploy/docker-compose.yml and deploy/nginx.conf.
+func checkCompose(dir string) []string {
+	path := filepath.Join(dir, "docker-compose.yml")
+	text, problems := read(path)
+	if problems != nil {
+		return problems
+	}
+	var compose struct {
+		Services map[string]struct {
+			Image   string
+			Command []string
+		}
+	}
+	if err := yaml.Unmarshal([]byte(text), &compose); err != nil {
+		return []string{path + ": " + err.Error()}
+	}
+	var postgres, servers, nginx int
+	for _, s := range compose.Services {
+		switch {
+		case strings.HasPrefix(s.Image, "postgres"):
+			postgres++
+		case strings.HasPrefix(s.Image, "rolegate") && len(s.Command) > 0 && s.Command[0] == "serve":
+			servers++
+		}
+	}
+	if _, ok := compose.Services["nginx"]; ok {
+		nginx++
+	}
+	add := func(ok bool, msg string) {
+		if !ok {
+			problems = append(problems, msg)
+		}
+	}
+	add(postgres == 1, fmt.Sprintf("%s: got %d postgres services, want 1", path, postgres))
+	add(servers >= 2, fmt.Sprintf("%s: got %d rolegate services running serve, want at least 2", path, servers))
+	add(nginx == 1, path+": no nginx service")
+	conf, confProblems := read(filepath.Join(dir, "nginx.conf"))
+	problems = append(problems, confProblems...)
+	m := regexp.MustCompile(`(?m)^\s*auth_request\s+(\S+);`).FindStringSubmatch(conf)
+	add(m != nil, "deploy/nginx.conf: no auth_request")
+	if m != nil {
+		target := m[1]
+		block := regexp.MustCompile(`(?s)location\s*=\s*` + regexp.QuoteMeta(target) + `\s*\{(.*?)\}`).FindStringSubmatch(conf)
+		add(target == "/v1/authz/forward" || (block != nil && regexp.MustCompile(`proxy_pass\s+http://\S+/v1/authz/forward;`).MatchString(block[1])),
+			"deploy/nginx.conf: auth_request "+target+" does not reach /v1/authz/forward")
+	}
+	return problems
+}
