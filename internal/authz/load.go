@@ -154,13 +154,29 @@ func tokenNames(ptype string, tokens []string) []string {
 	return out
 }
 
-// lineOf returns the 1-based line of the first line in data that starts
-// with prefix once trimmed, or 0.
-func lineOf(data []byte, prefix string) int {
+// lineOf returns the 1-based line of the first line in data that assigns
+// key ("key = ..." or "key=..."), or 0.
+func lineOf(data []byte, key string) int {
 	for i, l := range strings.Split(string(data), "\n") {
-		if strings.HasPrefix(strings.TrimSpace(l), prefix) {
+		rest, ok := strings.CutPrefix(strings.TrimSpace(l), key)
+		if ok && strings.HasPrefix(strings.TrimSpace(rest), "=") {
 			return i + 1
 		}
 	}
 	return 0
+}
+
+// roleDefinitionErrors returns a LoadError for each role definition in m
+// that Casbin would refuse when building the role manager: one with fewer
+// than two "_" fields (g = _, _ is the least).
+func roleDefinitionErrors(file string, data []byte, m model.Model) LoadErrors {
+	var errs LoadErrors
+	for key, ast := range m["g"] {
+		if strings.Count(ast.Value, "_") < 2 {
+			errs = append(errs, LoadError{File: file, Line: lineOf(data, key),
+				Reason: fmt.Sprintf("role definition %s needs at least two fields (%s = _, _)", key, key)})
+		}
+	}
+	slices.SortFunc(errs, func(a, b LoadError) int { return a.Line - b.Line })
+	return errs
 }

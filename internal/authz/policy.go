@@ -119,8 +119,11 @@ func Compile(src Source) (*Policy, error) {
 	}
 	attrs, lerr := requestLayout(m)
 	if lerr != nil {
-		lerr.File, lerr.Line = modelName, lineOf(src.Model, "r ")
+		lerr.File, lerr.Line = modelName, lineOf(src.Model, "r")
 		return nil, LoadErrors{*lerr}
+	}
+	if errs := roleDefinitionErrors(modelName, src.Model, m); len(errs) > 0 {
+		return nil, errs
 	}
 	rules, errs := parseRules(policyName, src.Policy, m)
 	var routes []Route
@@ -148,7 +151,7 @@ func Compile(src Source) (*Policy, error) {
 	// the names it uses, then evaluate it against every rule with a request
 	// that matches none.
 	matcherErr := func(reason string) error {
-		return LoadErrors{{File: modelName, Line: lineOf(src.Model, "m "), Reason: "matcher cannot be evaluated: " + reason}}
+		return LoadErrors{{File: modelName, Line: lineOf(src.Model, "m"), Reason: "matcher cannot be evaluated: " + reason}}
 	}
 	if reason := undefinedNames(m); reason != "" {
 		return nil, matcherErr(reason)

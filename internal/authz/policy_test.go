@@ -120,19 +120,29 @@ func TestLoadErrorsNameFileAndLine(t *testing.T) {
 }
 
 func TestModelErrors(t *testing.T) {
-	cases := map[string]struct{ from, to, want string }{
-		"unknown request attribute": {"r = sub, sub_id, obj, owner_id, act", "r = sub, tenant, obj, act", `"tenant" is not one rolegate supplies`},
-		"missing act":               {"r = sub, sub_id, obj, owner_id, act", "r = sub, obj", "must include sub, obj and act"},
-		"matcher that cannot run":   {"r.act == p.act", "r.act == p.nosuch", "matcher cannot be evaluated"},
-		"missing section":           {"[policy_effect]\ne = some(where (p.eft == allow))", "", "missing required sections"},
+	// line is where the shipped model.conf holds the faulty definition, or
+	// 0 when the error is about the file as a whole.
+	cases := map[string]struct {
+		from, to, want string
+		line           int
+	}{
+		"unknown request attribute": {"r = sub, sub_id, obj, owner_id, act", "r = sub, tenant, obj, act", `"tenant" is not one rolegate supplies`, 11},
+		"missing act":               {"r = sub, sub_id, obj, owner_id, act", "r= sub, obj", "must include sub, obj and act", 11},
+		"matcher that cannot run":   {"r.act == p.act", "r.act == p.nosuch", "matcher cannot be evaluated", 27},
+		"missing section":           {"[policy_effect]\ne = some(where (p.eft == allow))", "", "missing required sections", 0},
+		"one-field role definition": {"g = _, _", "g= ,", "role definition g needs at least two fields", 21},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
 			src := shipped(t)
 			src.Model = []byte(strings.Replace(string(src.Model), c.from, c.to, 1))
 			_, err := authz.Compile(src)
-			if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "model.conf") {
-				t.Errorf("got %v, want an error about model.conf containing %q", err, c.want)
+			var errs authz.LoadErrors
+			if !errors.As(err, &errs) || len(errs) != 1 {
+				t.Fatalf("got %v, want one LoadError", err)
+			}
+			if e := errs[0]; e.File != "model.conf" || e.Line != c.line || !strings.Contains(e.Reason, c.want) {
+				t.Errorf("got %s, want model.conf:%d containing %q", e.Error(), c.line, c.want)
 			}
 		})
 	}
