@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Load test: rolegate against a bare-Gin baseline, on SQLite and PostgreSQL,
 # with wrk. Prints req/s, p50 and p99 per scenario (medians over RUNS runs)
-# and each one's throughput as a multiple of the baseline's GET /me/.
+# and each one's throughput as a multiple of the baseline's GET /me/. The
+# login scenario also reports rolegate's CPU milliseconds per successful
+# login against a bare argon2id hash at the same parameters, timed in the
+# same run (loadtool hash).
 #
 #   bench/load.sh                       # one run of every scenario on both databases
 #   RUNS=3 bench/load.sh                # medians of three runs
@@ -103,7 +106,13 @@ bench() {
 
 has() { [[ " $SCENARIOS " == *" $1 "* ]]; }
 
-declare -A rss_kib login_cpu_ms
+# median_of "N N N": the median of the numbers in a space-separated list
+# (anything else, such as n/a, is skipped); empty when there are none.
+median_of() {
+  tr ' ' '\n' <<<"$1" | grep -E '^[0-9]+(\.[0-9]+)?$' | sort -n | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)] }'
+}
+
+declare -A rss_kib login_cpu_ms bare_hash_ms
 for db in $DATABASES; do
   case $db in
     sqlite) url="sqlite:$work/rolegate.db" ;;
@@ -134,7 +143,10 @@ for db in $DATABASES; do
       BENCH_TOKEN=$user bench "baseline GET /me/" "http://127.0.0.1:$BASELINE_PORT/me/" get.lua
       BENCH_TOKEN=$user bench "$db GET /me/" "$base/me/" get.lua
     fi
-    has users && BENCH_TOKEN=$admin bench "$db GET /v1/users?limit=50" "$base/v1/users?limit=50" get.lua
+    if has users; then
+      BENCH_TOKEN=$admin bench "$db GET /v1/users?limit=50" "$base/v1/users?limit=50" get.lua
+      BENCH_TOKEN=$admin bench "$db GET /v1/users?limit=100" "$base/v1/users?limit=100" get.lua
+    fi
     if has refresh; then
       "$work/loadtool" tokens -url "$base" -username benchuser -password "$PASSWORD" -n "$((CONNECTIONS + THREADS))" -out "$work/refresh"
       BENCH_TOKENS="$work/refresh" BENCH_THREADS=$THREADS bench "$db POST /v1/auth/refresh" "$base/v1/auth/refresh" refresh.lua
@@ -148,6 +160,9 @@ for db in $DATABASES; do
       # requests minus errors, from the RESULT line just written.
       login_cpu_ms[$db]+="$(tail -1 "$work/results.txt" | awk -F'\t' -v d="$((after - before))" -v hz="$(getconf CLK_TCK)" -v s="${DURATION%s}" \
         '{ok = $2 * s - $5; if (ok > 0) printf "%.1f ", d * 1000 / hz / ok; else printf "n/a "}')"
+      # The same parameters' bare argon2id hash, timed right after, in
+      # this run: the ceiling login is measured against.
+      bare_hash_ms[$db]+="$("$work/loadtool" hash -n 30) "
     fi
     if has flood; then
       # GET /me/ while logins flood the hashing queue: the logins start
@@ -176,4 +191,10 @@ if [ -n "${CONCURRENCY_SWEEP:-}" ]; then echo; echo "concurrency sweep:"; grep '
 echo
 for db in $DATABASES; do
   echo "$db: rolegate peak RSS $((${rss_kib[$db]} / 1024)) MiB; CPU ms per successful login: ${login_cpu_ms[$db]:-not run}"
+  if [ -n "${login_cpu_ms[$db]:-}" ]; then
+    # Medians over the runs, and their ratio.
+    lm=$(median_of "${login_cpu_ms[$db]}") hm=$(median_of "${bare_hash_ms[$db]}")
+    echo "$db: bare argon2id hash CPU ms: ${bare_hash_ms[$db]}-> login/hash" \
+      "$(awk -v l="$lm" -v h="$hm" 'BEGIN { if (l != "" && h > 0) printf "%.2f (medians %s / %s)", l / h, l, h; else printf "n/a" }')"
+  fi
 done

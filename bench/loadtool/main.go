@@ -3,6 +3,7 @@
 //	loadtool users [-copy] -n N -password P -out users.csv   a rolegate CSV user file (or COPY CSV), every user with one precomputed hash
 //	loadtool tokens -url URL -username U -password P -n N -out FILE   N logins; FILE gets one refresh token a line, FILE.access one access token
 //	loadtool copy-columns   the columns of users -copy, for COPY
+//	loadtool hash [-n N]   the median CPU ms of one bare argon2id hash at rolegate's parameters (from the environment)
 //	loadtool table FILE...   the medians of the RESULT lines wrk's scripts printed, with ratios to the baseline
 package main
 
@@ -21,13 +22,15 @@ func main() {
 
 func run(args []string, stdout io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: loadtool users|tokens|copy-columns|table [flags]")
+		return fmt.Errorf("usage: loadtool users|tokens|copy-columns|hash|table [flags]")
 	}
 	switch args[0] {
 	case "users":
 		return writeUsers(args[1:])
 	case "tokens":
 		return mintTokens(args[1:])
+	case "hash":
+		return bareHash(args[1:], stdout, os.Getenv)
 	case "table":
 		return printTable(args[1:], stdout)
 	case "copy-columns":
