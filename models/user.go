@@ -72,7 +72,8 @@ type UserFilter struct {
 	Search string
 	// AfterID starts the page after this ID (the cursor).
 	AfterID int64
-	Limit   int
+	// Limit is the most users to return; it must be at least 1.
+	Limit int
 }
 
 // AdminGuard names the roles whose last active holder may not be removed.

@@ -51,11 +51,7 @@ func (h *handler) listUsers(c *gin.Context) {
 		return
 	}
 	users, next := page(c.Request, users, limit, func(u *models.User) int64 { return u.ID })
-	results := make([]userJSON, len(users))
-	for i, u := range users {
-		results[i] = toJSON(u)
-	}
-	c.JSON(http.StatusOK, gin.H{"results": results, "next": next})
+	writeUserPage(c, users, next)
 }
 
 // listFilter reads ?limit, ?cursor, ?role, ?is_active and ?search.
@@ -202,7 +198,7 @@ func (h *handler) getUser(c *gin.Context) {
 		writeError(c, h.log, err)
 		return
 	}
-	c.JSON(http.StatusOK, toJSON(u))
+	writeUser(c, http.StatusOK, u)
 }
 
 func (h *handler) updateUser(c *gin.Context) {
@@ -333,7 +329,7 @@ func (h *handler) getMe(c *gin.Context) {
 		writeError(c, h.log, err)
 		return
 	}
-	c.JSON(http.StatusOK, toJSON(u))
+	writeUser(c, http.StatusOK, u)
 }
 
 func (h *handler) updateMe(c *gin.Context) {

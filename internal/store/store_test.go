@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -177,6 +178,28 @@ func testListPagesFiltersAndSearches(t *testing.T, s *store.Store) {
 	us, err = s.ListUsers(ctx, models.UserFilter{Search: "%", Limit: 50})
 	if err != nil || len(us) != 0 {
 		t.Errorf("search %%: got %d users (%v), want none", len(us), err)
+	}
+
+	// A listed user is the stored user, but for the password hash, which
+	// no listing reads.
+	if err := s.RecordLogin(ctx, ids[1], time.Date(2026, 5, 4, 3, 2, 1, 123456000, time.UTC), ""); err != nil {
+		t.Fatal(err)
+	}
+	us, err = s.ListUsers(ctx, models.UserFilter{Search: tag + "_", AfterID: ids[0], Limit: 1})
+	if err != nil || len(us) != 1 {
+		t.Fatalf("one page after %d: got %d users (%v), want 1", ids[0], len(us), err)
+	}
+	want, err := s.UserByID(ctx, ids[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	want.PasswordHash = ""
+	if got := us[0]; !reflect.DeepEqual(got, want) || got.DateJoined.Location() != time.UTC || got.LastLogin.Location() != time.UTC {
+		t.Errorf("listed user:\n got %+v\nwant %+v, in UTC", got, want)
+	}
+	for _, limit := range []int{0, -1} {
+		_, err = s.ListUsers(ctx, models.UserFilter{Limit: limit})
+		wantCode(t, err, models.EINVALID)
 	}
 }
 

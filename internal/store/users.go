@@ -4,9 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/gorm"
 
 	"github.com/rolegate/rolegate/internal/account"
@@ -127,11 +129,18 @@ func (s *Store) UserByUsername(ctx context.Context, username string) (*models.Us
 }
 
 // ListUsers returns up to f.Limit users matching f, in ascending id order,
-// starting after f.AfterID.
+// starting after f.AfterID. The users carry no password hash: no listing
+// needs one.
 func (s *Store) ListUsers(ctx context.Context, f models.UserFilter) ([]*models.User, error) {
+	if f.Limit < 1 {
+		return nil, models.FieldError("limit", "A valid integer of at least 1 is required.")
+	}
+	if s.dialect == Postgres {
+		return s.listUsersSQL(ctx, f)
+	}
 	db, cancel := s.conn(ctx)
 	defer cancel()
-	q := db.Model(&userRow{}).Where("id > ?", f.AfterID)
+	q := db.Model(&userRow{}).Omit("password_hash").Where("id > ?", f.AfterID)
 	if f.Role != nil {
 		q = q.Where("role = ?", *f.Role)
 	}
@@ -139,7 +148,7 @@ func (s *Store) ListUsers(ctx context.Context, f models.UserFilter) ([]*models.U
 		q = q.Where("is_active = ?", *f.IsActive)
 	}
 	if f.Search != "" {
-		pattern := "%" + escapeLike(strings.ToLower(account.NormalizeUsername(f.Search))) + "%"
+		pattern := searchPattern(f.Search)
 		q = q.Where(`(username_key LIKE ? ESCAPE '\' OR LOWER(email) LIKE ? ESCAPE '\')`, pattern, pattern)
 	}
 	var rows []userRow
@@ -151,6 +160,82 @@ func (s *Store) ListUsers(ctx context.Context, f models.UserFilter) ([]*models.U
 		out[i] = rows[i].model()
 	}
 	return out, nil
+}
+
+// listUsersSQL is ListUsers in plain SQL on pgx's own interface: a profile
+// of GET /v1/users?limit=100 on PostgreSQL put GORM's reflective scan at
+// 34% of the CPU, and database/sql's per-value conversion was still 9%
+// once GORM was gone. It builds the same WHERE clause as the GORM query,
+// with PostgreSQL's numbered parameters, and fills one backing array of
+// users.
+func (s *Store) listUsersSQL(ctx context.Context, f models.UserFilter) ([]*models.User, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return nil, models.Unavailable(err)
+	}
+	var q strings.Builder
+	args := []any{f.AfterID}
+	q.WriteString(`SELECT id, username, email, first_name, last_name, role, is_active, token_epoch,
+		date_joined, last_login FROM users WHERE id > $1`)
+	if f.Role != nil {
+		args = append(args, *f.Role)
+		fmt.Fprintf(&q, " AND role = $%d", len(args))
+	}
+	if f.IsActive != nil {
+		args = append(args, *f.IsActive)
+		fmt.Fprintf(&q, " AND is_active = $%d", len(args))
+	}
+	if f.Search != "" {
+		args = append(args, searchPattern(f.Search))
+		n := len(args)
+		fmt.Fprintf(&q, ` AND (username_key LIKE $%d ESCAPE '\' OR LOWER(email) LIKE $%d ESCAPE '\')`, n, n)
+	}
+	args = append(args, f.Limit)
+	fmt.Fprintf(&q, " ORDER BY id LIMIT $%d", len(args))
+	conn, err := sqlDB.Conn(ctx)
+	if err != nil {
+		return nil, dbError(err)
+	}
+	defer conn.Close()
+	var backing []models.User
+	err = conn.Raw(func(dc any) error {
+		rows, err := dc.(*stdlib.Conn).Conn().Query(ctx, q.String(), args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		backing = make([]models.User, 0, min(f.Limit, 1000))
+		for rows.Next() {
+			var u models.User
+			if err := rows.Scan(&u.ID, &u.Username, &u.Email, &u.FirstName, &u.LastName, &u.Role, &u.IsActive,
+				&u.TokenEpoch, &u.DateJoined, &u.LastLogin); err != nil {
+				return err
+			}
+			u.DateJoined = u.DateJoined.UTC()
+			if u.LastLogin != nil {
+				t := u.LastLogin.UTC()
+				u.LastLogin = &t
+			}
+			backing = append(backing, u)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, dbError(err)
+	}
+	out := make([]*models.User, len(backing))
+	for i := range backing {
+		out[i] = &backing[i]
+	}
+	return out, nil
+}
+
+// searchPattern is the LIKE pattern for a search: the normalized, lowered
+// text anywhere in the value.
+func searchPattern(search string) string {
+	return "%" + escapeLike(strings.ToLower(account.NormalizeUsername(search))) + "%"
 }
 
 // escapeLike makes s match itself literally in a LIKE pattern with ESCAPE '\'.
