@@ -1,5 +1,12 @@
 package store
 
+import (
+	"context"
+	"time"
+
+	"github.com/rolegate/rolegate/models"
+)
+
 // UserCacheLen is how many users s's cache holds.
 func UserCacheLen(s *Store) int {
 	s.users.mu.RLock()
@@ -10,3 +17,9 @@ func UserCacheLen(s *Store) int {
 // ForceUserCacheLive turns s's cache on without a listener, so that a test
 // sees this process's own invalidations and nothing else.
 func ForceUserCacheLive(s *Store) { s.users.setLive(true) }
+
+// RotateInOneStatement is the PostgreSQL fast path of RotateRefreshToken on
+// its own, without the transaction it falls back to.
+func RotateInOneStatement(s *Store, oldHash string, next models.RefreshToken, now time.Time) (*models.User, error) {
+	return s.rotateInOneStatement(context.Background(), oldHash, next, now)
+}

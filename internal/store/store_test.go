@@ -46,6 +46,7 @@ var suite = map[string]func(*testing.T, *store.Store){
 	"RefreshRotatesOnce":          testRefreshRotatesOnce,
 	"ConcurrentRefreshOneWinner":  testConcurrentRefreshOneWinner,
 	"RefreshRefusals":             testRefreshRefusals,
+	"RefreshInOneStatement":       testRefreshInOneStatement,
 	"DeleteCascadesAndPurge":      testDeleteCascadesAndPurge,
 	"MissingUserIsNotFound":       testMissingUserIsNotFound,
 	"AuditRoundTripAndFilters":    testAuditRoundTripAndFilters,
@@ -371,8 +372,26 @@ func testRefreshRefusals(t *testing.T, s *store.Store) {
 	_, err := s.RotateRefreshToken(ctx, hash("never issued"), nextToken(sess, "x"), time.Now())
 	wantCode(t, err, models.EUNAUTHORIZED)
 	// Expired by the store's clock.
-	_, err = s.RotateRefreshToken(ctx, first.Hash, nextToken(sess, "y"), time.Now().Add(2*time.Hour))
+	refused := nextToken(sess, "y")
+	_, err = s.RotateRefreshToken(ctx, first.Hash, refused, time.Now().Add(2*time.Hour))
 	wantCode(t, err, models.EUNAUTHORIZED)
+	// A successor for another session.
+	other, _ := session(t, s, u)
+	_, err = s.RotateRefreshToken(ctx, first.Hash, nextToken(other, "v"), time.Now())
+	wantCode(t, err, models.EUNAUTHORIZED)
+	// Neither refusal changed anything: the token is still unspent (no
+	// reuse), and the refused successor was never stored.
+	if _, err := s.RotateRefreshToken(ctx, first.Hash, nextToken(sess, "y2"), time.Now()); err != nil {
+		t.Fatalf("rotation after refusals: got %v, want the token still good", err)
+	}
+	_, err = s.RotateRefreshToken(ctx, refused.Hash, nextToken(sess, "y3"), time.Now())
+	wantCode(t, err, models.EUNAUTHORIZED)
+	if errors.Is(err, store.ErrRefreshReused) {
+		t.Errorf("refused successor: got %v, want an unknown token, not a reuse", err)
+	}
+	if st, _ := s.SessionByID(ctx, sess.ID); st == nil || st.RevokedAt != nil {
+		t.Errorf("session after refusals: got %+v, want not revoked", st)
+	}
 	// Logged out.
 	sess2, tok2 := session(t, s, u)
 	if err := s.RevokeSession(ctx, sess2.ID, time.Now()); err != nil {
@@ -391,6 +410,62 @@ func testRefreshRefusals(t *testing.T, s *store.Store) {
 	}
 	_, err = s.RotateRefreshToken(ctx, tok3.Hash, nextToken(sess3, "w"), time.Now())
 	wantCode(t, err, models.EUNAUTHORIZED)
+}
+
+// On PostgreSQL a good token is spent in one statement; a token that is
+// not good to spend gets no row from it, and nothing changes, so that the
+// transaction it falls back to decides as before.
+func testRefreshInOneStatement(t *testing.T, s *store.Store) {
+	if s.Dialect() != store.Postgres {
+		t.Skip("the one-statement rotation is PostgreSQL's")
+	}
+	u := newUser(t, s, "user")
+	sess, first := session(t, s, u)
+	other, _ := session(t, s, u)
+	declined := map[string]func() (*models.User, error){
+		"expired": func() (*models.User, error) {
+			return store.RotateInOneStatement(s, first.Hash, nextToken(sess, "e"), time.Now().Add(2*time.Hour))
+		},
+		"successor for another session": func() (*models.User, error) {
+			return store.RotateInOneStatement(s, first.Hash, nextToken(other, "o"), time.Now())
+		},
+		"unknown": func() (*models.User, error) {
+			return store.RotateInOneStatement(s, hash("never issued"), nextToken(sess, "n"), time.Now())
+		},
+	}
+	for name, try := range declined {
+		if got, err := try(); got != nil || err != nil {
+			t.Fatalf("%s: got %+v, %v; want no row and no error", name, got, err)
+		}
+	}
+	second := nextToken(sess, "2")
+	got, err := store.RotateInOneStatement(s, first.Hash, second, time.Now())
+	if err != nil || got == nil || got.ID != u.ID || got.TokenEpoch != u.TokenEpoch || got.Role != u.Role {
+		t.Fatalf("good token: got %+v, %v; want user %d", got, err, u.ID)
+	}
+	// Spent: declined now, and its successor is stored and good.
+	if got, err := store.RotateInOneStatement(s, first.Hash, nextToken(sess, "3"), time.Now()); got != nil || err != nil {
+		t.Fatalf("spent token: got %+v, %v; want no row", got, err)
+	}
+	if got, err := store.RotateInOneStatement(s, second.Hash, nextToken(sess, "4"), time.Now()); err != nil || got == nil {
+		t.Fatalf("successor: got %+v, %v; want it stored and good", got, err)
+	}
+	// A revoked session and an inactive user are declined too.
+	sess2, tok2 := session(t, s, u)
+	if err := s.RevokeSession(ctx, sess2.ID, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := store.RotateInOneStatement(s, tok2.Hash, nextToken(sess2, "r"), time.Now()); got != nil || err != nil {
+		t.Fatalf("revoked session: got %+v, %v; want no row", got, err)
+	}
+	sess3, tok3 := session(t, s, u)
+	inactive := false
+	if _, err := s.UpdateUser(ctx, u.ID, models.UserPatch{IsActive: &inactive}, models.AdminGuard{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := store.RotateInOneStatement(s, tok3.Hash, nextToken(sess3, "i"), time.Now()); got != nil || err != nil {
+		t.Fatalf("inactive user: got %+v, %v; want no row", got, err)
+	}
 }
 
 func testDeleteCascadesAndPurge(t *testing.T, s *store.Store) {
