@@ -73,16 +73,7 @@ func (s *Server) followPublished(ctx context.Context) {
 		interval = PublishedSafetyPoll
 		go s.listenPublished(ctx, f)
 	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			f.check(ctx, "poll")
-		}
-	}
+	every(ctx, interval, func() { f.check(ctx, "poll") })
 }
 
 // listenPublished holds a LISTEN connection open, reconnecting with

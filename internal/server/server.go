@@ -307,20 +307,28 @@ func (s *Server) ServeMetrics(ctx context.Context, ln net.Listener) error {
 // counters that would start over anyway, every ten minutes until ctx is
 // done.
 func (s *Server) purgeExpired(ctx context.Context) {
-	t := time.NewTicker(10 * time.Minute)
+	every(ctx, 10*time.Minute, func() {
+		n, err := s.Store.PurgeExpired(ctx, time.Now().Add(-auth.Leeway))
+		if err != nil {
+			s.log.Warn("purge expired refresh tokens", "err", err)
+		} else if n > 0 {
+			s.log.Info("purged expired refresh tokens", "count", n)
+		}
+		s.purgeThrottle(ctx, time.Now())
+	})
+}
+
+// every calls fn each interval until ctx is done; the first call is one
+// interval from now.
+func every(ctx context.Context, interval time.Duration, fn func()) {
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			n, err := s.Store.PurgeExpired(ctx, time.Now().Add(-auth.Leeway))
-			if err != nil {
-				s.log.Warn("purge expired refresh tokens", "err", err)
-			} else if n > 0 {
-				s.log.Info("purged expired refresh tokens", "count", n)
-			}
-			s.purgeThrottle(ctx, time.Now())
+			fn()
 		}
 	}
 }
@@ -340,16 +348,9 @@ func (s *Server) purgeThrottle(ctx context.Context, now time.Time) {
 // after "rolegate keys rotate" every replica signs with the new key before
 // the old one can be dropped.
 func (s *Server) followKeyFile(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := s.Auth.ReloadKeys(s.cfg.JWTKeyFile); err != nil {
-				s.log.Warn("reload signing keys", "err", err)
-			}
+	every(ctx, interval, func() {
+		if err := s.Auth.ReloadKeys(s.cfg.JWTKeyFile); err != nil {
+			s.log.Warn("reload signing keys", "err", err)
 		}
-	}
+	})
 }
