@@ -11,7 +11,7 @@ import (
 )
 
 // freshStore opens and migrates a new database for target.
-func freshStore(t *testing.T, target dbtest.Target) *store.Store {
+func freshStore(t testing.TB, target dbtest.Target) *store.Store {
 	t.Helper()
 	s, err := store.Open(context.Background(), target.URL, store.Options{})
 	if err != nil {

@@ -20,14 +20,7 @@ import (
 func TestStore(t *testing.T) {
 	for _, target := range dbtest.Targets(t) {
 		t.Run(target.Name, func(t *testing.T) {
-			s, err := store.Open(context.Background(), target.URL, store.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
-			if err := s.Migrate(context.Background()); err != nil {
-				t.Fatal(err)
-			}
+			s := freshStore(t, target)
 			for name, test := range suite {
 				t.Run(name, func(t *testing.T) { test(t, s) })
 			}

@@ -22,14 +22,7 @@ func TestThrottle(t *testing.T) {
 	}
 	for _, target := range dbtest.Targets(t) {
 		t.Run(target.Name, func(t *testing.T) {
-			s, err := store.Open(ctx, target.URL, store.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
-			if err := s.Migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
+			s := freshStore(t, target)
 			for name, test := range tests {
 				t.Run(name, func(t *testing.T) { test(t, s) })
 			}
@@ -190,14 +183,7 @@ func testThrottleResetAndPurge(t *testing.T, s *store.Store) {
 func BenchmarkThrottleCheck(b *testing.B) {
 	for _, target := range dbtest.Targets(b) {
 		b.Run(target.Name, func(b *testing.B) {
-			s, err := store.Open(ctx, target.URL, store.Options{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() { s.Close() })
-			if err := s.Migrate(ctx); err != nil {
-				b.Fatal(err)
-			}
+			s := freshStore(b, target)
 			keys := []models.ThrottleKey{throttleKey(models.ThrottleLoginAccount), throttleKey(models.ThrottleLoginIP)}
 			for _, k := range keys {
 				if _, err := s.CountThrottle(ctx, k, loginLimits, t0); err != nil {
@@ -218,14 +204,7 @@ func BenchmarkThrottleCheck(b *testing.B) {
 func BenchmarkThrottleCount(b *testing.B) {
 	for _, target := range dbtest.Targets(b) {
 		b.Run(target.Name, func(b *testing.B) {
-			s, err := store.Open(ctx, target.URL, store.Options{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() { s.Close() })
-			if err := s.Migrate(ctx); err != nil {
-				b.Fatal(err)
-			}
+			s := freshStore(b, target)
 			key := throttleKey(models.ThrottleLoginAccount)
 			limit := models.ThrottleLimit{Max: 1 << 30, Window: time.Hour, BaseDelay: time.Second}
 			for b.Loop() {
