@@ -292,7 +292,13 @@ func (s *Server) Reload(ctx context.Context, trigger string) authz.ReloadResult 
 func (s *Server) ServeMetrics(ctx context.Context, ln net.Listener) error {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", s.Metrics.Handler())
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	return serveUntilDone(ctx, ln, mux)
+}
+
+// serveUntilDone serves h on ln until ctx is done, then closes the
+// server; it returns only a failure to serve.
+func serveUntilDone(ctx context.Context, ln net.Listener, h http.Handler) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()
 		srv.Close()
