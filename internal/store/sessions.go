@@ -155,10 +155,7 @@ func (s *Store) rotateInOneStatement(ctx context.Context, oldHash string, next m
 	if err != nil {
 		return nil, models.Unavailable(err)
 	}
-	var r userRow
-	err = sqlDB.QueryRowContext(ctx, rotateSQL, oldHash, timestamp(now), next.SessionID, next.Hash, timestamp(next.ExpiresAt)).Scan(
-		&r.ID, &r.Username, &r.UsernameKey, &r.Email, &r.FirstName, &r.LastName, &r.Role,
-		&r.IsActive, &r.PasswordHash, &r.TokenEpoch, &r.DateJoined, &r.LastLogin)
+	r, err := scanUserRow(sqlDB.QueryRowContext(ctx, rotateSQL, oldHash, timestamp(now), next.SessionID, next.Hash, timestamp(next.ExpiresAt)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}

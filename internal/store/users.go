@@ -102,11 +102,8 @@ func (s *Store) userByIDSQL(ctx context.Context, id int64) (*models.User, error)
 	if err != nil {
 		return nil, models.Unavailable(err)
 	}
-	var r userRow
-	err = sqlDB.QueryRowContext(ctx, `SELECT id, username, username_key, email, first_name, last_name, role,
-		is_active, password_hash, token_epoch, date_joined, last_login FROM users WHERE id = $1`, id).Scan(
-		&r.ID, &r.Username, &r.UsernameKey, &r.Email, &r.FirstName, &r.LastName, &r.Role,
-		&r.IsActive, &r.PasswordHash, &r.TokenEpoch, &r.DateJoined, &r.LastLogin)
+	r, err := scanUserRow(sqlDB.QueryRowContext(ctx, `SELECT id, username, username_key, email, first_name, last_name, role,
+		is_active, password_hash, token_epoch, date_joined, last_login FROM users WHERE id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		err = gorm.ErrRecordNotFound
 	}
@@ -114,6 +111,17 @@ func (s *Store) userByIDSQL(ctx context.Context, id int64) (*models.User, error)
 		return nil, dbError(err)
 	}
 	return r.model(), nil
+}
+
+// scanUserRow scans a row whose columns are the users table's in
+// userRow's order: id, username, username_key, email, first_name,
+// last_name, role, is_active, password_hash, token_epoch, date_joined,
+// last_login.
+func scanUserRow(row *sql.Row) (userRow, error) {
+	var r userRow
+	err := row.Scan(&r.ID, &r.Username, &r.UsernameKey, &r.Email, &r.FirstName, &r.LastName, &r.Role,
+		&r.IsActive, &r.PasswordHash, &r.TokenEpoch, &r.DateJoined, &r.LastLogin)
+	return r, err
 }
 
 // UserByUsername returns the user whose username matches case-insensitively,
