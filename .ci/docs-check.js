@@ -39,6 +39,14 @@ async function main() {
     } catch (err) {
       problems.push(`the page did not render "${last.summary}": ${err.message.split('\n')[0]}`);
     }
+    // Every image on the page must have loaded: a broken one shows as an
+    // empty frame (the Redocly logo's CDN image once did).
+    const images = await page.evaluate(() =>
+      Array.from(document.images).map((img) => ({ src: img.src.slice(0, 80), alt: img.alt, ok: img.complete && img.naturalWidth > 0 })),
+    );
+    for (const img of images) {
+      if (!img.ok) problems.push(`broken image on the page: alt "${img.alt}", src ${img.src}`);
+    }
     const text = await page.evaluate(() => document.body.innerText);
     let found = 0;
     for (const op of operations) {

@@ -2,8 +2,10 @@
 // deployment relies on, since hadolint is not packaged for Debian: a
 // static, trimmed build; a non-root user on a distroless or scratch base;
 // a health check by "rolegate healthcheck"; a compose file with PostgreSQL,
-// two rolegate replicas and nginx; and an nginx.conf whose auth_request
-// reaches /v1/authz/forward. Run from the repository root:
+// two rolegate replicas that trust their network as the proxy's, and
+// nginx; and an nginx.conf whose auth_request reaches /v1/authz/forward
+// and whose every proxied location sends the client's address and the
+// request id. Run from the repository root:
 //
 //	go run ./.ci/lint-deploy [ROOT]
 package main
@@ -13,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -99,20 +102,34 @@ func checkCompose(dir string) []string {
 	}
 	var compose struct {
 		Services map[string]struct {
-			Image   string
-			Command []string
+			Image       string
+			Command     []string
+			Environment map[string]string
+		}
+		Networks map[string]struct {
+			IPAM struct {
+				Config []struct{ Subnet string }
+			}
 		}
 	}
 	if err := yaml.Unmarshal([]byte(text), &compose); err != nil {
 		return []string{path + ": " + err.Error()}
 	}
+	var subnets []string
+	for _, c := range compose.Networks["default"].IPAM.Config {
+		subnets = append(subnets, c.Subnet)
+	}
 	var postgres, servers, nginx int
-	for _, s := range compose.Services {
+	for name, s := range compose.Services {
 		switch {
 		case strings.HasPrefix(s.Image, "postgres"):
 			postgres++
 		case strings.HasPrefix(s.Image, "rolegate") && len(s.Command) > 0 && s.Command[0] == "serve":
 			servers++
+			if trusted := s.Environment["ROLEGATE_TRUSTED_PROXIES"]; trusted == "" || !slices.Contains(subnets, trusted) {
+				problems = append(problems, fmt.Sprintf("%s: service %s: got ROLEGATE_TRUSTED_PROXIES %q, want the default network's subnet (one of %q), so that nginx's X-Forwarded-For is believed",
+					path, name, trusted, subnets))
+			}
 		}
 	}
 	if _, ok := compose.Services["nginx"]; ok {
@@ -128,6 +145,7 @@ func checkCompose(dir string) []string {
 	add(nginx == 1, path+": no nginx service")
 	conf, confProblems := read(filepath.Join(dir, "nginx.conf"))
 	problems = append(problems, confProblems...)
+	problems = append(problems, checkProxyHeaders(conf)...)
 	m := regexp.MustCompile(`(?m)^\s*auth_request\s+(\S+);`).FindStringSubmatch(conf)
 	add(m != nil, "deploy/nginx.conf: no auth_request")
 	if m != nil {
@@ -137,4 +155,108 @@ func checkCompose(dir string) []string {
 			"deploy/nginx.conf: auth_request "+target+" does not reach /v1/authz/forward")
 	}
 	return problems
+}
+
+// directive is one nginx directive, with its block if it has one.
+type directive struct {
+	name  string
+	args  []string
+	block []directive
+}
+
+// parseNginx reads nginx configuration text into directives. It knows
+// comments, quotes and blocks, which is all nginx.conf uses.
+func parseNginx(text string) ([]directive, error) {
+	tokens := regexp.MustCompile(`#[^\n]*|"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[{};]|[^\s{};#"']+`).FindAllString(text, -1)
+	var parse func(depth int) ([]directive, error)
+	parse = func(depth int) ([]directive, error) {
+		var out []directive
+		var cur []string
+		for len(tokens) > 0 {
+			tok := tokens[0]
+			tokens = tokens[1:]
+			switch {
+			case strings.HasPrefix(tok, "#"):
+			case tok == ";":
+				if len(cur) > 0 {
+					out = append(out, directive{name: cur[0], args: cur[1:]})
+				}
+				cur = nil
+			case tok == "{":
+				if len(cur) == 0 {
+					return nil, fmt.Errorf("a block with no directive")
+				}
+				block, err := parse(depth + 1)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, directive{name: cur[0], args: cur[1:], block: block})
+				cur = nil
+			case tok == "}":
+				if depth == 0 || len(cur) > 0 {
+					return nil, fmt.Errorf("unexpected }")
+				}
+				return out, nil
+			default:
+				cur = append(cur, strings.Trim(tok, `"'`))
+			}
+		}
+		if depth > 0 || len(cur) > 0 {
+			return nil, fmt.Errorf("unexpected end of file")
+		}
+		return out, nil
+	}
+	return parse(0)
+}
+
+// checkProxyHeaders checks that every location that proxies sends
+// X-Forwarded-For as $remote_addr (a client cannot add to it) and an
+// X-Request-ID, which also goes back to the client. proxy_set_header and
+// add_header are inherited only by blocks that set none of their own,
+// which is the mistake this catches.
+func checkProxyHeaders(conf string) []string {
+	top, err := parseNginx(conf)
+	if err != nil {
+		return []string{"deploy/nginx.conf: " + err.Error()}
+	}
+	var problems []string
+	var walk func(ds []directive, setHeaders, addHeaders map[string]string, where string)
+	walk = func(ds []directive, setHeaders, addHeaders map[string]string, where string) {
+		if own := headers(ds, "proxy_set_header"); len(own) > 0 {
+			setHeaders = own
+		}
+		if own := headers(ds, "add_header"); len(own) > 0 {
+			addHeaders = own
+		}
+		for _, d := range ds {
+			if d.name == "proxy_pass" {
+				if got := setHeaders["x-forwarded-for"]; got != "$remote_addr" {
+					problems = append(problems, fmt.Sprintf("deploy/nginx.conf: %s: got X-Forwarded-For %q, want $remote_addr, which a client cannot add to", where, got))
+				}
+				id := setHeaders["x-request-id"]
+				if !strings.HasPrefix(id, "$") {
+					problems = append(problems, fmt.Sprintf("deploy/nginx.conf: %s: got X-Request-ID %q, want the request id variable", where, id))
+				} else if back := addHeaders["x-request-id"]; back != id+" always" {
+					problems = append(problems, fmt.Sprintf("deploy/nginx.conf: %s: got add_header X-Request-ID %q, want %q, the id sent upstream", where, back, id+" always"))
+				}
+			}
+			if d.block != nil {
+				walk(d.block, setHeaders, addHeaders, strings.TrimSpace(d.name+" "+strings.Join(d.args, " ")))
+			}
+		}
+	}
+	walk(top, nil, nil, "main")
+	return problems
+}
+
+// headers returns the name (lower-cased) and value of each directive
+// called name among ds, such as proxy_set_header.
+func headers(ds []directive, name string) map[string]string {
+	out := map[string]string{}
+	for _, d := range ds {
+		if d.name == name && len(d.args) >= 2 {
+			out[strings.ToLower(d.args[0])] = strings.Join(d.args[1:], " ")
+		}
+	}
+	return out
 }

@@ -132,7 +132,11 @@ func policyTest(ctx context.Context, args []string, getenv func(string) string, 
 	}
 	fmt.Fprintf(stdout, "%d passed, %d failed\n", len(cases)-len(failures), len(failures))
 	if len(failures) > 0 {
-		return fmt.Errorf("%d of %d policy tests failed", len(failures), len(cases))
+		msg := fmt.Sprintf("%d of %d policy tests failed", len(failures), len(cases))
+		if advice := policytest.Advice(name, failures); advice != "" {
+			msg += "; if the change is intended, " + advice
+		}
+		return errors.New(msg)
 	}
 	return nil
 }

@@ -81,6 +81,13 @@ func TestPolicyTestFailsOnAWrongGrant(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "2 of") {
 		t.Errorf("got error %v, want one counting 2 failures", err)
 	}
+	failing := regexp.MustCompile(`(?m)^policy_test\.csv:(\d+): staff, users, delete`).FindAllStringSubmatch(out, -1)
+	if len(failing) != 2 {
+		t.Fatalf("got %q, want two failing staff delete cases", out)
+	}
+	if want := fmt.Sprintf("update policy_test.csv:%s and :%s, which expect deny", failing[0][1], failing[1][1]); err == nil || !strings.HasSuffix(err.Error(), want) {
+		t.Errorf("got error %v, want it to end %q", err, want)
+	}
 	for _, want := range []string{
 		fmt.Sprintf("staff, users, delete, other: expected deny, got allow by p, staff, users, delete, any (policy.csv:%d)", lines[0]),
 		fmt.Sprintf("staff, users, delete, self: expected deny, got allow by p, staff, users, delete, any (policy.csv:%d)", lines[0]),

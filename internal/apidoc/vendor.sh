@@ -9,8 +9,9 @@ trap 'rm -rf "$tmp"' EXIT
 (cd "$tmp" && npm pack --silent "redoc@$version" >/dev/null && tar xzf "redoc-$version.tgz")
 # Two patches, each of which must match exactly once:
 # - the sidebar's Redocly logo comes from a CDN, which the page's CSP
-#   refuses (and an offline page cannot reach); load nothing instead, and
-#   Redoc hides the image, keeping its "API docs by Redocly" link;
+#   refuses (and an offline page cannot reach), so browsers showed a
+#   broken image: the image is removed, keeping the "API docs by Redocly"
+#   link;
 # - Redoc 2 renders every method but TRACE, which the Envoy endpoint has.
 bundle="$tmp/package/bundles/redoc.standalone.js"
 patch() {
@@ -19,7 +20,7 @@ patch() {
   if [ "$n" != 1 ]; then echo "vendor.sh: found '$1' $n times in the bundle, want 1" >&2; exit 1; fi
   sed -i "s|$(printf '%s' "$1" | sed 's/[.[\*^$|]/\\&/g')|$2|" "$bundle"
 }
-patch 'src:"https://cdn.redoc.ly/redoc/logo-mini.svg"' 'src:"data:,"'
+patch 'e?n.createElement("img",{alt:"redocly logo",onError:()=>t(!1),src:"https://cdn.redoc.ly/redoc/logo-mini.svg"}):null' 'null'
 patch 'options:!0,$ref:!0}' 'options:!0,trace:!0,$ref:!0}'
 cp "$bundle" "$here/assets/redoc.standalone.js"
 cp "$tmp/package/bundles/redoc.standalone.js.LICENSE.txt" "$here/assets/redoc.standalone.js.LICENSE.txt"

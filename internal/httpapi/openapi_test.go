@@ -172,6 +172,9 @@ func (v *specValidator) findRoute(req *http.Request) (*routers.Route, map[string
 	for _, p := range candidates {
 		r := req.Clone(req.Context())
 		r.URL.Path, r.URL.RawPath = p, ""
+		if r.Method == http.MethodHead {
+			r.Method = http.MethodGet // HEAD is GET's operation without the body, as the document says
+		}
 		route, params, findErr := v.router.FindRoute(r)
 		if findErr == nil {
 			return route, params, nil

@@ -133,7 +133,8 @@ type handler struct {
 }
 
 // NewHandler returns the whole API. Each path answers with and without
-// its trailing slash; the seed's routes and the /v1 routes share handlers.
+// its trailing slash, and each GET route answers HEAD too; the seed's
+// routes and the /v1 routes share handlers.
 func NewHandler(d Deps) http.Handler { return newEngine(d) }
 
 // newEngine builds the API; the tests read its route list.
@@ -173,17 +174,26 @@ func newEngine(d Deps) *gin.Engine {
 	r.NoRoute(func(c *gin.Context) { writeError(c, h.log, errNotFound) })
 	r.NoMethod(h.methodNotAllowed)
 
+	// exact registers one path as written. A GET route also answers HEAD
+	// (load balancers probe with it): the same handlers run, and net/http
+	// sends their status and headers without the body.
+	exact := func(method, path string, hs ...gin.HandlerFunc) {
+		r.Handle(method, path, hs...)
+		if method == http.MethodGet {
+			r.Handle(http.MethodHead, path, hs...)
+		}
+	}
 	route := func(method string, paths []string, hs ...gin.HandlerFunc) {
 		for _, p := range paths {
-			r.Handle(method, p, hs...)
-			r.Handle(method, toggleSlash(p), hs...)
+			exact(method, p, hs...)
+			exact(method, toggleSlash(p), hs...)
 		}
 	}
 	user := h.requireUser
 
-	r.GET("/healthz", h.healthz)
-	r.GET("/readyz", h.readyz)
-	r.GET("/.well-known/jwks.json", h.jwks)
+	exact(http.MethodGet, "/healthz", h.healthz)
+	exact(http.MethodGet, "/readyz", h.readyz)
+	exact(http.MethodGet, "/.well-known/jwks.json", h.jwks)
 
 	route(http.MethodPost, []string{"/signup/", "/v1/auth/signup"}, h.optionalUser, h.signup)
 	route(http.MethodPost, []string{"/login/", "/v1/auth/login"}, h.login)
@@ -218,9 +228,9 @@ func newEngine(d Deps) *gin.Engine {
 	r.Any(EnvoyPath+"/*path", h.forward)
 	route(http.MethodGet, []string{"/v1/audit"}, user, h.listAudit)
 
-	r.GET("/openapi.json", h.openAPI)
+	exact(http.MethodGet, "/openapi.json", h.openAPI)
 	route(http.MethodGet, []string{"/docs"}, h.docsPage)
-	r.GET("/docs/assets/:file", h.docsAsset)
+	exact(http.MethodGet, "/docs/assets/:file", h.docsAsset)
 	return r
 }
 

@@ -139,13 +139,62 @@ func TestTesterRefusesAPolicyWhoseTestsFail(t *testing.T) {
 	line := withLine(t, &src, wrongGrant)
 	err := policytest.Tester(compile(t, src), src)
 	var errs authz.LoadErrors
-	if !errors.As(err, &errs) || len(errs) != 2 {
-		t.Fatalf("got %v, want LoadErrors with 2 entries", err)
+	if !errors.As(err, &errs) || len(errs) != 3 {
+		t.Fatalf("got %v, want LoadErrors with 3 entries: two failing cases and what to do", err)
 	}
-	for _, e := range errs {
+	for _, e := range errs[:2] {
 		rule := fmt.Sprintf("%s (policy.csv:%d)", wrongGrant, line)
 		if e.File != "policy_test.csv" || e.Line == 0 || !strings.Contains(e.Reason, "expected deny, got allow") || !strings.Contains(e.Reason, rule) {
 			t.Errorf("got %s, want policy_test.csv:LINE naming %s", e.Error(), rule)
+		}
+	}
+	// The last says which lines of the test file to change, if the grant
+	// is intended: those of staff deleting a user, which expect deny.
+	staffDelete := casesLines(t, src, "deny", "staff", "users", "delete")
+	if len(staffDelete) != 2 {
+		t.Fatalf("shipped tests: got staff delete cases at lines %v, want 2", staffDelete)
+	}
+	want := fmt.Sprintf("update policy_test.csv:%d and :%d, which expect deny", staffDelete[0], staffDelete[1])
+	if last := errs[2]; last.File != "policy_test.csv" || last.Line != 0 || !strings.HasSuffix(last.Reason, want) {
+		t.Errorf("got %s, want policy_test.csv (no line) ending %q", last.Error(), want)
+	}
+}
+
+// casesLines returns the lines of the test cases of src that expect
+// expect for role, resource and action.
+func casesLines(t *testing.T, src authz.Source, expect, role, resource, action string) []int {
+	t.Helper()
+	var lines []int
+	for _, c := range parse(t, src) {
+		if (c.Allow == (expect == "allow")) && c.Role == role && c.Resource == resource && c.Action == action {
+			lines = append(lines, c.Line)
+		}
+	}
+	return lines
+}
+
+// TestAdvice names the lines to update, grouped by what they expect, in
+// the order the failures came.
+func TestAdvice(t *testing.T) {
+	fail := func(line int, allow bool) policytest.Failure {
+		return policytest.Failure{Case: policytest.Case{Line: line, Allow: allow}}
+	}
+	broken := policytest.Failure{Case: policytest.Case{Line: 9}, Err: errors.New("no such function")}
+	cases := []struct {
+		failures []policytest.Failure
+		want     string
+	}{
+		{nil, ""},
+		{[]policytest.Failure{broken}, ""},
+		{[]policytest.Failure{fail(61, false)}, "update t.csv:61, which expects deny"},
+		{[]policytest.Failure{fail(61, false), fail(65, false)}, "update t.csv:61 and :65, which expect deny"},
+		{[]policytest.Failure{fail(3, true), fail(4, true), fail(7, true)}, "update t.csv:3, :4 and :7, which expect allow"},
+		{[]policytest.Failure{fail(61, false), broken, fail(70, true), fail(65, false)},
+			"update t.csv:61 and :65, which expect deny, and :70, which expects allow"},
+	}
+	for _, c := range cases {
+		if got := policytest.Advice("t.csv", c.failures); got != c.want {
+			t.Errorf("Advice(%v): got %q, want %q", c.failures, got, c.want)
 		}
 	}
 }

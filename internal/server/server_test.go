@@ -456,10 +456,14 @@ func TestReloadRunsThePolicysOwnTests(t *testing.T) {
 	if resp.StatusCode != http.StatusUnprocessableEntity || refused.Version != good || len(refused.Errors) == 0 {
 		t.Fatalf("reload with a forbidden grant: got %d %+v, want 422 with the old version", resp.StatusCode, refused)
 	}
-	for _, e := range refused.Errors {
+	cases, advice := refused.Errors[:len(refused.Errors)-1], refused.Errors[len(refused.Errors)-1]
+	for _, e := range cases {
 		if e.File != "policy_test.csv" || e.Line == 0 || !strings.Contains(e.Reason, "p, staff, users, delete, any") {
 			t.Errorf("error: got %+v, want a policy_test.csv line naming the rule", e)
 		}
+	}
+	if advice.File != "policy_test.csv" || advice.Line != 0 || !strings.Contains(advice.Reason, "which expect deny") {
+		t.Errorf("last error: got %+v, want the policy_test.csv lines to update", advice)
 	}
 	if e.srv.Policy.Current().Version() != good {
 		t.Error("the failing policy went into force")
