@@ -15,7 +15,7 @@ import (
 	"regexp"
 	"strings"
 
-	"gopkg.in/yaml.v3"
+	"github.com/goccy/go-yaml"
 )
 
 func main() {
@@ -103,7 +103,9 @@ func checkCompose(dir string) []string {
 			Command []string
 		}
 	}
-	if err := yaml.Unmarshal([]byte(text), &compose); err != nil {
+	// Compose files override merged keys (<<: *anchor), which goccy/go-yaml
+	// would report as repeated.
+	if err := yaml.UnmarshalWithOptions([]byte(text), &compose, yaml.AllowDuplicateMapKey()); err != nil {
 		return []string{path + ": " + err.Error()}
 	}
 	var postgres, servers, nginx int
