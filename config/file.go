@@ -74,6 +74,8 @@ func (c *Config) applyFile(path string) []error {
 		default:
 			if err := c.apply(b, value, SourceFile); err != nil {
 				errs = append(errs, fmt.Errorf("%s: %s: %w", at, key, err))
+			} else {
+				c.lines[key] = line(kv.Key)
 			}
 		}
 		seen[key] = line(kv.Key)

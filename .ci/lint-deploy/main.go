@@ -1,7 +1,8 @@
 // Command lint-deploy checks the Dockerfile and deploy/ for what the
 // deployment relies on, since hadolint is not packaged for Debian: a
 // static, trimmed build; a non-root user on a distroless or scratch base;
-// a health check by "rolegate healthcheck"; a compose file with PostgreSQL,
+// a health check by "rolegate healthcheck"; ROLEGATE_ADDR set to listen
+// on every interface; a compose file with PostgreSQL,
 // two rolegate replicas and nginx; and an nginx.conf whose auth_request
 // reaches /v1/authz/forward. Run from the repository root:
 //
@@ -50,7 +51,7 @@ func checkDockerfile(path string) []string {
 	// Join continued lines, so that each instruction is one line.
 	text = strings.ReplaceAll(text, "\\\n", " ")
 	var froms []string
-	var build, user, health string
+	var build, user, health, env string
 	for _, line := range strings.Split(text, "\n") {
 		fields := strings.Fields(line)
 		if len(fields) == 0 || strings.HasPrefix(fields[0], "#") {
@@ -68,6 +69,8 @@ func checkDockerfile(path string) []string {
 			user = fields[1]
 		case "HEALTHCHECK":
 			health = line
+		case "ENV":
+			env += " " + line + " "
 		}
 	}
 	add := func(ok bool, msg string) {
@@ -87,6 +90,9 @@ func checkDockerfile(path string) []string {
 	add(user != "" && user != "root" && user != "0" && !strings.HasPrefix(user, "0:") && !strings.HasPrefix(user, "root:"),
 		"the final stage does not set a non-root USER")
 	add(strings.Contains(health, "rolegate") && strings.Contains(health, "healthcheck"), "no HEALTHCHECK running rolegate healthcheck")
+	// Without it the development default, 127.0.0.1:8080, would leave the
+	// container unreachable from outside.
+	add(regexp.MustCompile(`\sROLEGATE_ADDR=(0\.0\.0\.0)?:\d+\s`).MatchString(env), "no ENV ROLEGATE_ADDR=:PORT: rolegate listens on loopback only by default")
 	return problems
 }
 
