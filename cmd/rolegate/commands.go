@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -16,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/rolegate/rolegate/config"
 	"github.com/rolegate/rolegate/internal/account"
 	"github.com/rolegate/rolegate/internal/auth"
@@ -25,22 +26,14 @@ import (
 	"github.com/rolegate/rolegate/models"
 )
 
-// loadConfig parses the configuration flags of a subcommand, plus any the
-// subcommand registered on fs first.
-func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string, stderr io.Writer) (config.Config, error) {
-	fs.SetOutput(stderr)
-	cfg, err := config.Load(getenv, fs, args)
-	if err != nil && !errors.Is(err, flag.ErrHelp) {
-		return cfg, fmt.Errorf("configuration:\n%w", err)
-	}
-	return cfg, err
+func (c *cli) serveCommand() *cobra.Command {
+	return c.leaf(&cobra.Command{Use: "serve", Short: "run the HTTP server"},
+		func(ctx context.Context, cfg config.Config, _ []string) error {
+			return serve(ctx, cfg, c.getenv, c.stdout, c.stderr)
+		})
 }
 
-func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, err := loadConfig(flag.NewFlagSet("serve", flag.ContinueOnError), args, getenv, stderr)
-	if err != nil {
-		return err
-	}
+func serve(ctx context.Context, cfg config.Config, getenv func(string) string, stdout, stderr io.Writer) error {
 	log := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
 	if limit, ok := memoryLimit(cfg, getenv); ok {
 		defer debug.SetMemoryLimit(debug.SetMemoryLimit(limit))
@@ -122,19 +115,30 @@ func reloadOnHangup(ctx context.Context, srv *server.Server, hup <-chan os.Signa
 	}
 }
 
-func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
-	cfg, err := loadConfig(fs, args, getenv, stderr)
-	if err != nil {
-		return err
+func (c *cli) migrateCommand() *cobra.Command {
+	step := func(use, short string, dir string) *cobra.Command {
+		return c.leaf(&cobra.Command{Use: use, Short: short},
+			func(ctx context.Context, cfg config.Config, _ []string) error {
+				return migrate(ctx, cfg, dir, c.stdout)
+			})
 	}
-	direction := "up"
-	if fs.NArg() > 0 {
-		direction = fs.Arg(0)
+	cmd := step("migrate", "apply pending schema migrations (as migrate up), or the command given", "up")
+	cmd.Use = "migrate [up|down|status]"
+	cmd.AddCommand(
+		step("up", "apply every pending migration", "up"),
+		step("down", "roll back the newest migration", "down"),
+		step("status", "list the migrations, applied or pending", "status"),
+	)
+	cmd.Args = func(cmd *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return unknownCommand(cmd, args)
+		}
+		return nil
 	}
-	if fs.NArg() > 1 || (direction != "up" && direction != "down" && direction != "status") {
-		return usageError{"want: rolegate migrate [up|down|status]"}
-	}
+	return cmd
+}
+
+func migrate(ctx context.Context, cfg config.Config, direction string, stdout io.Writer) error {
 	st, err := store.Open(ctx, cfg.DatabaseURL, store.Options{MaxConns: 2})
 	if err != nil {
 		return err
@@ -163,26 +167,35 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 	return nil
 }
 
-func createUser(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("users create", flag.ContinueOnError)
-	username := fs.String("username", "", "username (required)")
-	email := fs.String("email", "", "email address")
-	role := fs.String("role", "", "role, one the policy defines (required)")
-	first := fs.String("first-name", "", "first name")
-	last := fs.String("last-name", "", "last name")
-	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input (required)")
-	cfg, err := loadConfig(fs, args, getenv, stderr)
-	if err != nil {
-		return err
-	}
-	if *username == "" || *role == "" || !*fromStdin {
-		return usageError{"users create needs --username, --role and --password-stdin"}
-	}
+// newUserFlags are the flags of "users create".
+type newUserFlags struct {
+	username, email, role, first, last string
+	fromStdin                          bool
+}
+
+func (c *cli) usersCreateCommand() *cobra.Command {
+	var f newUserFlags
+	cmd := &cobra.Command{Use: "create --username U --role R --password-stdin", Short: "create a user directly in the configured database"}
+	cmd.Flags().StringVar(&f.username, "username", "", "username (required)")
+	cmd.Flags().StringVar(&f.email, "email", "", "email address")
+	cmd.Flags().StringVar(&f.role, "role", "", "role, one the policy defines (required)")
+	cmd.Flags().StringVar(&f.first, "first-name", "", "first name")
+	cmd.Flags().StringVar(&f.last, "last-name", "", "last name")
+	cmd.Flags().BoolVar(&f.fromStdin, "password-stdin", false, "read the password from the first line of standard input (required)")
+	return c.leaf(cmd, func(ctx context.Context, cfg config.Config, _ []string) error {
+		if f.username == "" || f.role == "" || !f.fromStdin {
+			return usagef(cmd, "users create needs --username, --role and --password-stdin")
+		}
+		return createUser(ctx, cfg, f, c.stdin, c.stdout)
+	})
+}
+
+func createUser(ctx context.Context, cfg config.Config, f newUserFlags, stdin io.Reader, stdout io.Writer) error {
 	password, err := readPassword(stdin)
 	if err != nil {
 		return err
 	}
-	u := &models.User{Username: account.NormalizeUsername(*username), Email: *email, FirstName: *first, LastName: *last, Role: *role, IsActive: true}
+	u := &models.User{Username: account.NormalizeUsername(f.username), Email: f.email, FirstName: f.first, LastName: f.last, Role: f.role, IsActive: true}
 	if err := checkNewUser(cfg, u, password); err != nil {
 		return err
 	}
@@ -261,11 +274,8 @@ func describe(err error) error {
 	return errors.New(strings.Join(lines, "\n"))
 }
 
-func rotateKeys(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, err := loadConfig(flag.NewFlagSet("keys rotate", flag.ContinueOnError), args, getenv, stderr)
-	if err != nil {
-		return err
-	}
+// rotateKeys runs "rolegate keys rotate".
+func rotateKeys(cfg config.Config, stdout io.Writer) error {
 	keep := max(cfg.AccessTTL, cfg.RefreshTTL) + auth.Leeway
 	added, dropped, err := auth.RotateKeys(cfg.JWTKeyFile, keep, time.Now())
 	if err != nil {
@@ -279,14 +289,17 @@ func rotateKeys(args []string, getenv func(string) string, stdout, stderr io.Wri
 	return nil
 }
 
-func healthcheck(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("healthcheck", flag.ContinueOnError)
-	target := fs.String("url", "", "URL to probe (default: /readyz on the configured address)")
-	cfg, err := loadConfig(fs, args, getenv, stderr)
-	if err != nil {
-		return err
-	}
-	if *target == "" {
+func (c *cli) healthcheckCommand() *cobra.Command {
+	var target string
+	cmd := &cobra.Command{Use: "healthcheck", Short: "probe a running server's /readyz (for container health checks)"}
+	cmd.Flags().StringVar(&target, "url", "", "URL to probe (default: /readyz on the configured address)")
+	return c.leaf(cmd, func(ctx context.Context, cfg config.Config, _ []string) error {
+		return healthcheck(ctx, cfg, target, c.stdout)
+	})
+}
+
+func healthcheck(ctx context.Context, cfg config.Config, target string, stdout io.Writer) error {
+	if target == "" {
 		host, port, err := net.SplitHostPort(cfg.Addr)
 		if err != nil {
 			return err
@@ -294,11 +307,11 @@ func healthcheck(ctx context.Context, args []string, getenv func(string) string,
 		if host == "" || host == "0.0.0.0" || host == "::" {
 			host = "127.0.0.1"
 		}
-		*target = "http://" + net.JoinHostPort(host, port) + "/readyz"
+		target = "http://" + net.JoinHostPort(host, port) + "/readyz"
 	}
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, *target, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
 		return err
 	}
@@ -308,7 +321,7 @@ func healthcheck(ctx context.Context, args []string, getenv func(string) string,
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s answered %s", *target, resp.Status)
+		return fmt.Errorf("%s answered %s", target, resp.Status)
 	}
 	fmt.Fprintln(stdout, "ok")
 	return nil

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -195,7 +194,7 @@ func TestExitCode(t *testing.T) {
 	}{
 		{nil, 0},
 		{usageError{"no command given"}, 2},
-		{fmt.Errorf("parse: %w", flag.ErrHelp), 2},
+		{fmt.Errorf("run: %w", usageError{"bad flag"}), 2},
 		{errors.New("2 of 64 policy tests failed"), 1},
 	}
 	for _, c := range cases {

@@ -2,12 +2,13 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"text/tabwriter"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/rolegate/rolegate/config"
 	"github.com/rolegate/rolegate/internal/authz"
@@ -21,30 +22,34 @@ type publishFlags struct {
 	by, comment string
 }
 
-func (f *publishFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.by, "by", "", "who publishes, kept with the version (default: $USER)")
-	fs.StringVar(&f.comment, "comment", "", "why, kept with the version")
+func (f *publishFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.by, "by", "", "who publishes, kept with the version (default: $USER)")
+	cmd.Flags().StringVar(&f.comment, "comment", "", "why, kept with the version")
+}
+
+func (c *cli) policyPublishCommand() *cobra.Command {
+	var files policyFiles
+	var routes string
+	var who publishFlags
+	cmd := &cobra.Command{Use: "publish", Short: "validate the policy files and store them as the version replicas serve"}
+	files.register(cmd, true)
+	cmd.Flags().StringVar(&routes, "routes", "", "route table (default: ROLEGATE_POLICY_ROUTES)")
+	replaceSetting(cmd, "policy-routes", "routes")
+	who.register(cmd)
+	return c.leaf(cmd, func(ctx context.Context, cfg config.Config, _ []string) error {
+		return policyPublish(ctx, cfg, files, routes, who, c.getenv, c.stdout)
+	})
 }
 
 // policyPublish runs "rolegate policy publish": it validates the policy
 // files as a reload would and stores them as the newest version, which
 // every replica in database mode then serves.
-func policyPublish(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("policy publish", flag.ContinueOnError)
-	var files policyFiles
-	files.register(fs, true)
-	routes := fs.String("routes", "", "route table (default: ROLEGATE_POLICY_ROUTES)")
-	var who publishFlags
-	who.register(fs)
-	cfg, err := parseFlags(fs, args, getenv, stderr)
-	if err != nil {
-		return err
-	}
+func policyPublish(ctx context.Context, cfg config.Config, files policyFiles, routes string, who publishFlags, getenv func(string) string, stdout io.Writer) error {
 	src, err := files.load(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("policy not published:\n%w", err)
 	}
-	if src, err = withRoutes(ctx, src, *routes, cfg.PolicyRoutes); err != nil {
+	if src, err = withRoutes(ctx, src, routes, cfg.PolicyRoutes); err != nil {
 		return fmt.Errorf("policy not published:\n%w", err)
 	}
 	return publish(ctx, cfg, src, who, getenv, stdout)
@@ -128,24 +133,27 @@ func isNotFound(err error) bool {
 // versionsShown is how many versions "policy versions" lists by default.
 const versionsShown = 20
 
+func (c *cli) policyVersionsCommand() *cobra.Command {
+	var limit int
+	cmd := &cobra.Command{Use: "versions", Short: "list published policy versions, newest (in force) first"}
+	cmd.Flags().IntVar(&limit, "limit", versionsShown, "most versions to list")
+	return c.leaf(cmd, func(ctx context.Context, cfg config.Config, _ []string) error {
+		if limit < 1 {
+			return usagef(cmd, "--limit must be at least 1")
+		}
+		return policyVersions(ctx, cfg, limit, c.stdout)
+	})
+}
+
 // policyVersions runs "rolegate policy versions": the published versions,
 // newest first, the one in force marked with "*".
-func policyVersions(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("policy versions", flag.ContinueOnError)
-	limit := fs.Int("limit", versionsShown, "most versions to list")
-	cfg, err := parseFlags(fs, args, getenv, stderr)
-	if err != nil {
-		return err
-	}
-	if *limit < 1 {
-		return usageError{"--limit must be at least 1"}
-	}
+func policyVersions(ctx context.Context, cfg config.Config, limit int, stdout io.Writer) error {
 	st, err := server.OpenStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	vs, err := st.ListPolicyVersions(ctx, *limit)
+	vs, err := st.ListPolicyVersions(ctx, limit)
 	if err != nil {
 		return err
 	}
@@ -168,18 +176,17 @@ func policyVersions(ctx context.Context, args []string, getenv func(string) stri
 // policyRollback runs "rolegate policy rollback VERSION": it publishes an
 // older version's text again as the newest, after validating it again
 // (the tests or the default role may have changed since).
-func policyRollback(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("policy rollback", flag.ContinueOnError)
+func (c *cli) policyRollbackCommand() *cobra.Command {
 	var who publishFlags
-	who.register(fs)
-	cfg, err := loadConfig(fs, args, getenv, stderr)
-	if err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return usageError{"want: rolegate policy rollback [--comment C] VERSION"}
-	}
-	old, err := findVersion(ctx, cfg, fs.Arg(0))
+	cmd := &cobra.Command{Use: "rollback VERSION", Short: "publish an older version again as the newest", Args: exactArgs("VERSION")}
+	who.register(cmd)
+	return c.leaf(cmd, func(ctx context.Context, cfg config.Config, args []string) error {
+		return policyRollback(ctx, cfg, args[0], who, c.getenv, c.stdout)
+	})
+}
+
+func policyRollback(ctx context.Context, cfg config.Config, prefix string, who publishFlags, getenv func(string) string, stdout io.Writer) error {
+	old, err := findVersion(ctx, cfg, prefix)
 	if err != nil {
 		return err
 	}
