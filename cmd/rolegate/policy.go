@@ -29,19 +29,19 @@ func (c *cli) policyCommand() *cobra.Command {
 		c.policyPublishCommand(), c.policyVersionsCommand(), c.policyRollbackCommand())
 }
 
-// policyFiles holds the --model, --policy and --tests flags. Each
-// defaults to the configured file, so that the commands look at what the
-// server would load. They are the only spelling of those files on the
+// policyFiles holds the --model, --policy, --tests and --routes flags.
+// Each defaults to the configured file, so that the commands look at what
+// the server would load. They are the only spelling of those files on the
 // commands that have them: the settings they replace (--policy-model and
 // so on) are not offered there.
 type policyFiles struct {
-	model, policy, tests string
-	withTests            bool
+	model, policy, tests, routes string
+	withTests, withRoutes        bool
 }
 
-// register adds the flags to cmd; withTests says whether the command reads
-// the test file at all.
-func (f *policyFiles) register(cmd *cobra.Command, withTests bool) {
+// register adds the flags to cmd; withTests and withRoutes say whether
+// the command reads the test file and the route table.
+func (f *policyFiles) register(cmd *cobra.Command, withTests, withRoutes bool) {
 	cmd.Flags().StringVar(&f.model, "model", "", "model file (default: ROLEGATE_POLICY_MODEL)")
 	cmd.Flags().StringVar(&f.policy, "policy", "", "policy file (default: ROLEGATE_POLICY_FILE)")
 	replaceSetting(cmd, "policy-model", "model")
@@ -50,18 +50,28 @@ func (f *policyFiles) register(cmd *cobra.Command, withTests bool) {
 		cmd.Flags().StringVar(&f.tests, "tests", "", "policy test file (default: ROLEGATE_POLICY_TESTS)")
 		replaceSetting(cmd, "policy-tests", "tests")
 	}
+	if f.withRoutes = withRoutes; withRoutes {
+		cmd.Flags().StringVar(&f.routes, "routes", "", "route table of /v1/authz/forward (default: ROLEGATE_POLICY_ROUTES)")
+		replaceSetting(cmd, "policy-routes", "routes")
+	}
 }
 
-// load reads the files. A configured test file that does not exist means
-// no tests, as for the server; one named with --tests must exist.
+// load reads the files. A configured test file or route table that does
+// not exist means no tests or no routes, as for the server; one named
+// with --tests or --routes must exist.
 func (f policyFiles) load(ctx context.Context, cfg config.Config) (authz.Source, error) {
 	l := authz.FileLoader{ModelFile: or(f.model, cfg.PolicyModel), PolicyFile: or(f.policy, cfg.PolicyFile)}
 	if f.withTests {
 		l.TestsFile = or(f.tests, cfg.PolicyTests)
 	}
-	if f.tests != "" {
-		if _, err := os.Stat(f.tests); err != nil {
-			return authz.Source{}, fmt.Errorf("tests: %w", err)
+	if f.withRoutes {
+		l.RoutesFile = or(f.routes, cfg.PolicyRoutes)
+	}
+	for flag, name := range map[string]string{"tests": f.tests, "routes": f.routes} {
+		if name != "" {
+			if _, err := os.Stat(name); err != nil {
+				return authz.Source{}, fmt.Errorf("%s: %w", flag, err)
+			}
 		}
 	}
 	return l.Load(ctx)
@@ -76,8 +86,8 @@ func or(s, fallback string) string {
 
 func (c *cli) policyTestCommand() *cobra.Command {
 	var files policyFiles
-	cmd := &cobra.Command{Use: "test", Short: "run the policy's test file"}
-	files.register(cmd, true)
+	cmd := &cobra.Command{Use: "test", Short: "run the policy's test file (after compiling the policy and its route table)"}
+	files.register(cmd, true, true)
 	return c.leaf(cmd, func(ctx context.Context, cfg config.Config, _ []string) error {
 		return policyTest(ctx, cfg, files, c.stdout)
 	})
@@ -120,8 +130,8 @@ func policyTest(ctx context.Context, cfg config.Config, files policyFiles, stdou
 func (c *cli) policyCheckCommand() *cobra.Command {
 	var files policyFiles
 	var strict bool
-	cmd := &cobra.Command{Use: "check", Short: "lint the policy files"}
-	files.register(cmd, true)
+	cmd := &cobra.Command{Use: "check", Short: "lint the policy files and the route table"}
+	files.register(cmd, true, true)
 	cmd.Flags().BoolVar(&strict, "strict", false, "fail on warnings too")
 	return c.leaf(cmd, func(ctx context.Context, cfg config.Config, _ []string) error {
 		return policyCheck(ctx, cfg, files, strict, c.stdout)
@@ -168,7 +178,7 @@ func (c *cli) policyExplainCommand() *cobra.Command {
 	var files policyFiles
 	q := explainFlags{subjectID: -1}
 	cmd := &cobra.Command{Use: "explain --role R --resource X --action A", Short: "explain one decision and the rule that made it"}
-	files.register(cmd, false)
+	files.register(cmd, false, false)
 	cmd.Flags().StringVar(&q.role, "role", "", "the caller's role (required); anonymous for a caller without a token")
 	cmd.Flags().StringVar(&q.resource, "resource", "", "the resource, such as users (required)")
 	cmd.Flags().StringVar(&q.action, "action", "", "the action, such as read (required)")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"text/tabwriter"
 	"time"
 
@@ -29,47 +28,24 @@ func (f *publishFlags) register(cmd *cobra.Command) {
 
 func (c *cli) policyPublishCommand() *cobra.Command {
 	var files policyFiles
-	var routes string
 	var who publishFlags
 	cmd := &cobra.Command{Use: "publish", Short: "validate the policy files and store them as the version replicas serve"}
-	files.register(cmd, true)
-	cmd.Flags().StringVar(&routes, "routes", "", "route table (default: ROLEGATE_POLICY_ROUTES)")
-	replaceSetting(cmd, "policy-routes", "routes")
+	files.register(cmd, true, true)
 	who.register(cmd)
 	return c.leaf(cmd, func(ctx context.Context, cfg config.Config, _ []string) error {
-		return policyPublish(ctx, cfg, files, routes, who, c.getenv, c.stdout)
+		return policyPublish(ctx, cfg, files, who, c.getenv, c.stdout)
 	})
 }
 
 // policyPublish runs "rolegate policy publish": it validates the policy
 // files as a reload would and stores them as the newest version, which
 // every replica in database mode then serves.
-func policyPublish(ctx context.Context, cfg config.Config, files policyFiles, routes string, who publishFlags, getenv func(string) string, stdout io.Writer) error {
+func policyPublish(ctx context.Context, cfg config.Config, files policyFiles, who publishFlags, getenv func(string) string, stdout io.Writer) error {
 	src, err := files.load(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("policy not published:\n%w", err)
 	}
-	if src, err = withRoutes(ctx, src, routes, cfg.PolicyRoutes); err != nil {
-		return fmt.Errorf("policy not published:\n%w", err)
-	}
 	return publish(ctx, cfg, src, who, getenv, stdout)
-}
-
-// withRoutes adds the route table to src. A configured file that does not
-// exist is an empty table, as for the server; one named with --routes
-// must exist.
-func withRoutes(ctx context.Context, src authz.Source, flagFile, configured string) (authz.Source, error) {
-	if flagFile != "" {
-		if _, err := os.Stat(flagFile); err != nil {
-			return src, fmt.Errorf("routes: %w", err)
-		}
-	}
-	r, err := authz.FileLoader{ModelFile: src.ModelFile, PolicyFile: src.PolicyFile, RoutesFile: or(flagFile, configured)}.Load(ctx)
-	if err != nil {
-		return src, err
-	}
-	src.RoutesFile, src.Routes = r.RoutesFile, r.Routes
-	return src, nil
 }
 
 // validate refuses what a reload would refuse (a policy that does not
