@@ -342,9 +342,16 @@ func (c *Config) apply(b bind, v string, from Source) error {
 	return nil
 }
 
-// origin names where the value of the setting with flag name flag came
+// Origin names where the value of the setting with flag name flag came
 // from, as the operator would look for it: "--flag", "file.yaml:3: flag",
-// or, for a variable or a default, the variable's name.
+// or, for a variable or a default, the variable's name. Commands start
+// their messages about a setting with it.
+func (c Config) Origin(flag string) string { return c.origin(flag) }
+
+// IsDefault reports whether the setting with flag name flag has its
+// default value, given nowhere.
+func (c Config) IsDefault(flag string) bool { return c.sources[flag] == SourceDefault }
+
 func (c Config) origin(flag string) string {
 	switch c.sources[flag] {
 	case SourceFlag:

@@ -41,6 +41,10 @@ func (c *cli) policyPublishCommand() *cobra.Command {
 // files as a reload would and stores them as the newest version, which
 // every replica in database mode then serves.
 func policyPublish(ctx context.Context, cfg config.Config, files policyFiles, who publishFlags, getenv func(string) string, stdout io.Writer) error {
+	if err := checkVersionDatabase(cfg); err != nil {
+		return fmt.Errorf("policy not published: %w", err)
+	}
+	fmt.Fprintf(stdout, "target database: %s\n", config.RedactURL(cfg.DatabaseURL))
 	src, err := files.load(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("policy not published:\n%w", err)
@@ -68,6 +72,23 @@ func validate(src authz.Source, cfg config.Config) (*authz.Policy, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// checkVersionDatabase refuses, in production, to keep policy versions in
+// SQLite: replicas in production run on PostgreSQL, so a SQLite database
+// there is a forgotten ROLEGATE_DATABASE_URL (most often the development
+// default), and a version published to it would reach no replica. The
+// check comes before the database is opened, which would create the file.
+func checkVersionDatabase(cfg config.Config) error {
+	if !cfg.Production() || !cfg.IsSQLite() {
+		return nil
+	}
+	what := "is SQLite"
+	if cfg.IsDefault("database-url") {
+		what = "is the development default, SQLite"
+	}
+	return fmt.Errorf("%s: %s %s; with ROLEGATE_ENV=production, name the replicas' PostgreSQL database",
+		cfg.Origin("database-url"), config.RedactURL(cfg.DatabaseURL), what)
 }
 
 // publish validates src and stores it as the newest version, unless the
@@ -124,6 +145,9 @@ func (c *cli) policyVersionsCommand() *cobra.Command {
 // policyVersions runs "rolegate policy versions": the published versions,
 // newest first, the one in force marked with "*".
 func policyVersions(ctx context.Context, cfg config.Config, limit int, stdout io.Writer) error {
+	if err := checkVersionDatabase(cfg); err != nil {
+		return err
+	}
 	st, err := server.OpenStore(ctx, cfg)
 	if err != nil {
 		return err
@@ -162,6 +186,10 @@ func (c *cli) policyRollbackCommand() *cobra.Command {
 }
 
 func policyRollback(ctx context.Context, cfg config.Config, prefix string, who publishFlags, getenv func(string) string, stdout io.Writer) error {
+	if err := checkVersionDatabase(cfg); err != nil {
+		return fmt.Errorf("nothing rolled back: %w", err)
+	}
+	fmt.Fprintf(stdout, "target database: %s\n", config.RedactURL(cfg.DatabaseURL))
 	old, err := findVersion(ctx, cfg, prefix)
 	if err != nil {
 		return err
