@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -21,6 +22,7 @@ import (
 	"github.com/rolegate/rolegate/internal/account"
 	"github.com/rolegate/rolegate/internal/auth"
 	"github.com/rolegate/rolegate/internal/authz"
+	"github.com/rolegate/rolegate/internal/policytest"
 	"github.com/rolegate/rolegate/internal/server"
 	"github.com/rolegate/rolegate/internal/store"
 	"github.com/rolegate/rolegate/models"
@@ -261,8 +263,17 @@ func createUser(ctx context.Context, cfg config.Config, f newUserFlags, stdin io
 	if err != nil {
 		return err
 	}
+	st, err := server.OpenStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	pol, err := policyInForce(ctx, cfg, st)
+	if err != nil {
+		return err
+	}
 	u := &models.User{Username: account.NormalizeUsername(f.username), Email: f.email, FirstName: f.first, LastName: f.last, Role: f.role, IsActive: true}
-	if err := checkNewUser(cfg, u, password); err != nil {
+	if err := checkNewUser(cfg, pol, u, password); err != nil {
 		return err
 	}
 	hasher, err := server.NewHasher(cfg)
@@ -272,17 +283,23 @@ func createUser(ctx context.Context, cfg config.Config, f newUserFlags, stdin io
 	if u.PasswordHash, err = hasher.Hash(ctx, password); err != nil {
 		return err
 	}
-	st, err := server.OpenStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
 	created, err := st.CreateUser(ctx, u)
 	if err != nil {
 		return describe(err)
 	}
 	fmt.Fprintf(stdout, "created user %d: %s (%s)\n", created.ID, created.Username, created.Role)
 	return nil
+}
+
+// policyInForce is the policy a server with cfg would serve: the files,
+// or in database mode the newest version published in st, compiled and
+// tested as the server does.
+func policyInForce(ctx context.Context, cfg config.Config, st *store.Store) (*authz.Policy, error) {
+	m, err := authz.NewManager(ctx, server.PolicyLoader(cfg, st), policytest.Tester, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return nil, fmt.Errorf("load policy:\n%w", err)
+	}
+	return m.Current(), nil
 }
 
 // readPassword reads the first line of r, without its line ending.
@@ -299,8 +316,8 @@ func readPassword(r io.Reader) (string, error) {
 }
 
 // checkNewUser applies the API's rules for a new account, and checks that
-// the policy defines its role.
-func checkNewUser(cfg config.Config, u *models.User, password string) error {
+// pol defines its role.
+func checkNewUser(cfg config.Config, pol *authz.Policy, u *models.User, password string) error {
 	var problems []string
 	add := func(field, msg string) {
 		if msg != "" {
@@ -311,12 +328,8 @@ func checkNewUser(cfg config.Config, u *models.User, password string) error {
 	add("email", account.CheckEmail(u.Email))
 	add("first-name", account.CheckName(u.FirstName))
 	add("last-name", account.CheckName(u.LastName))
-	for _, p := range (auth.PasswordPolicy{MinLength: cfg.PasswordMinLength}).Check(password, u.Username) {
+	for _, p := range server.PasswordPolicy(cfg).Check(password, u.Username) {
 		add("password", p)
-	}
-	pol, err := authz.Load(cfg.PolicyModel, cfg.PolicyFile)
-	if err != nil {
-		return fmt.Errorf("load policy:\n%w", err)
 	}
 	if !pol.HasRole(u.Role) {
 		add("role", fmt.Sprintf("%q is not a role the policy defines (%s)", u.Role, strings.Join(pol.Roles(), ", ")))

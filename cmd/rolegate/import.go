@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rolegate/rolegate/config"
-	"github.com/rolegate/rolegate/internal/authz"
 	"github.com/rolegate/rolegate/internal/importer"
 	"github.com/rolegate/rolegate/internal/server"
 )
@@ -29,10 +28,6 @@ func (c *cli) usersImportCommand() *cobra.Command {
 }
 
 func importUsers(ctx context.Context, cfg config.Config, name, superuserRole string, stdout, stderr io.Writer) error {
-	pol, err := authz.Load(cfg.PolicyModel, cfg.PolicyFile)
-	if err != nil {
-		return fmt.Errorf("load policy:\n%w", err)
-	}
 	start := time.Now()
 	file, err := readImportFile(name)
 	if err != nil {
@@ -43,6 +38,10 @@ func importUsers(ctx context.Context, cfg config.Config, name, superuserRole str
 		return err
 	}
 	defer st.Close()
+	pol, err := policyInForce(ctx, cfg, st)
+	if err != nil {
+		return err
+	}
 	bar := newProgressBar(stderr)
 	sum, err := importer.Import(ctx, st, file.Rows, importer.Options{
 		HasRole: pol.HasRole, DefaultRole: cfg.DefaultRole, SuperuserRole: superuserRole, Progress: bar.show,

@@ -60,7 +60,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, e
 			}
 		}()
 	}
-	manager, err := authz.NewManager(ctx, policyLoader(cfg, st), policytest.Tester, log)
+	manager, err := authz.NewManager(ctx, PolicyLoader(cfg, st), policytest.Tester, log)
 	if err != nil {
 		return nil, fmt.Errorf("load policy:\n%w", err)
 	}
@@ -100,7 +100,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, e
 		Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
 		AccessTTL: cfg.AccessTTL, RefreshTTL: cfg.RefreshTTL, KeyFile: cfg.JWTKeyFile,
 	}, keys)
-	svc := auth.NewService(st, st, hasher, tokens, auth.PasswordPolicy{MinLength: cfg.PasswordMinLength})
+	svc := auth.NewService(st, st, hasher, tokens, PasswordPolicy(cfg))
 	rec := audit.New(st, audit.Options{Log: log})
 	m.ObserveAudit(rec.Counts)
 	auditReloads(manager, rec)
@@ -118,9 +118,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, e
 	return s, nil
 }
 
-// policyLoader is where the policy comes from: the configured files, or
-// the versions published in st.
-func policyLoader(cfg config.Config, st *store.Store) authz.Loader {
+// PolicyLoader is where the policy comes from: the configured files, or,
+// with ROLEGATE_POLICY_SOURCE=database, the versions published in st. The
+// server and every command that asks the policy (which roles exist) load
+// it through this one function, so they agree.
+func PolicyLoader(cfg config.Config, st *store.Store) authz.Loader {
 	if cfg.PolicySource == config.PolicySourceDatabase {
 		return authz.DatabaseLoader{Versions: st}
 	}
@@ -171,6 +173,12 @@ func ThrottleLimits(cfg config.Config) throttle.Limits {
 		LoginIP:      limit(cfg.LoginIPLimit, cfg.LoginWindow),
 		SignupIP:     limit(cfg.SignupIPLimit, cfg.SignupWindow),
 	}
+}
+
+// PasswordPolicy is the password policy cfg describes, for the API and
+// for the commands that set passwords.
+func PasswordPolicy(cfg config.Config) auth.PasswordPolicy {
+	return auth.PasswordPolicy{MinLength: cfg.PasswordMinLength}
 }
 
 // NewHasher returns the password hasher cfg describes.
