@@ -70,7 +70,7 @@ func (c *cli) rootCommand() *cobra.Command {
 		c.serveCommand(),
 		c.migrateCommand(),
 		group("users", "create, import, list users, and set their passwords",
-			c.usersCreateCommand(), c.usersImportCommand(), c.usersListCommand()),
+			c.usersCreateCommand(), c.usersImportCommand(), c.usersListCommand(), c.usersSetPasswordCommand()),
 		c.keysCommand(),
 		group("config", "show the configuration", c.configPrintCommand()),
 		c.healthcheckCommand(),
