@@ -31,12 +31,27 @@ import (
 func (c *cli) serveCommand() *cobra.Command {
 	return c.leaf(&cobra.Command{Use: "serve", Short: "run the HTTP server"},
 		func(ctx context.Context, cfg config.Config, _ []string) error {
-			return serve(ctx, cfg, c.getenv, c.stdout, c.stderr)
+			return serve(ctx, cfg, c.getenv, c.stderr)
 		})
 }
 
-func serve(ctx context.Context, cfg config.Config, getenv func(string) string, stdout, stderr io.Writer) error {
+// serve runs the server, logging to stderr. Everything it says goes
+// through the one logger, so that a collector reading the stream gets
+// only log lines: the listeners, the startup facts, and the error that
+// stops it, which main then does not print again.
+func serve(ctx context.Context, cfg config.Config, getenv func(string) string, stderr io.Writer) error {
 	log := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
+	if err := runServer(ctx, cfg, getenv, log); err != nil {
+		log.Error("rolegate stopped", "err", err.Error())
+		return loggedError{err}
+	}
+	return nil
+}
+
+func runServer(ctx context.Context, cfg config.Config, getenv func(string) string, log *slog.Logger) error {
+	// The side listeners stop when serve returns, also on a failure.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	if limit, ok := memoryLimit(cfg, getenv); ok {
 		defer debug.SetMemoryLimit(debug.SetMemoryLimit(limit))
 	}
@@ -54,31 +69,16 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, s
 	if err != nil {
 		return err
 	}
+	defer ln.Close()
 	if cfg.MetricsAddr != "" {
-		mln, err := net.Listen("tcp", cfg.MetricsAddr)
-		if err != nil {
-			ln.Close()
-			return fmt.Errorf("metrics listener: %w", err)
+		if err := sideListener(ctx, log, "metrics", cfg.MetricsAddr, srv.ServeMetrics); err != nil {
+			return err
 		}
-		fmt.Fprintf(stdout, "rolegate metrics on %s\n", mln.Addr())
-		go func() {
-			if err := srv.ServeMetrics(ctx, mln); err != nil {
-				log.Error("metrics listener stopped", "err", err)
-			}
-		}()
 	}
 	if cfg.PprofAddr != "" {
-		pln, err := net.Listen("tcp", cfg.PprofAddr)
-		if err != nil {
-			ln.Close()
-			return fmt.Errorf("pprof listener: %w", err)
+		if err := sideListener(ctx, log, "pprof", cfg.PprofAddr, server.ServePprof); err != nil {
+			return err
 		}
-		fmt.Fprintf(stdout, "rolegate pprof on %s\n", pln.Addr())
-		go func() {
-			if err := server.ServePprof(ctx, pln); err != nil {
-				log.Error("pprof listener stopped", "err", err)
-			}
-		}()
 	}
 	// Subscribe before announcing the listener, so no SIGHUP can arrive
 	// while its default action (exit) still applies.
@@ -86,8 +86,23 @@ func serve(ctx context.Context, cfg config.Config, getenv func(string) string, s
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	go reloadOnHangup(ctx, srv, hup)
-	fmt.Fprintf(stdout, "rolegate listening on %s\n", ln.Addr())
 	return srv.Serve(ctx, ln)
+}
+
+// sideListener listens on addr and serves there until ctx is done,
+// logging where.
+func sideListener(ctx context.Context, log *slog.Logger, name, addr string, serve func(context.Context, net.Listener) error) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("%s listener: %w", name, err)
+	}
+	log.Info(name+" listening", "addr", ln.Addr().String())
+	go func() {
+		if err := serve(ctx, ln); err != nil {
+			log.Error(name+" listener stopped", "err", err)
+		}
+	}()
+	return nil
 }
 
 // memoryLimit is the soft memory limit serve sets, in bytes, and whether

@@ -20,11 +20,25 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "rolegate:", err)
-	}
+	printError(os.Stderr, err)
 	os.Exit(exitCode(err))
 }
+
+// printError writes what stopped the command for the person who ran it,
+// unless the command already logged it (serve logs everything, so that
+// its output is log lines only).
+func printError(w io.Writer, err error) {
+	var logged loggedError
+	if err == nil || errors.As(err, &logged) {
+		return
+	}
+	fmt.Fprintln(w, "rolegate:", err)
+}
+
+// loggedError is an error its command has already written to its log.
+type loggedError struct{ error }
+
+func (e loggedError) Unwrap() error { return e.error }
 
 // exitCode is the process status for what run returned: 2 for a mistake
 // in the command line, as the flag package does, and 1 for every other

@@ -65,6 +65,18 @@ func runCmd(t *testing.T, getenv func(string) string, stdin string, args ...stri
 	return out.String() + errOut.String(), err
 }
 
+// listeningAddr is the address in a server's "rolegate listening" log
+// line, or "" while there is none.
+func listeningAddr(log string) string {
+	for line := range strings.SplitSeq(log, "\n") {
+		var entry struct{ Msg, Addr string }
+		if json.Unmarshal([]byte(line), &entry) == nil && entry.Msg == "rolegate listening" {
+			return entry.Addr
+		}
+	}
+	return ""
+}
+
 // startServer runs "rolegate serve" until the test ends and returns its
 // base URL.
 func startServer(t *testing.T, getenv func(string) string) string {
@@ -79,11 +91,10 @@ func startServer(t *testing.T, getenv func(string) string) string {
 			t.Errorf("serve after shutdown: got %v, want nil", err)
 		}
 	})
-	listening := regexp.MustCompile(`listening on (\S+)`)
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		if m := listening.FindStringSubmatch(stdout.String()); m != nil {
-			return "http://" + m[1]
+		if addr := listeningAddr(stderr.String()); addr != "" {
+			return "http://" + addr
 		}
 		select {
 		case err := <-done:
