@@ -200,9 +200,13 @@ func writeUsage(cmd *cobra.Command) error {
 	fmt.Fprintf(w, "Usage:\n  %s\n", cmd.UseLine())
 	if cmd.HasAvailableSubCommands() {
 		fmt.Fprintln(w, "\nCommands:")
+		width := 0
+		for _, sub := range cmd.Commands() {
+			width = max(width, len(sub.Name()))
+		}
 		for _, sub := range cmd.Commands() {
 			if sub.IsAvailableCommand() {
-				fmt.Fprintf(w, "  %-*s %s\n", cmd.NamePadding(), sub.Name(), sub.Short)
+				fmt.Fprintf(w, "  %-*s  %s\n", width, sub.Name(), sub.Short)
 			}
 		}
 	}

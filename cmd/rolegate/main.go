@@ -96,6 +96,7 @@ func (c *cli) rootCommand() *cobra.Command {
 		"Every command takes the global settings its --help lists; each is also a\n" +
 		"ROLEGATE_* variable and a key of the --config file."
 	root.Version = versionString()
+	root.Flags().BoolP("version", "v", false, "print the version, commit and Go release of this binary")
 	root.SetVersionTemplate("{{.Version}}\n")
 	root.SilenceErrors, root.SilenceUsage = true, true
 	root.CompletionOptions.DisableDefaultCmd = true
