@@ -125,8 +125,11 @@ func noArgs(cmd *cobra.Command, args []string) error {
 // exactArgs wants one argument for each name.
 func exactArgs(names ...string) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
-		if len(args) != len(names) {
-			return usagef(cmd, "%s takes %s, got %q", cmd.CommandPath(), strings.Join(names, " "), args)
+		switch {
+		case len(args) < len(names):
+			return usagef(cmd, "%s needs %s", cmd.CommandPath(), strings.Join(names[len(args):], " "))
+		case len(args) > len(names):
+			return usagef(cmd, "%s takes only %s, got %q", cmd.CommandPath(), strings.Join(names, " "), args)
 		}
 		return nil
 	}

@@ -129,7 +129,8 @@ func TestMistakesPrintOneLine(t *testing.T) {
 		{[]string{"users", "list", "--serch", "x"}, "unknown flag --serch; did you mean --search? see rolegate users list --help"},
 		{[]string{"serve", "--databse-url", "x"}, "unknown flag --databse-url; did you mean --database-url? see rolegate serve --help"},
 		{[]string{"policy", "test", "--zzz"}, "unknown flag --zzz; see rolegate policy test --help"},
-		{[]string{"users", "import"}, `rolegate users import takes FILE, got []; see rolegate users import --help`},
+		{[]string{"users", "import"}, `rolegate users import needs FILE; see rolegate users import --help`},
+		{[]string{"users", "import", "a.json", "b.json"}, `rolegate users import takes only FILE, got ["a.json" "b.json"]; see rolegate users import --help`},
 	} {
 		out, errOut, err := runSplit(t, getenv, tc.args...)
 		wantExit(t, err, 2)

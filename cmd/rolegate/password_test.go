@@ -112,7 +112,7 @@ func TestUsersSetPasswordMistakes(t *testing.T) {
 	}{
 		{[]string{"users", "set-password", "nobody", "--password-stdin"}, 1, `no user is named "nobody"`},
 		{[]string{"users", "set-password", "nobody"}, 2, "users set-password needs --password-stdin"},
-		{[]string{"users", "set-password", "--password-stdin"}, 2, "takes USERNAME"},
+		{[]string{"users", "set-password", "--password-stdin"}, 2, "rolegate users set-password needs USERNAME"},
 	} {
 		_, err := runCmd(t, getenv, "a brand new passphrase\n", tc.args...)
 		if exitCode(err) != tc.code || err == nil || !strings.Contains(err.Error(), tc.want) {
