@@ -96,7 +96,7 @@ func sideListener(ctx context.Context, log *slog.Logger, name, addr string, serv
 	if err != nil {
 		return fmt.Errorf("%s listener: %w", name, err)
 	}
-	log.Info(name+" listening", "addr", ln.Addr().String())
+	server.LogAlways(log, name+" listening", "addr", ln.Addr().String())
 	go func() {
 		if err := serve(ctx, ln); err != nil {
 			log.Error(name+" listener stopped", "err", err)

@@ -147,3 +147,17 @@ func TestServeLogsWhatStopsIt(t *testing.T) {
 		t.Errorf("another command's error: got %q, want it printed", printed.String())
 	}
 }
+
+// TestStartupLinesWhateverTheLogLevel: with ROLEGATE_LOG_LEVEL=warn the
+// info lines are gone, but not the ones that say where the server
+// listens and what it started with.
+func TestStartupLinesWhateverTheLogLevel(t *testing.T) {
+	getenv := testEnv(t, dbtest.Targets(t)[0].URL, map[string]string{
+		"ROLEGATE_LOG_LEVEL": "warn", "ROLEGATE_METRICS_ADDR": "127.0.0.1:0",
+	})
+	_, stderr, _ := serveOnce(t, getenv) // it fails unless the startup line is there
+	lines := logLines(t, stderr)
+	if len(withMsg(lines, "metrics listening")) != 1 || len(withMsg(lines, "request")) != 0 {
+		t.Errorf("got\n%s\nwant the listener lines, and no info line such as a request's", stderr)
+	}
+}

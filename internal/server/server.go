@@ -294,7 +294,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 // hidden), whether it migrated the schema or created the key file, and
 // which policy it serves.
 func (s *Server) logStartup(addr string) {
-	s.log.Info("rolegate listening",
+	LogAlways(s.log, "rolegate listening",
 		"addr", addr,
 		"env", s.cfg.Env,
 		"database", config.RedactURL(s.cfg.DatabaseURL),
@@ -304,6 +304,16 @@ func (s *Server) logStartup(addr string) {
 		"policy_source", s.cfg.PolicySource,
 		"policy_version", s.Policy.Authorizer().Current().Version(),
 	)
+}
+
+// LogAlways writes an info line whatever ROLEGATE_LOG_LEVEL says: the
+// lines that say where the server listens and what it started with, which
+// an operator (and whatever waits for the server) needs at any level.
+func LogAlways(log *slog.Logger, msg string, args ...any) {
+	r := slog.NewRecord(time.Now(), slog.LevelInfo, msg, 0)
+	r.Add(args...)
+	// The handler does not filter by level; the Logger's methods do.
+	_ = log.Handler().Handle(context.Background(), r)
 }
 
 // drain marks the server not ready and keeps serving for the drain delay.
