@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"net/url"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -61,6 +62,9 @@ type Config struct {
 	// came from, by flag name.
 	values  map[string]string
 	sources map[string]Source
+	// lines are the lines of the config file that set settings, by flag
+	// name, for settings whose value came from the file.
+	lines map[string]int
 
 	LoginAccountLimit int
 	LoginIPLimit      int
@@ -151,7 +155,7 @@ func boolean(f func(*Config) *bool) func(*Config, string) error {
 // binds lists every setting. The README's configuration table is checked
 // against it by a test.
 var binds = []bind{
-	{Setting{"addr", "ROLEGATE_ADDR", ":8080", "address to listen on"}, str(func(c *Config) *string { return &c.Addr })},
+	{Setting{"addr", "ROLEGATE_ADDR", "127.0.0.1:8080", "address to listen on; the default is loopback only, and " + ProductionAddr + " (every interface) when ROLEGATE_ENV is production"}, str(func(c *Config) *string { return &c.Addr })},
 	{Setting{"database-url", "ROLEGATE_DATABASE_URL", "sqlite:data/rolegate.db", "postgres://... for PostgreSQL, sqlite:PATH for SQLite"}, str(func(c *Config) *string { return &c.DatabaseURL })},
 	{Setting{"database-max-conns", "ROLEGATE_DATABASE_MAX_CONNS", "0", "most open database connections; 0 picks 20 for PostgreSQL, 8 for SQLite"}, integer(func(c *Config) *int { return &c.DatabaseMaxConns })},
 	{Setting{"auto-migrate", "ROLEGATE_AUTO_MIGRATE", "auto", "apply pending schema migrations when serve starts; auto means true on SQLite, false on PostgreSQL"}, autoMigrate},
@@ -211,37 +215,61 @@ func Settings() []Setting {
 	return out
 }
 
-// Load registers every setting as a flag on fs, parses args, and applies
-// the defaults, then the YAML file named by --config or ROLEGATE_CONFIG,
-// then ROLEGATE_* variables from getenv, then the flags; then it validates
-// the result. Every problem is reported, one per line. The caller may
-// register flags of its own on fs first; the arguments left after the
-// flags are in fs.Args().
-func Load(getenv func(string) string, fs *flag.FlagSet, args []string) (Config, error) {
-	c := Config{values: map[string]string{}, sources: map[string]Source{}}
-	type given struct {
-		b bind
-		v string
-	}
-	var flags []given
-	file := fs.String(ConfigFlag, "", "YAML configuration file whose keys are these flags' names (env "+ConfigEnv+")")
-	for _, b := range binds {
-		fs.Func(b.Flag, fmt.Sprintf("%s (env %s, default %q)", b.Usage, b.Env, b.Default), func(v string) error {
-			flags = append(flags, given{b, v})
+// FlagSet is where Register adds the setting flags: the standard
+// library's *flag.FlagSet is one, and so is spf13/pflag's.
+type FlagSet interface {
+	Func(name, usage string, fn func(string) error)
+}
+
+// Flags collects the settings given as flags on one command line, in the
+// order given, until Load applies them.
+type Flags struct {
+	given []givenFlag
+}
+
+type givenFlag struct {
+	name, value string
+}
+
+// Register adds --config and a flag for every setting to fs, except the
+// settings whose flag names are in except (a command whose own flags
+// already name those values, under one spelling), and returns what
+// collects the values given.
+func Register(fs FlagSet, except ...string) *Flags {
+	f := &Flags{}
+	record := func(name string) func(string) error {
+		return func(v string) error {
+			f.given = append(f.given, givenFlag{name, v})
 			return nil
-		})
+		}
 	}
-	if err := fs.Parse(args); err != nil {
-		return c, err
+	fs.Func(ConfigFlag, "YAML configuration file whose keys are these flags' names (env "+ConfigEnv+")", record(ConfigFlag))
+	for _, b := range binds {
+		if !slices.Contains(except, b.Flag) {
+			fs.Func(b.Flag, fmt.Sprintf("%s (env %s, default %q)", b.Usage, b.Env, b.Default), record(b.Flag))
+		}
 	}
+	return f
+}
+
+// Load applies the defaults, then the YAML file named by --config or
+// ROLEGATE_CONFIG, then ROLEGATE_* variables from getenv, then the flags
+// given; then it validates the result. Every problem is reported, one per
+// line, each naming where its value came from: the file and line, the
+// variable, or the flag.
+func (f *Flags) Load(getenv func(string) string) (Config, error) {
+	c := Config{values: map[string]string{}, sources: map[string]Source{}, lines: map[string]int{}}
 	for _, b := range binds {
 		if err := c.apply(b, b.Default, SourceDefault); err != nil {
 			panic(fmt.Sprintf("config: bad default for %s: %v", b.Flag, err)) // a bug in binds
 		}
 	}
 	var errs []error
-	if c.ConfigFile = *file; c.ConfigFile == "" {
-		c.ConfigFile = getenv(ConfigEnv)
+	c.ConfigFile = getenv(ConfigEnv)
+	for _, g := range f.given {
+		if g.name == ConfigFlag {
+			c.ConfigFile = g.value
+		}
 	}
 	if c.ConfigFile != "" {
 		errs = append(errs, c.applyFile(c.ConfigFile)...)
@@ -253,19 +281,56 @@ func Load(getenv func(string) string, fs *flag.FlagSet, args []string) (Config, 
 			}
 		}
 	}
-	for _, f := range flags {
-		if err := c.apply(f.b, f.v, SourceFlag); err != nil {
-			errs = append(errs, fmt.Errorf("--%s: %w", f.b.Flag, err))
+	for _, g := range f.given {
+		if b, ok := bindOf(g.name); ok {
+			if err := c.apply(b, g.value, SourceFlag); err != nil {
+				errs = append(errs, fmt.Errorf("--%s: %w", g.name, err))
+			}
 		}
 	}
+	c.resolveDefaults()
+	// A value that did not parse left the one before it in place, so the
+	// checks below see only values that parsed, and report the rest.
+	return c, errors.Join(append(errs, c.Validate())...)
+}
+
+// Load registers every setting as a flag on fs, parses args and loads
+// the configuration, for callers with a plain flag set such as tests. The
+// caller may register flags of its own on fs first; the arguments left
+// after the flags are in fs.Args().
+func Load(getenv func(string) string, fs *flag.FlagSet, args []string) (Config, error) {
+	f := Register(fs)
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	return f.Load(getenv)
+}
+
+func bindOf(flag string) (bind, bool) {
+	for _, b := range binds {
+		if b.Flag == flag {
+			return b, true
+		}
+	}
+	return bind{}, false
+}
+
+// resolveDefaults settles the defaults that depend on other settings:
+// auto-migrate's "auto", and the listen address, which is loopback only
+// in development and every interface in production.
+func (c *Config) resolveDefaults() {
 	if c.autoMigrateAuto {
 		c.AutoMigrate = c.IsSQLite()
 	}
-	if len(errs) > 0 {
-		return c, errors.Join(errs...)
+	if c.sources["addr"] == SourceDefault && c.Production() {
+		c.Addr, c.values["addr"] = ProductionAddr, ProductionAddr
 	}
-	return c, c.Validate()
 }
+
+// ProductionAddr is the listen address in production unless ROLEGATE_ADDR
+// says otherwise; development listens on loopback only (the default of
+// ROLEGATE_ADDR), so that a laptop's server is not open to its network.
+const ProductionAddr = ":8080"
 
 // apply sets b to v and remembers where v came from.
 func (c *Config) apply(b bind, v string, from Source) error {
@@ -273,7 +338,29 @@ func (c *Config) apply(b bind, v string, from Source) error {
 		return err
 	}
 	c.values[b.Flag], c.sources[b.Flag] = v, from
+	delete(c.lines, b.Flag)
 	return nil
+}
+
+// Origin names where the value of the setting with flag name flag came
+// from, as the operator would look for it: "--flag", "file.yaml:3: flag",
+// or, for a variable or a default, the variable's name. Commands start
+// their messages about a setting with it.
+func (c Config) Origin(flag string) string { return c.origin(flag) }
+
+// IsDefault reports whether the setting with flag name flag has its
+// default value, given nowhere.
+func (c Config) IsDefault(flag string) bool { return c.sources[flag] == SourceDefault }
+
+func (c Config) origin(flag string) string {
+	switch c.sources[flag] {
+	case SourceFlag:
+		return "--" + flag
+	case SourceFile:
+		return fmt.Sprintf("%s:%d: %s", c.ConfigFile, c.lines[flag], flag)
+	}
+	b, _ := bindOf(flag)
+	return b.Env
 }
 
 // IsSQLite reports whether the database is SQLite.
@@ -285,55 +372,55 @@ func (c Config) Production() bool { return c.Env == EnvProduction }
 // Validate reports every invalid setting, one per line.
 func (c Config) Validate() error {
 	var errs []error
-	check := func(ok bool, format string, args ...any) {
+	check := func(ok bool, flag, format string, args ...any) {
 		if !ok {
-			errs = append(errs, fmt.Errorf(format, args...))
+			errs = append(errs, fmt.Errorf("%s: %s", c.origin(flag), fmt.Sprintf(format, args...)))
 		}
 	}
-	check(c.Addr != "", "ROLEGATE_ADDR: must not be empty")
+	check(c.Addr != "", "addr", "must not be empty")
 	check(strings.HasPrefix(c.DatabaseURL, "postgres://") || strings.HasPrefix(c.DatabaseURL, "postgresql://") || strings.HasPrefix(c.DatabaseURL, "sqlite:"),
-		"ROLEGATE_DATABASE_URL: want postgres://... or sqlite:PATH")
-	check(c.DatabaseMaxConns >= 0, "ROLEGATE_DATABASE_MAX_CONNS: must not be negative")
-	check(c.PolicyModel != "", "ROLEGATE_POLICY_MODEL: must not be empty")
-	check(c.PolicyFile != "", "ROLEGATE_POLICY_FILE: must not be empty")
-	check(c.PolicyRoutes != "", "ROLEGATE_POLICY_ROUTES: must not be empty")
-	check(c.PolicySource == PolicySourceFile || c.PolicySource == PolicySourceDatabase, "ROLEGATE_POLICY_SOURCE: want file or database")
-	check(c.JWTKeyFile != "", "ROLEGATE_JWT_KEY_FILE: must not be empty")
-	check(c.JWTIssuer != "", "ROLEGATE_JWT_ISSUER: must not be empty")
-	check(c.JWTAudience != "", "ROLEGATE_JWT_AUDIENCE: must not be empty")
-	check(c.AccessTTL > 0, "ROLEGATE_ACCESS_TTL: must be positive")
-	check(c.RefreshTTL > 0, "ROLEGATE_REFRESH_TTL: must be positive")
-	check(c.AccessTTL <= c.RefreshTTL, "ROLEGATE_ACCESS_TTL: must not be longer than ROLEGATE_REFRESH_TTL")
-	check(c.DefaultRole != "", "ROLEGATE_DEFAULT_ROLE: must not be empty")
-	check(c.PasswordMinLength >= 1 && c.PasswordMinLength <= 128, "ROLEGATE_PASSWORD_MIN_LENGTH: must be between 1 and 128")
-	check(c.Argon2MemoryKiB >= 8 && c.Argon2MemoryKiB <= 4<<20, "ROLEGATE_ARGON2_MEMORY_KIB: must be between 8 and 4194304")
-	check(c.Argon2Iterations >= 1 && c.Argon2Iterations <= 64, "ROLEGATE_ARGON2_ITERATIONS: must be between 1 and 64")
-	check(c.Argon2Parallelism >= 1 && c.Argon2Parallelism <= 255, "ROLEGATE_ARGON2_PARALLELISM: must be between 1 and 255")
-	check(c.HashConcurrency >= 0, "ROLEGATE_HASH_CONCURRENCY: must not be negative")
-	check(c.GCPercent >= 10 && c.GCPercent <= 1000, "ROLEGATE_GC_PERCENT: must be between 10 and 1000")
-	check(c.MemoryLimit == "auto" || validMiB(c.MemoryLimit), "ROLEGATE_MEMORY_LIMIT: want auto, 0, or a number of MiB")
-	check(c.HashQueueTimeout > 0, "ROLEGATE_HASH_QUEUE_TIMEOUT: must be positive")
-	check(c.ShutdownTimeout > 0, "ROLEGATE_SHUTDOWN_TIMEOUT: must be positive")
-	check(c.ShutdownDrain >= 0, "ROLEGATE_SHUTDOWN_DRAIN: must not be negative")
-	check(c.LoginAccountLimit >= 1, "ROLEGATE_LOGIN_ACCOUNT_LIMIT: must be at least 1")
-	check(c.LoginIPLimit >= 1, "ROLEGATE_LOGIN_IP_LIMIT: must be at least 1")
-	check(c.LoginWindow > 0, "ROLEGATE_LOGIN_WINDOW: must be positive")
-	check(c.SignupIPLimit >= 1, "ROLEGATE_SIGNUP_IP_LIMIT: must be at least 1")
-	check(c.SignupWindow > 0, "ROLEGATE_SIGNUP_WINDOW: must be positive")
-	check(c.ThrottleBaseDelay >= time.Millisecond, "ROLEGATE_THROTTLE_BASE_DELAY: must be at least 1ms")
+		"database-url", "want postgres://... or sqlite:PATH")
+	check(c.DatabaseMaxConns >= 0, "database-max-conns", "must not be negative")
+	check(c.PolicyModel != "", "policy-model", "must not be empty")
+	check(c.PolicyFile != "", "policy-file", "must not be empty")
+	check(c.PolicyRoutes != "", "policy-routes", "must not be empty")
+	check(c.PolicySource == PolicySourceFile || c.PolicySource == PolicySourceDatabase, "policy-source", "want file or database")
+	check(c.JWTKeyFile != "", "jwt-key-file", "must not be empty")
+	check(c.JWTIssuer != "", "jwt-issuer", "must not be empty")
+	check(c.JWTAudience != "", "jwt-audience", "must not be empty")
+	check(c.AccessTTL > 0, "access-ttl", "must be positive")
+	check(c.RefreshTTL > 0, "refresh-ttl", "must be positive")
+	check(c.AccessTTL <= c.RefreshTTL, "access-ttl", "must not be longer than refresh-ttl (%s)", c.RefreshTTL)
+	check(c.DefaultRole != "", "default-role", "must not be empty")
+	check(c.PasswordMinLength >= 1 && c.PasswordMinLength <= 128, "password-min-length", "must be between 1 and 128")
+	check(c.Argon2MemoryKiB >= 8 && c.Argon2MemoryKiB <= 4<<20, "argon2-memory-kib", "must be between 8 and 4194304")
+	check(c.Argon2Iterations >= 1 && c.Argon2Iterations <= 64, "argon2-iterations", "must be between 1 and 64")
+	check(c.Argon2Parallelism >= 1 && c.Argon2Parallelism <= 255, "argon2-parallelism", "must be between 1 and 255")
+	check(c.HashConcurrency >= 0, "hash-concurrency", "must not be negative")
+	check(c.GCPercent >= 10 && c.GCPercent <= 1000, "gc-percent", "must be between 10 and 1000")
+	check(c.MemoryLimit == "auto" || validMiB(c.MemoryLimit), "memory-limit", "want auto, 0, or a number of MiB")
+	check(c.HashQueueTimeout > 0, "hash-queue-timeout", "must be positive")
+	check(c.ShutdownTimeout > 0, "shutdown-timeout", "must be positive")
+	check(c.ShutdownDrain >= 0, "shutdown-drain", "must not be negative")
+	check(c.LoginAccountLimit >= 1, "login-account-limit", "must be at least 1")
+	check(c.LoginIPLimit >= 1, "login-ip-limit", "must be at least 1")
+	check(c.LoginWindow > 0, "login-window", "must be positive")
+	check(c.SignupIPLimit >= 1, "signup-ip-limit", "must be at least 1")
+	check(c.SignupWindow > 0, "signup-window", "must be positive")
+	check(c.ThrottleBaseDelay >= time.Millisecond, "throttle-base-delay", "must be at least 1ms")
 	for _, p := range c.TrustedProxyList() {
 		_, aerr := netip.ParseAddr(p)
 		_, perr := netip.ParsePrefix(p)
-		check(aerr == nil || perr == nil, "ROLEGATE_TRUSTED_PROXIES: %q is not an IP address or CIDR", p)
+		check(aerr == nil || perr == nil, "trusted-proxies", "%q is not an IP address or CIDR", p)
 	}
 	for _, o := range c.CORSOriginList() {
 		if err := checkOrigin(o); err != nil {
-			errs = append(errs, fmt.Errorf("ROLEGATE_CORS_ORIGINS: %w", err))
+			errs = append(errs, fmt.Errorf("%s: %w", c.origin("cors-origins"), err))
 		}
 	}
-	check(c.LogLevel == "debug" || c.LogLevel == "info" || c.LogLevel == "warn" || c.LogLevel == "error", "ROLEGATE_LOG_LEVEL: want debug, info, warn or error")
-	check(c.LogFormat == "json" || c.LogFormat == "text" || c.LogFormat == "auto", "ROLEGATE_LOG_FORMAT: want json, text or auto")
-	check(c.Env == EnvDevelopment || c.Env == EnvProduction, "ROLEGATE_ENV: want development or production")
+	check(c.LogLevel == "debug" || c.LogLevel == "info" || c.LogLevel == "warn" || c.LogLevel == "error", "log-level", "want debug, info, warn or error")
+	check(c.LogFormat == "json" || c.LogFormat == "text" || c.LogFormat == "auto", "log-format", "want json, text or auto")
+	check(c.Env == EnvDevelopment || c.Env == EnvProduction, "env", "want development or production")
 	return errors.Join(errs...)
 }
 

@@ -23,7 +23,7 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Addr != ":8080" || c.DatabaseURL != "sqlite:data/rolegate.db" || c.PolicyModel != "policy/model.conf" ||
+	if c.Addr != "127.0.0.1:8080" || c.DatabaseURL != "sqlite:data/rolegate.db" || c.PolicyModel != "policy/model.conf" ||
 		c.PolicyFile != "policy/policy.csv" || c.AccessTTL != 5*time.Minute || c.RefreshTTL != 24*time.Hour ||
 		c.PasswordMinLength != 12 || c.DefaultRole != "user" || !c.AutoMigrate {
 		t.Errorf("got %+v, want the documented defaults", c)
@@ -66,6 +66,99 @@ func TestREADMEListsEverySetting(t *testing.T) {
 	for _, s := range Settings() {
 		if !strings.Contains(string(readme), "`"+s.Env+"`") {
 			t.Errorf("README does not document %s", s.Env)
+		}
+	}
+}
+
+// TestListenAddressByEnvironment checks that development listens on
+// loopback only, production on every interface, and ROLEGATE_ADDR wins.
+func TestListenAddressByEnvironment(t *testing.T) {
+	for _, tc := range []struct {
+		vars map[string]string
+		want string
+	}{
+		{nil, "127.0.0.1:8080"},
+		{map[string]string{"ROLEGATE_ENV": "production"}, ":8080"},
+		{map[string]string{"ROLEGATE_ENV": "production", "ROLEGATE_ADDR": "127.0.0.1:9000"}, "127.0.0.1:9000"},
+		{map[string]string{"ROLEGATE_ADDR": ":8080"}, ":8080"},
+	} {
+		c, err := load(t, tc.vars)
+		if err != nil || c.Addr != tc.want {
+			t.Errorf("%v: got %q, %v; want %q", tc.vars, c.Addr, err, tc.want)
+		}
+		for _, e := range c.Describe() {
+			if e.Flag == "addr" && e.Value != tc.want {
+				t.Errorf("%v: config print shows addr %q, want the address in use, %q", tc.vars, e.Value, tc.want)
+			}
+		}
+	}
+}
+
+// TestProblemsNameWhereTheValueCameFrom gives the same invalid values by
+// flag, variable and file: each error names the one that was used.
+func TestProblemsNameWhereTheValueCameFrom(t *testing.T) {
+	path := writeFile(t, "# settings\naccess-ttl: 0s\nlogin-window: -1m\n")
+	_, err := load(t, map[string]string{"ROLEGATE_CONFIG": path, "ROLEGATE_ENV": "staging", "ROLEGATE_LOGIN_WINDOW": "0s"},
+		"--password-min-length", "0")
+	if err == nil {
+		t.Fatal("got no error, want four")
+	}
+	for _, want := range []string{
+		path + ":2: access-ttl: must be positive",
+		"ROLEGATE_LOGIN_WINDOW: must be positive",
+		"--password-min-length: must be between 1 and 128",
+		"ROLEGATE_ENV: want development or production",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("got %q, want a line %q", err, want)
+		}
+	}
+	if got := strings.Count(err.Error(), "\n") + 1; got != 4 {
+		t.Errorf("got %d lines, want 4:\n%s", got, err)
+	}
+	// The file's value is overridden, so its line is no longer named.
+	_, err = load(t, map[string]string{"ROLEGATE_CONFIG": path, "ROLEGATE_LOGIN_WINDOW": "1m"}, "--access-ttl", "0s")
+	if err == nil || !strings.Contains(err.Error(), "--access-ttl: must be positive") || strings.Contains(err.Error(), path) {
+		t.Errorf("got %v, want only --access-ttl named", err)
+	}
+}
+
+// TestParseAndValidationProblemsTogether: a value that does not parse
+// does not hide the problems of the values that did.
+func TestParseAndValidationProblemsTogether(t *testing.T) {
+	_, err := load(t, map[string]string{"ROLEGATE_ACCESS_TTL": "soon", "ROLEGATE_DATABASE_URL": "mysql://x"}, "--log-level", "loud")
+	if err == nil {
+		t.Fatal("got no error, want three")
+	}
+	for _, want := range []string{
+		`ROLEGATE_ACCESS_TTL: "soon" is not a duration`,
+		"ROLEGATE_DATABASE_URL: want postgres://... or sqlite:PATH",
+		"--log-level: want debug, info, warn or error",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("got %q, want a line %q", err, want)
+		}
+	}
+}
+
+// TestUnparsableVariablesAreErrors: no variable that fails to parse falls
+// back to the default without a word.
+func TestUnparsableVariablesAreErrors(t *testing.T) {
+	for _, s := range Settings() {
+		for _, bad := range []string{"not a value %", "-1"} {
+			c, err := load(t, map[string]string{s.Env: bad})
+			if err != nil {
+				if !strings.Contains(err.Error(), s.Env+": ") {
+					t.Errorf("%s=%q: got %v, want an error naming %s", s.Env, bad, err, s.Env)
+				}
+				continue
+			}
+			// Accepted: it must then be the value in use, not a default.
+			for _, e := range c.Describe() {
+				if e.Flag == s.Flag && (e.Source != SourceEnv || e.Value != bad) {
+					t.Errorf("%s=%q: accepted, but config print shows %q from %s", s.Env, bad, e.Value, e.Source)
+				}
+			}
 		}
 	}
 }

@@ -83,10 +83,10 @@ func (c Config) ProductionProblems() error {
 	}
 	var errs []error
 	if c.IsSQLite() {
-		errs = append(errs, errors.New("ROLEGATE_DATABASE_URL: production needs PostgreSQL, not SQLite"))
+		errs = append(errs, errors.New(c.origin("database-url")+": production needs PostgreSQL, not SQLite"))
 	}
 	if _, err := os.Stat(c.JWTKeyFile); err != nil {
-		errs = append(errs, fmt.Errorf("ROLEGATE_JWT_KEY_FILE: %s: production does not create a key file; run 'rolegate keys init' first (%v)", c.JWTKeyFile, errors.Unwrap(err)))
+		errs = append(errs, fmt.Errorf("%s: %s: production does not create a key file; run 'rolegate keys init' first (%v)", c.origin("jwt-key-file"), c.JWTKeyFile, errors.Unwrap(err)))
 	}
 	// CORS "*" needs no check here: Validate refuses it in every
 	// environment.

@@ -137,3 +137,29 @@ func TestProductionRefusesUnsafeSetups(t *testing.T) {
 		t.Errorf("ROLEGATE_ENV=prod: got %v, want an error", err)
 	}
 }
+
+func TestConfigFileSyntaxErrorNamesItsLine(t *testing.T) {
+	path := writeFile(t, "addr: :7000\naccess-ttl: [5m\n")
+	_, err := load(t, nil, "--config", path)
+	if err == nil || !strings.HasPrefix(err.Error(), path+":2: ") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("got %q, want one line starting %s:2:", err, path)
+	}
+	path = writeFile(t, "- addr\n- access-ttl\n")
+	if _, err := load(t, nil, "--config", path); err == nil || !strings.Contains(err.Error(), path+":1: want a mapping") {
+		t.Errorf("a list: got %v, want a mapping asked for", err)
+	}
+}
+
+func TestConfigFileValues(t *testing.T) {
+	path := writeFile(t, "password-min-length: 14\npolicy-watch: false\njwt-issuer: &iss \"https://id.example\"\n"+
+		"default-role: !!str staff\njwt-audience: |\n  api\naccess-ttl: ~\nrefresh-ttl: *iss\n")
+	c, err := load(t, nil, "--config", path)
+	if c.PasswordMinLength != 14 || c.PolicyWatch || c.JWTIssuer != "https://id.example" || c.DefaultRole != "staff" {
+		t.Errorf("got min %d watch %v issuer %q role %q, want 14 false https://id.example staff", c.PasswordMinLength, c.PolicyWatch, c.JWTIssuer, c.DefaultRole)
+	}
+	for _, want := range []string{path + ":7: access-ttl: want a single value", path + ":8: refresh-ttl: want a single value"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("got %v, want %q", err, want)
+		}
+	}
+}

@@ -30,7 +30,7 @@ import (
 	"testing"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"github.com/goccy/go-yaml"
 
 	"github.com/rolegate/rolegate/config"
 	"github.com/rolegate/rolegate/internal/dbtest"
@@ -252,7 +252,7 @@ func composeTrustedProxies(t *testing.T) string {
 			IPAM struct{ Config []struct{ Subnet string } }
 		}
 	}
-	if err := yaml.Unmarshal(data, &compose); err != nil {
+	if err := yaml.UnmarshalWithOptions(data, &compose, yaml.AllowDuplicateMapKey()); err != nil {
 		t.Fatal(err)
 	}
 	var subnet string

@@ -1,11 +1,12 @@
 // Command lint-deploy checks the Dockerfile and deploy/ for what the
 // deployment relies on, since hadolint is not packaged for Debian: a
 // static, trimmed build; a non-root user on a distroless or scratch base;
-// a health check by "rolegate healthcheck"; a compose file with PostgreSQL,
-// two rolegate replicas that trust their network as the proxy's, and
-// nginx; and an nginx.conf whose auth_request reaches /v1/authz/forward
-// and whose every proxied location sends the client's address and the
-// request id. Run from the repository root:
+// a health check by "rolegate healthcheck"; ROLEGATE_ADDR set to listen
+// on every interface; a compose file with PostgreSQL, two rolegate
+// replicas that trust their network as the proxy's, and nginx; and an
+// nginx.conf whose auth_request reaches /v1/authz/forward and whose every
+// proxied location sends the client's address and the request id. Run
+// from the repository root:
 //
 //	go run ./.ci/lint-deploy [ROOT]
 package main
@@ -18,7 +19,7 @@ import (
 	"slices"
 	"strings"
 
-	"gopkg.in/yaml.v3"
+	"github.com/goccy/go-yaml"
 )
 
 func main() {
@@ -53,7 +54,7 @@ func checkDockerfile(path string) []string {
 	// Join continued lines, so that each instruction is one line.
 	text = strings.ReplaceAll(text, "\\\n", " ")
 	var froms []string
-	var build, user, health string
+	var build, user, health, env string
 	for _, line := range strings.Split(text, "\n") {
 		fields := strings.Fields(line)
 		if len(fields) == 0 || strings.HasPrefix(fields[0], "#") {
@@ -71,6 +72,8 @@ func checkDockerfile(path string) []string {
 			user = fields[1]
 		case "HEALTHCHECK":
 			health = line
+		case "ENV":
+			env += " " + line + " "
 		}
 	}
 	add := func(ok bool, msg string) {
@@ -90,6 +93,9 @@ func checkDockerfile(path string) []string {
 	add(user != "" && user != "root" && user != "0" && !strings.HasPrefix(user, "0:") && !strings.HasPrefix(user, "root:"),
 		"the final stage does not set a non-root USER")
 	add(strings.Contains(health, "rolegate") && strings.Contains(health, "healthcheck"), "no HEALTHCHECK running rolegate healthcheck")
+	// Without it the development default, 127.0.0.1:8080, would leave the
+	// container unreachable from outside.
+	add(regexp.MustCompile(`\sROLEGATE_ADDR=(0\.0\.0\.0)?:\d+\s`).MatchString(env), "no ENV ROLEGATE_ADDR=:PORT: rolegate listens on loopback only by default")
 	return problems
 }
 
@@ -112,7 +118,9 @@ func checkCompose(dir string) []string {
 			}
 		}
 	}
-	if err := yaml.Unmarshal([]byte(text), &compose); err != nil {
+	// Compose files override merged keys (<<: *anchor), which goccy/go-yaml
+	// would report as repeated.
+	if err := yaml.UnmarshalWithOptions([]byte(text), &compose, yaml.AllowDuplicateMapKey()); err != nil {
 		return []string{path + ": " + err.Error()}
 	}
 	var subnets []string

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -83,9 +82,8 @@ func TestStaticBinaryOnPostgres(t *testing.T) {
 	serve := exec.CommandContext(ctx, bin, "serve")
 	serve.Dir, serve.Env = "../..", env
 	serve.Cancel = func() error { return serve.Process.Signal(os.Interrupt) }
-	stdout, _ := serve.StdoutPipe()
-	var stderr syncBuffer
-	serve.Stderr = &stderr
+	var stdout, stderr syncBuffer
+	serve.Stdout, serve.Stderr = &stdout, &stderr
 	if err := serve.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -93,21 +91,14 @@ func TestStaticBinaryOnPostgres(t *testing.T) {
 		cancel()
 		serve.Wait()
 	}()
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if m := regexp.MustCompile(`rolegate listening on (\S+)`).FindStringSubmatch(sc.Text()); m != nil {
-				addr <- m[1]
-			}
-		}
-	}()
 	var base string
-	select {
-	case a := <-addr:
-		base = "http://" + a
-	case <-time.After(20 * time.Second):
-		t.Fatalf("serve did not start:\n%s", stderr.String())
+	for deadline := time.Now().Add(20 * time.Second); base == ""; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not start:\n%s", stderr.String())
+		}
+		if addr := listeningAddr(stderr.String()); addr != "" {
+			base = "http://" + addr
+		}
 	}
 
 	resp, tokens := postJSON(t, base+"/login/", map[string]string{"username": "ops", "password": "a long production passphrase"})
@@ -130,9 +121,14 @@ func TestStaticBinaryOnPostgres(t *testing.T) {
 	if out := rolegate("", "healthcheck", "--url", base+"/readyz"); !strings.Contains(out, "ok") {
 		t.Errorf("healthcheck: got %q, want ok", out)
 	}
-	var line map[string]any
-	first, _, _ := strings.Cut(stderr.String(), "\n")
-	if err := json.Unmarshal([]byte(first), &line); err != nil {
-		t.Errorf("log: got %q, want JSON lines (stderr is not a terminal)", first)
+	cancel()
+	serve.Wait()
+	for line := range strings.SplitSeq(strings.TrimSpace(stderr.String()), "\n") {
+		if !json.Valid([]byte(line)) {
+			t.Errorf("log: got %q, want JSON lines only (stderr is not a terminal)", line)
+		}
+	}
+	if stdout.String() != "" {
+		t.Errorf("stdout: got %q, want nothing: serve says everything in its log", stdout.String())
 	}
 }

@@ -4,9 +4,9 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -16,32 +16,42 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/rolegate/rolegate/config"
 	"github.com/rolegate/rolegate/internal/account"
 	"github.com/rolegate/rolegate/internal/auth"
 	"github.com/rolegate/rolegate/internal/authz"
+	"github.com/rolegate/rolegate/internal/policytest"
 	"github.com/rolegate/rolegate/internal/server"
 	"github.com/rolegate/rolegate/internal/store"
 	"github.com/rolegate/rolegate/models"
 )
 
-// loadConfig parses the configuration flags of a subcommand, plus any the
-// subcommand registered on fs first.
-func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string, stderr io.Writer) (config.Config, error) {
-	fs.SetOutput(stderr)
-	cfg, err := config.Load(getenv, fs, args)
-	if err != nil && !errors.Is(err, flag.ErrHelp) {
-		return cfg, fmt.Errorf("configuration:\n%w", err)
-	}
-	return cfg, err
+func (c *cli) serveCommand() *cobra.Command {
+	return c.leaf(&cobra.Command{Use: "serve", Short: "run the HTTP server"},
+		func(ctx context.Context, cfg config.Config, _ []string) error {
+			return serve(ctx, cfg, c.getenv, c.stderr)
+		})
 }
 
-func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, err := loadConfig(flag.NewFlagSet("serve", flag.ContinueOnError), args, getenv, stderr)
-	if err != nil {
-		return err
-	}
+// serve runs the server, logging to stderr. Everything it says goes
+// through the one logger, so that a collector reading the stream gets
+// only log lines: the listeners, the startup facts, and the error that
+// stops it, which main then does not print again.
+func serve(ctx context.Context, cfg config.Config, getenv func(string) string, stderr io.Writer) error {
 	log := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
+	if err := runServer(ctx, cfg, getenv, log); err != nil {
+		log.Error("rolegate stopped", "err", err.Error())
+		return loggedError{err}
+	}
+	return nil
+}
+
+func runServer(ctx context.Context, cfg config.Config, getenv func(string) string, log *slog.Logger) error {
+	// The side listeners stop when serve returns, also on a failure.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	if limit, ok := memoryLimit(cfg, getenv); ok {
 		defer debug.SetMemoryLimit(debug.SetMemoryLimit(limit))
 	}
@@ -59,31 +69,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	defer ln.Close()
 	if cfg.MetricsAddr != "" {
-		mln, err := net.Listen("tcp", cfg.MetricsAddr)
-		if err != nil {
-			ln.Close()
-			return fmt.Errorf("metrics listener: %w", err)
+		if err := sideListener(ctx, log, "metrics", cfg.MetricsAddr, srv.ServeMetrics); err != nil {
+			return err
 		}
-		fmt.Fprintf(stdout, "rolegate metrics on %s\n", mln.Addr())
-		go func() {
-			if err := srv.ServeMetrics(ctx, mln); err != nil {
-				log.Error("metrics listener stopped", "err", err)
-			}
-		}()
 	}
 	if cfg.PprofAddr != "" {
-		pln, err := net.Listen("tcp", cfg.PprofAddr)
-		if err != nil {
-			ln.Close()
-			return fmt.Errorf("pprof listener: %w", err)
+		if err := sideListener(ctx, log, "pprof", cfg.PprofAddr, server.ServePprof); err != nil {
+			return err
 		}
-		fmt.Fprintf(stdout, "rolegate pprof on %s\n", pln.Addr())
-		go func() {
-			if err := server.ServePprof(ctx, pln); err != nil {
-				log.Error("pprof listener stopped", "err", err)
-			}
-		}()
 	}
 	// Subscribe before announcing the listener, so no SIGHUP can arrive
 	// while its default action (exit) still applies.
@@ -91,8 +86,23 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	go reloadOnHangup(ctx, srv, hup)
-	fmt.Fprintf(stdout, "rolegate listening on %s\n", ln.Addr())
 	return srv.Serve(ctx, ln)
+}
+
+// sideListener listens on addr and serves there until ctx is done,
+// logging where.
+func sideListener(ctx context.Context, log *slog.Logger, name, addr string, serve func(context.Context, net.Listener) error) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("%s listener: %w", name, err)
+	}
+	server.LogAlways(log, name+" listening", "addr", ln.Addr().String())
+	go func() {
+		if err := serve(ctx, ln); err != nil {
+			log.Error(name+" listener stopped", "err", err)
+		}
+	}()
+	return nil
 }
 
 // memoryLimit is the soft memory limit serve sets, in bytes, and whether
@@ -122,68 +132,45 @@ func reloadOnHangup(ctx context.Context, srv *server.Server, hup <-chan os.Signa
 	}
 }
 
-func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
-	cfg, err := loadConfig(fs, args, getenv, stderr)
-	if err != nil {
-		return err
-	}
-	direction := "up"
-	if fs.NArg() > 0 {
-		direction = fs.Arg(0)
-	}
-	if fs.NArg() > 1 || (direction != "up" && direction != "down" && direction != "status") {
-		return usageError{"want: rolegate migrate [up|down|status]"}
-	}
-	st, err := store.Open(ctx, cfg.DatabaseURL, store.Options{MaxConns: 2})
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	switch direction {
-	case "up":
-		err = st.Migrate(ctx)
-	case "down":
-		err = st.MigrateDown(ctx)
-	}
-	if err != nil {
-		return err
-	}
-	status, err := st.MigrationStatus(ctx)
-	if err != nil {
-		return err
-	}
-	for _, m := range status {
-		state := "pending"
-		if m.Applied {
-			state = "applied"
-		}
-		fmt.Fprintf(stdout, "%-8s %s\n", state, m.ID)
-	}
-	return nil
+// newUserFlags are the flags of "users create".
+type newUserFlags struct {
+	username, email, role, first, last string
+	fromStdin                          bool
 }
 
-func createUser(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("users create", flag.ContinueOnError)
-	username := fs.String("username", "", "username (required)")
-	email := fs.String("email", "", "email address")
-	role := fs.String("role", "", "role, one the policy defines (required)")
-	first := fs.String("first-name", "", "first name")
-	last := fs.String("last-name", "", "last name")
-	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input (required)")
-	cfg, err := loadConfig(fs, args, getenv, stderr)
-	if err != nil {
-		return err
-	}
-	if *username == "" || *role == "" || !*fromStdin {
-		return usageError{"users create needs --username, --role and --password-stdin"}
-	}
+func (c *cli) usersCreateCommand() *cobra.Command {
+	var f newUserFlags
+	cmd := &cobra.Command{Use: "create --username U --role R --password-stdin", Short: "create a user directly in the configured database"}
+	cmd.Flags().StringVar(&f.username, "username", "", "username (required)")
+	cmd.Flags().StringVar(&f.email, "email", "", "email address")
+	cmd.Flags().StringVar(&f.role, "role", "", "role, one the policy defines (required)")
+	cmd.Flags().StringVar(&f.first, "first-name", "", "first name")
+	cmd.Flags().StringVar(&f.last, "last-name", "", "last name")
+	cmd.Flags().BoolVar(&f.fromStdin, "password-stdin", false, "read the password from the first line of standard input (required)")
+	return c.leaf(cmd, func(ctx context.Context, cfg config.Config, _ []string) error {
+		if f.username == "" || f.role == "" || !f.fromStdin {
+			return usagef(cmd, "users create needs --username, --role and --password-stdin")
+		}
+		return createUser(ctx, cfg, f, c.stdin, c.stdout)
+	})
+}
+
+func createUser(ctx context.Context, cfg config.Config, f newUserFlags, stdin io.Reader, stdout io.Writer) error {
 	password, err := readPassword(stdin)
 	if err != nil {
 		return err
 	}
-	u := &models.User{Username: account.NormalizeUsername(*username), Email: *email, FirstName: *first, LastName: *last, Role: *role, IsActive: true}
-	if err := checkNewUser(cfg, u, password); err != nil {
+	st, err := server.OpenStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	pol, err := policyInForce(ctx, cfg, st)
+	if err != nil {
+		return err
+	}
+	u := &models.User{Username: account.NormalizeUsername(f.username), Email: f.email, FirstName: f.first, LastName: f.last, Role: f.role, IsActive: true}
+	if err := checkNewUser(cfg, pol, u, password); err != nil {
 		return err
 	}
 	hasher, err := server.NewHasher(cfg)
@@ -193,17 +180,23 @@ func createUser(ctx context.Context, args []string, getenv func(string) string, 
 	if u.PasswordHash, err = hasher.Hash(ctx, password); err != nil {
 		return err
 	}
-	st, err := server.OpenStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
 	created, err := st.CreateUser(ctx, u)
 	if err != nil {
 		return describe(err)
 	}
 	fmt.Fprintf(stdout, "created user %d: %s (%s)\n", created.ID, created.Username, created.Role)
 	return nil
+}
+
+// policyInForce is the policy a server with cfg would serve: the files,
+// or in database mode the newest version published in st, compiled and
+// tested as the server does.
+func policyInForce(ctx context.Context, cfg config.Config, st *store.Store) (*authz.Policy, error) {
+	m, err := authz.NewManager(ctx, server.PolicyLoader(cfg, st), policytest.Tester, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return nil, fmt.Errorf("load policy:\n%w", err)
+	}
+	return m.Current(), nil
 }
 
 // readPassword reads the first line of r, without its line ending.
@@ -220,8 +213,8 @@ func readPassword(r io.Reader) (string, error) {
 }
 
 // checkNewUser applies the API's rules for a new account, and checks that
-// the policy defines its role.
-func checkNewUser(cfg config.Config, u *models.User, password string) error {
+// pol defines its role.
+func checkNewUser(cfg config.Config, pol *authz.Policy, u *models.User, password string) error {
 	var problems []string
 	add := func(field, msg string) {
 		if msg != "" {
@@ -232,12 +225,8 @@ func checkNewUser(cfg config.Config, u *models.User, password string) error {
 	add("email", account.CheckEmail(u.Email))
 	add("first-name", account.CheckName(u.FirstName))
 	add("last-name", account.CheckName(u.LastName))
-	for _, p := range (auth.PasswordPolicy{MinLength: cfg.PasswordMinLength}).Check(password, u.Username) {
+	for _, p := range server.PasswordPolicy(cfg).Check(password, u.Username) {
 		add("password", p)
-	}
-	pol, err := authz.Load(cfg.PolicyModel, cfg.PolicyFile)
-	if err != nil {
-		return fmt.Errorf("load policy:\n%w", err)
 	}
 	if !pol.HasRole(u.Role) {
 		add("role", fmt.Sprintf("%q is not a role the policy defines (%s)", u.Role, strings.Join(pol.Roles(), ", ")))
@@ -261,11 +250,8 @@ func describe(err error) error {
 	return errors.New(strings.Join(lines, "\n"))
 }
 
-func rotateKeys(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, err := loadConfig(flag.NewFlagSet("keys rotate", flag.ContinueOnError), args, getenv, stderr)
-	if err != nil {
-		return err
-	}
+// rotateKeys runs "rolegate keys rotate".
+func rotateKeys(cfg config.Config, stdout io.Writer) error {
 	keep := max(cfg.AccessTTL, cfg.RefreshTTL) + auth.Leeway
 	added, dropped, err := auth.RotateKeys(cfg.JWTKeyFile, keep, time.Now())
 	if err != nil {
@@ -279,14 +265,17 @@ func rotateKeys(args []string, getenv func(string) string, stdout, stderr io.Wri
 	return nil
 }
 
-func healthcheck(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("healthcheck", flag.ContinueOnError)
-	target := fs.String("url", "", "URL to probe (default: /readyz on the configured address)")
-	cfg, err := loadConfig(fs, args, getenv, stderr)
-	if err != nil {
-		return err
-	}
-	if *target == "" {
+func (c *cli) healthcheckCommand() *cobra.Command {
+	var target string
+	cmd := &cobra.Command{Use: "healthcheck", Short: "probe a running server's /readyz (for container health checks)"}
+	cmd.Flags().StringVar(&target, "url", "", "URL to probe (default: /readyz on the configured address)")
+	return c.leaf(cmd, func(ctx context.Context, cfg config.Config, _ []string) error {
+		return healthcheck(ctx, cfg, target, c.stdout)
+	})
+}
+
+func healthcheck(ctx context.Context, cfg config.Config, target string, stdout io.Writer) error {
+	if target == "" {
 		host, port, err := net.SplitHostPort(cfg.Addr)
 		if err != nil {
 			return err
@@ -294,11 +283,11 @@ func healthcheck(ctx context.Context, args []string, getenv func(string) string,
 		if host == "" || host == "0.0.0.0" || host == "::" {
 			host = "127.0.0.1"
 		}
-		*target = "http://" + net.JoinHostPort(host, port) + "/readyz"
+		target = "http://" + net.JoinHostPort(host, port) + "/readyz"
 	}
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, *target, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
 		return err
 	}
@@ -308,7 +297,7 @@ func healthcheck(ctx context.Context, args []string, getenv func(string) string,
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s answered %s", *target, resp.Status)
+		return fmt.Errorf("%s answered %s", target, resp.Status)
 	}
 	fmt.Fprintln(stdout, "ok")
 	return nil

@@ -2,14 +2,15 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 	"time"
 
-	"github.com/rolegate/rolegate/internal/authz"
+	"github.com/spf13/cobra"
+
+	"github.com/rolegate/rolegate/config"
 	"github.com/rolegate/rolegate/internal/importer"
 	"github.com/rolegate/rolegate/internal/server"
 )
@@ -17,22 +18,18 @@ import (
 // importUsers runs "rolegate users import FILE". It exits non-zero when any
 // row failed, after importing all the others, so that a script notices;
 // running it again once the file is fixed imports only what is missing.
-func importUsers(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("users import", flag.ContinueOnError)
-	superuserRole := fs.String("superuser-role", "admin", "role of Django superusers whose row names no role")
-	cfg, err := loadConfig(fs, args, getenv, stderr)
-	if err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return usageError{"want: rolegate users import [flags] FILE"}
-	}
-	pol, err := authz.Load(cfg.PolicyModel, cfg.PolicyFile)
-	if err != nil {
-		return fmt.Errorf("load policy:\n%w", err)
-	}
+func (c *cli) usersImportCommand() *cobra.Command {
+	var superuserRole string
+	cmd := &cobra.Command{Use: "import FILE", Short: "import users from a Django dumpdata export or a rolegate CSV or JSON user file", Args: exactArgs("FILE")}
+	cmd.Flags().StringVar(&superuserRole, "superuser-role", "admin", "role of Django superusers whose row names no role")
+	return c.leaf(cmd, func(ctx context.Context, cfg config.Config, args []string) error {
+		return importUsers(ctx, cfg, args[0], superuserRole, c.stdout, c.stderr)
+	})
+}
+
+func importUsers(ctx context.Context, cfg config.Config, name, superuserRole string, stdout, stderr io.Writer) error {
 	start := time.Now()
-	file, err := readImportFile(fs.Arg(0))
+	file, err := readImportFile(name)
 	if err != nil {
 		return err
 	}
@@ -41,21 +38,29 @@ func importUsers(ctx context.Context, args []string, getenv func(string) string,
 		return err
 	}
 	defer st.Close()
+	pol, err := policyInForce(ctx, cfg, st)
+	if err != nil {
+		return err
+	}
 	bar := newProgressBar(stderr)
 	sum, err := importer.Import(ctx, st, file.Rows, importer.Options{
-		HasRole: pol.HasRole, DefaultRole: cfg.DefaultRole, SuperuserRole: *superuserRole, Progress: bar.show,
+		HasRole: pol.HasRole, DefaultRole: cfg.DefaultRole, SuperuserRole: superuserRole, Progress: bar.show,
 	})
 	bar.finish()
 	sum.Elapsed = time.Since(start) // reading the file is part of the work
 	return report(sum, err, stdout, stderr)
 }
 
-// report lists the failed rows on stderr and the summary on stdout, and
+// report lists the failed rows, then the imported rows with a warning, on
+// stderr and the summary on stdout, and
 // returns the error the command ends with: the database's, or one that
 // counts the failed rows.
 func report(sum importer.Summary, err error, stdout, stderr io.Writer) error {
 	for _, f := range sum.Failures {
 		fmt.Fprintf(stderr, "%s: %s\n", f.Ref, f.Reason)
+	}
+	for _, w := range sum.Warnings {
+		fmt.Fprintf(stderr, "%s: warning: %s\n", w.Ref, w.Reason)
 	}
 	fmt.Fprintln(stdout, sum)
 	if err != nil {

@@ -156,3 +156,39 @@ func TestProgressBarDrawsOnlyWhenItMoves(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+// TestImportWarnsOfUnverifiableHashes: the row is imported, the warning
+// names it on standard error, the summary counts it, the exit status is
+// 0, and the way out the warning gives works.
+func TestImportWarnsOfUnverifiableHashes(t *testing.T) {
+	for _, target := range dbtest.Targets(t) {
+		t.Run(target.Name, func(t *testing.T) {
+			getenv := testEnv(t, target.URL, nil)
+			file := writeFile(t, "users.csv", "id,username,role,password_hash\n"+
+				"7,oldtimer,user,pbkdf2_sha1$260000$saltsalt$c2hhMQ==\n"+
+				"8,newcomer,user,\n")
+			stdout, stderr, err := runSplit(t, getenv, "users", "import", file)
+			wantExit(t, err, 0)
+			for _, want := range []string{
+				"line 2 (id 7): warning: password: pbkdf2_sha1 hashes cannot be verified: rolegate verifies argon2id, and Django's pbkdf2_sha256 and argon2; " +
+					"oldtimer cannot log in until a password is set (rolegate users set-password oldtimer --password-stdin)\n",
+				"line 3 (id 8): warning: password: no password hash;",
+			} {
+				if !strings.Contains(stderr, want) {
+					t.Errorf("stderr: got %q, want %q", stderr, want)
+				}
+			}
+			if !strings.HasPrefix(stdout, "imported 2, unchanged 0, failed 0 (of 2 rows) in ") ||
+				!strings.HasSuffix(stdout, "; 2 imported with a password hash that can never be verified\n") {
+				t.Errorf("stdout: got %q, want the summary counting 2 warnings", stdout)
+			}
+			if out, err := runCmd(t, getenv, "a brand new passphrase\n", "users", "set-password", "oldtimer", "--password-stdin"); err != nil {
+				t.Fatalf("set-password, as the warning says: %v\n%s", err, out)
+			}
+			base := startServer(t, getenv)
+			if resp, _ := postJSON(t, base+"/login/", map[string]string{"username": "oldtimer", "password": "a brand new passphrase"}); resp.StatusCode != http.StatusOK {
+				t.Errorf("login after set-password: got %d, want 200", resp.StatusCode)
+			}
+		})
+	}
+}

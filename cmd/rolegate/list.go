@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"text/tabwriter"
 	"time"
 
+	"github.com/spf13/cobra"
+
+	"github.com/rolegate/rolegate/config"
 	"github.com/rolegate/rolegate/internal/server"
 	"github.com/rolegate/rolegate/models"
 )
@@ -17,25 +19,25 @@ const listPageSize = 500
 
 // listUsers runs "rolegate users list": a table of every user matching the
 // filters, in id order, read a page at a time.
-func listUsers(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("users list", flag.ContinueOnError)
-	role := fs.String("role", "", "only users with this role")
-	search := fs.String("search", "", "only users whose username or email contains this, ignoring case")
-	cfg, err := loadConfig(fs, args, getenv, stderr)
-	if err != nil {
-		return err
-	}
-	if fs.NArg() != 0 {
-		return usageError{"want: rolegate users list [--role R] [--search S]"}
-	}
+func (c *cli) usersListCommand() *cobra.Command {
+	var role, search string
+	cmd := &cobra.Command{Use: "list", Short: "print a table of users"}
+	cmd.Flags().StringVar(&role, "role", "", "only users with this role")
+	cmd.Flags().StringVar(&search, "search", "", "only users whose username or email contains this, ignoring case")
+	return c.leaf(cmd, func(ctx context.Context, cfg config.Config, _ []string) error {
+		return listUsers(ctx, cfg, role, search, c.stdout)
+	})
+}
+
+func listUsers(ctx context.Context, cfg config.Config, role, search string, stdout io.Writer) error {
 	st, err := server.OpenStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	filter := models.UserFilter{Search: *search, Limit: listPageSize}
-	if *role != "" {
-		filter.Role = role
+	filter := models.UserFilter{Search: search, Limit: listPageSize}
+	if role != "" {
+		filter.Role = &role
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tUSERNAME\tEMAIL\tROLE\tACTIVE\tDATE_JOINED\tLAST_LOGIN")

@@ -5,23 +5,40 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rolegate/rolegate/config"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
-	if err != nil && !errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintln(os.Stderr, "rolegate:", err)
-	}
+	printError(os.Stderr, err)
 	os.Exit(exitCode(err))
 }
+
+// printError writes what stopped the command for the person who ran it,
+// unless the command already logged it (serve logs everything, so that
+// its output is log lines only).
+func printError(w io.Writer, err error) {
+	var logged loggedError
+	if err == nil || errors.As(err, &logged) {
+		return
+	}
+	fmt.Fprintln(w, "rolegate:", err)
+}
+
+// loggedError is an error its command has already written to its log.
+type loggedError struct{ error }
+
+func (e loggedError) Unwrap() error { return e.error }
 
 // exitCode is the process status for what run returned: 2 for a mistake
 // in the command line, as the flag package does, and 1 for every other
@@ -32,87 +49,81 @@ func exitCode(err error) int {
 	switch {
 	case err == nil:
 		return 0
-	case errors.As(err, &ue) || errors.Is(err, flag.ErrHelp):
+	case errors.As(err, &ue):
 		return 2
 	}
 	return 1
 }
 
-const usage = `usage: rolegate <command> [flags]
-
-commands:
-  serve                     run the HTTP server
-  migrate [up|down|status]  apply, roll back one, or list schema migrations
-  users create              create a user (--username U --role R --password-stdin)
-  users import FILE         import users from a Django dumpdata export or a rolegate CSV/JSON file
-  users list                print a table of users (--role R, --search S)
-  keys init                 create the signing key file if there is none
-  keys rotate               add a new signing key, drop keys no token can still use
-  config print              print every setting's effective value and its source
-  healthcheck               probe a running server's /readyz (for container health checks)
-  policy test|check|explain run the policy's tests, lint the policy files, or explain one decision
-  policy publish            validate the policy files and store them as the version replicas serve
-  policy versions           list published policy versions, newest (in force) first
-  policy rollback VERSION   publish an older version again as the newest
-
-Every command takes the configuration flags; run "rolegate serve -h" to list them.`
-
 // usageError is a mistake in the command line.
 type usageError struct{ msg string }
 
-func (e usageError) Error() string { return e.msg + "\n\n" + usage }
+func (e usageError) Error() string { return e.msg }
 
 // run is the whole program; main only supplies the process's environment,
 // so tests can run it too.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		return usageError{"no command given"}
-	}
-	cmd, rest := args[0], args[1:]
-	switch cmd {
-	case "serve":
-		return serve(ctx, rest, getenv, stdout, stderr)
-	case "migrate":
-		return migrate(ctx, rest, getenv, stdout, stderr)
-	case "users":
-		return users(ctx, rest, getenv, stdin, stdout, stderr)
-	case "keys":
-		switch {
-		case len(rest) > 0 && rest[0] == "rotate":
-			return rotateKeys(rest[1:], getenv, stdout, stderr)
-		case len(rest) > 0 && rest[0] == "init":
-			return initKeys(rest[1:], getenv, stdout, stderr)
-		}
-		return usageError{"want: rolegate keys init|rotate"}
-	case "config":
-		if len(rest) == 0 || rest[0] != "print" {
-			return usageError{"want: rolegate config print"}
-		}
-		return printConfig(rest[1:], getenv, stdout, stderr)
-	case "healthcheck":
-		return healthcheck(ctx, rest, getenv, stdout, stderr)
-	case "policy":
-		return policyCommand(ctx, rest, getenv, stdout, stderr)
-	case "help", "-h", "--help":
-		fmt.Fprintln(stdout, usage)
-		return nil
-	}
-	return usageError{fmt.Sprintf("unknown command %q", cmd)}
+	c := &cli{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
+	root := c.rootCommand()
+	// Never nil: cobra would read os.Args instead.
+	root.SetArgs(append([]string{}, args...))
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	return root.ExecuteContext(ctx)
 }
 
-// users runs the "users" subcommands.
-func users(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	sub := ""
-	if len(args) > 0 {
-		sub = args[0]
+// rootCommand is every command of rolegate.
+//
+// The command line library is spf13/cobra: its flags (pflag) may follow
+// positional arguments, a command's help lists its own flags apart from
+// inherited ones, and it is what kubectl, docker and gh use, so operators
+// already know the shape of its help.
+func (c *cli) rootCommand() *cobra.Command {
+	root := group("rolegate", "a policy-driven authorization and user-management service",
+		c.serveCommand(),
+		c.migrateCommand(),
+		group("users", "create, import, list users, and set their passwords",
+			c.usersCreateCommand(), c.usersImportCommand(), c.usersListCommand(), c.usersSetPasswordCommand()),
+		c.keysCommand(),
+		group("config", "show the configuration", c.configPrintCommand()),
+		c.healthcheckCommand(),
+		c.policyCommand(),
+		c.versionCommand(),
+	)
+	root.Use = "rolegate <command>"
+	root.Long = "rolegate is a policy-driven authorization and user-management service.\n" +
+		"Every command takes the global settings its --help lists; each is also a\n" +
+		"ROLEGATE_* variable and a key of the --config file."
+	root.Version = versionString()
+	root.Flags().BoolP("version", "v", false, "print the version, commit and Go release of this binary")
+	root.SetVersionTemplate("{{.Version}}\n")
+	root.SilenceErrors, root.SilenceUsage = true, true
+	root.CompletionOptions.DisableDefaultCmd = true
+	root.SetFlagErrorFunc(flagError)
+	root.SetUsageFunc(writeUsage)
+	return root
+}
+
+func (c *cli) versionCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "print the version, commit and Go release of this binary",
+		Args:  noArgs,
+		RunE: func(*cobra.Command, []string) error {
+			_, err := fmt.Fprintln(c.stdout, versionString())
+			return err
+		},
 	}
-	switch sub {
-	case "create":
-		return createUser(ctx, args[1:], getenv, stdin, stdout, stderr)
-	case "import":
-		return importUsers(ctx, args[1:], getenv, stdout, stderr)
-	case "list":
-		return listUsers(ctx, args[1:], getenv, stdout, stderr)
-	}
-	return usageError{"want: rolegate users create|import|list"}
+}
+
+// keysCommand holds the signing key commands. Each is a leaf over a plain
+// function of the configuration.
+func (c *cli) keysCommand() *cobra.Command {
+	return group("keys", "manage the token signing keys",
+		c.leaf(&cobra.Command{Use: "init", Short: "create the signing key file if there is none"},
+			func(_ context.Context, cfg config.Config, _ []string) error { return initKeys(cfg, c.stdout) }),
+		c.leaf(&cobra.Command{Use: "rotate", Short: "add a new signing key, drop keys no token can still use"},
+			func(_ context.Context, cfg config.Config, _ []string) error { return rotateKeys(cfg, c.stdout) }),
+	)
 }

@@ -65,6 +65,18 @@ func runCmd(t *testing.T, getenv func(string) string, stdin string, args ...stri
 	return out.String() + errOut.String(), err
 }
 
+// listeningAddr is the address in a server's "rolegate listening" log
+// line, or "" while there is none.
+func listeningAddr(log string) string {
+	for line := range strings.SplitSeq(log, "\n") {
+		var entry struct{ Msg, Addr string }
+		if json.Unmarshal([]byte(line), &entry) == nil && entry.Msg == "rolegate listening" {
+			return entry.Addr
+		}
+	}
+	return ""
+}
+
 // startServer runs "rolegate serve" until the test ends and returns its
 // base URL.
 func startServer(t *testing.T, getenv func(string) string) string {
@@ -79,11 +91,10 @@ func startServer(t *testing.T, getenv func(string) string) string {
 			t.Errorf("serve after shutdown: got %v, want nil", err)
 		}
 	})
-	listening := regexp.MustCompile(`listening on (\S+)`)
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		if m := listening.FindStringSubmatch(stdout.String()); m != nil {
-			return "http://" + m[1]
+		if addr := listeningAddr(stderr.String()); addr != "" {
+			return "http://" + addr
 		}
 		select {
 		case err := <-done:
@@ -176,22 +187,59 @@ func TestMigrateUpDownStatus(t *testing.T) {
 	for _, target := range dbtest.Targets(t) {
 		t.Run(target.Name, func(t *testing.T) {
 			getenv := testEnv(t, target.URL, nil)
-			run := func(want string, args ...string) string {
+			run := func(args ...string) (string, error) {
 				t.Helper()
-				out, err := runCmd(t, getenv, "", args...)
-				if err != nil || !strings.Contains(out, want) {
-					t.Fatalf("%v: got %q, %v; want %q", args, out, err, want)
-				}
-				return out
+				var out, errOut bytes.Buffer
+				err := run(context.Background(), args, getenv, strings.NewReader(""), &out, &errOut)
+				return out.String(), err
 			}
-			run("pending  0001_init", "migrate", "status")
-			lines := strings.Split(strings.TrimSpace(run("applied  0001_init", "migrate")), "\n")
-			// "migrate down" rolls back the newest migration only.
-			last := strings.TrimPrefix(lines[len(lines)-1], "applied  ")
-			before := lines[len(lines)-2]
-			run(before+"\npending  "+last, "migrate", "down")
-			run("applied  "+last, "migrate", "up")
+			status, err := run("migrate", "status")
+			ids := regexp.MustCompile(`(?m)^pending  (\S+)$`).FindAllStringSubmatch(status, -1)
+			if err != nil || len(ids) < 2 || ids[0][1] != "0001_init" || strings.Contains(status, "applied") {
+				t.Fatalf("status of a new database: got %q, %v; want every migration pending", status, err)
+			}
+			newest := ids[len(ids)-1][1]
+			var applied []string
+			for _, m := range ids {
+				applied = append(applied, "applied "+m[1])
+			}
+			if out, err := run("migrate", "up"); err != nil || out != strings.Join(applied, "\n")+"\n" {
+				t.Errorf("migrate up: got %q, %v; want each migration it applied, in order", out, err)
+			}
+			if out, err := run("migrate", "up"); err != nil || out != "nothing to apply: every migration has run\n" {
+				t.Errorf("migrate up again: got %q, %v; want nothing to apply", out, err)
+			}
+
+			// Without --yes, down names what it would roll back and changes nothing.
+			out, err := run("migrate", "down")
+			want := "migrate down would roll back " + newest + " and lose what it holds; add --yes to roll it back; see rolegate migrate down --help"
+			if exitCode(err) != 2 || err.Error() != want || out != "" {
+				t.Errorf("migrate down without --yes: got %q, %v; want exit 2 and %q", out, err, want)
+			}
+			if status, _ := run("migrate", "status"); strings.Contains(status, "pending") {
+				t.Errorf("after a refused down: got %q, want every migration still applied", status)
+			}
+			if out, err := run("migrate", "down", "--yes"); err != nil || out != "rolled back "+newest+"\n" {
+				t.Errorf("migrate down --yes: got %q, %v; want %s named", out, err, newest)
+			}
+			if status, _ := run("migrate", "status"); !strings.HasSuffix(status, "pending  "+newest+"\n") || strings.Count(status, "pending") != 1 {
+				t.Errorf("after down --yes: got %q, want only %s pending", status, newest)
+			}
+			if out, err := run("migrate"); err != nil || out != "applied "+newest+"\n" {
+				t.Errorf("migrate (as up): got %q, %v; want %s applied again", out, err, newest)
+			}
 		})
+	}
+}
+
+// TestMigrateDownOnANewDatabase: nothing has run, so nothing is rolled
+// back, with or without --yes.
+func TestMigrateDownOnANewDatabase(t *testing.T) {
+	getenv := testEnv(t, "sqlite:"+filepath.Join(t.TempDir(), "new.db"), nil)
+	for _, args := range [][]string{{"migrate", "down"}, {"migrate", "down", "--yes"}} {
+		if out, err := runCmd(t, getenv, "", args...); err != nil || out != "nothing to roll back: no migration has run\n" {
+			t.Errorf("%v: got %q, %v; want nothing to roll back", args, out, err)
+		}
 	}
 }
 

@@ -1,8 +1,8 @@
 package main
 
 import (
+	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -10,6 +10,9 @@ import (
 	"os"
 	"text/tabwriter"
 
+	"github.com/spf13/cobra"
+
+	"github.com/rolegate/rolegate/config"
 	"github.com/rolegate/rolegate/internal/auth"
 )
 
@@ -25,14 +28,16 @@ func newLogger(w io.Writer, level, format string) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
+func (c *cli) configPrintCommand() *cobra.Command {
+	return c.leaf(&cobra.Command{Use: "print", Short: "print every setting's effective value and its source"},
+		func(_ context.Context, cfg config.Config, _ []string) error { return printConfig(cfg, c.stdout) })
+}
+
 // printConfig prints every setting's effective value and where it came
-// from, secrets redacted. It prints even an invalid configuration, then
-// lists its problems and fails.
-func printConfig(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, err := loadConfig(flag.NewFlagSet("config print", flag.ContinueOnError), args, getenv, stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return err
-	}
+// from, secrets redacted. An invalid configuration prints nothing but its
+// problems (the command fails before it gets here), so that no half-true
+// table is taken for the configuration in force.
+func printConfig(cfg config.Config, stdout io.Writer) error {
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SETTING\tVALUE\tSOURCE")
 	if cfg.ConfigFile != "" {
@@ -41,17 +46,12 @@ func printConfig(args []string, getenv func(string) string, stdout, stderr io.Wr
 	for _, e := range cfg.Describe() {
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", e.Flag, e.Value, e.Source)
 	}
-	tw.Flush()
-	return err
+	return tw.Flush()
 }
 
 // initKeys creates the signing key file, unless there is one already.
 // Production servers never create it, so deployments run this once.
-func initKeys(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, err := loadConfig(flag.NewFlagSet("keys init", flag.ContinueOnError), args, getenv, stderr)
-	if err != nil {
-		return err
-	}
+func initKeys(cfg config.Config, stdout io.Writer) error {
 	_, statErr := os.Stat(cfg.JWTKeyFile)
 	ks, err := auth.LoadOrCreateKeys(cfg.JWTKeyFile)
 	if err != nil {

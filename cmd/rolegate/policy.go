@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -11,66 +10,68 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/spf13/cobra"
+
 	"github.com/rolegate/rolegate/config"
 	"github.com/rolegate/rolegate/internal/authz"
 	"github.com/rolegate/rolegate/internal/policytest"
 	"github.com/rolegate/rolegate/models"
 )
 
-// policyCommand runs "rolegate policy test|check|explain", the tools a
+// policyCommand holds "rolegate policy test|check|explain", the tools a
 // security team uses on policy files, which read files only, so they run
 // in CI or on a laptop with no server and no database; and "policy
 // publish|versions|rollback", which keep the versions replicas serve in
 // database mode (publish.go).
-func policyCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		return usageError{"want: rolegate policy test|check|explain|publish|versions|rollback"}
-	}
-	switch args[0] {
-	case "test":
-		return policyTest(ctx, args[1:], getenv, stdout, stderr)
-	case "check":
-		return policyCheck(ctx, args[1:], getenv, stdout, stderr)
-	case "explain":
-		return policyExplain(ctx, args[1:], getenv, stdout, stderr)
-	case "publish":
-		return policyPublish(ctx, args[1:], getenv, stdout, stderr)
-	case "versions":
-		return policyVersions(ctx, args[1:], getenv, stdout, stderr)
-	case "rollback":
-		return policyRollback(ctx, args[1:], getenv, stdout, stderr)
-	}
-	return usageError{fmt.Sprintf("unknown policy command %q: want test, check, explain, publish, versions or rollback", args[0])}
+func (c *cli) policyCommand() *cobra.Command {
+	return group("policy", "test, lint, explain and publish the policy",
+		c.policyTestCommand(), c.policyCheckCommand(), c.policyExplainCommand(),
+		c.policyPublishCommand(), c.policyVersionsCommand(), c.policyRollbackCommand())
 }
 
-// policyFiles holds the --model, --policy and --tests flags. Each
-// defaults to the configured file, so that the commands look at what the
-// server would load.
+// policyFiles holds the --model, --policy, --tests and --routes flags.
+// Each defaults to the configured file, so that the commands look at what
+// the server would load. They are the only spelling of those files on the
+// commands that have them: the settings they replace (--policy-model and
+// so on) are not offered there.
 type policyFiles struct {
-	model, policy, tests string
-	withTests            bool
+	model, policy, tests, routes string
+	withTests, withRoutes        bool
 }
 
-// register adds the flags to fs; withTests says whether the command reads
-// the test file at all.
-func (f *policyFiles) register(fs *flag.FlagSet, withTests bool) {
-	fs.StringVar(&f.model, "model", "", "model file (default: ROLEGATE_POLICY_MODEL)")
-	fs.StringVar(&f.policy, "policy", "", "policy file (default: ROLEGATE_POLICY_FILE)")
+// register adds the flags to cmd; withTests and withRoutes say whether
+// the command reads the test file and the route table.
+func (f *policyFiles) register(cmd *cobra.Command, withTests, withRoutes bool) {
+	cmd.Flags().StringVar(&f.model, "model", "", "model file (default: ROLEGATE_POLICY_MODEL)")
+	cmd.Flags().StringVar(&f.policy, "policy", "", "policy file (default: ROLEGATE_POLICY_FILE)")
+	replaceSetting(cmd, "policy-model", "model")
+	replaceSetting(cmd, "policy-file", "policy")
 	if f.withTests = withTests; withTests {
-		fs.StringVar(&f.tests, "tests", "", "policy test file (default: ROLEGATE_POLICY_TESTS)")
+		cmd.Flags().StringVar(&f.tests, "tests", "", "policy test file (default: ROLEGATE_POLICY_TESTS)")
+		replaceSetting(cmd, "policy-tests", "tests")
+	}
+	if f.withRoutes = withRoutes; withRoutes {
+		cmd.Flags().StringVar(&f.routes, "routes", "", "route table of /v1/authz/forward (default: ROLEGATE_POLICY_ROUTES)")
+		replaceSetting(cmd, "policy-routes", "routes")
 	}
 }
 
-// load reads the files. A configured test file that does not exist means
-// no tests, as for the server; one named with --tests must exist.
+// load reads the files. A configured test file or route table that does
+// not exist means no tests or no routes, as for the server; one named
+// with --tests or --routes must exist.
 func (f policyFiles) load(ctx context.Context, cfg config.Config) (authz.Source, error) {
 	l := authz.FileLoader{ModelFile: or(f.model, cfg.PolicyModel), PolicyFile: or(f.policy, cfg.PolicyFile)}
 	if f.withTests {
 		l.TestsFile = or(f.tests, cfg.PolicyTests)
 	}
-	if f.tests != "" {
-		if _, err := os.Stat(f.tests); err != nil {
-			return authz.Source{}, fmt.Errorf("tests: %w", err)
+	if f.withRoutes {
+		l.RoutesFile = or(f.routes, cfg.PolicyRoutes)
+	}
+	for flag, name := range map[string]string{"tests": f.tests, "routes": f.routes} {
+		if name != "" {
+			if _, err := os.Stat(name); err != nil {
+				return authz.Source{}, fmt.Errorf("%s: %w", flag, err)
+			}
 		}
 	}
 	return l.Load(ctx)
@@ -83,30 +84,19 @@ func or(s, fallback string) string {
 	return fallback
 }
 
-// parseFlags parses a policy subcommand's flags and the configuration,
-// and refuses stray arguments.
-func parseFlags(fs *flag.FlagSet, args []string, getenv func(string) string, stderr io.Writer) (config.Config, error) {
-	cfg, err := loadConfig(fs, args, getenv, stderr)
-	if err != nil {
-		return cfg, err
-	}
-	if fs.NArg() > 0 {
-		return cfg, usageError{fmt.Sprintf("rolegate %s takes no arguments, got %q", fs.Name(), fs.Args())}
-	}
-	return cfg, nil
+func (c *cli) policyTestCommand() *cobra.Command {
+	var files policyFiles
+	cmd := &cobra.Command{Use: "test", Short: "run the policy's test file (after compiling the policy and its route table)"}
+	files.register(cmd, true, true)
+	return c.leaf(cmd, func(ctx context.Context, cfg config.Config, _ []string) error {
+		return policyTest(ctx, cfg, files, c.stdout)
+	})
 }
 
 // policyTest runs the test file against the policy and prints each
 // failure with the rule that decided it. It fails when any case fails,
 // or when there are no cases, so that CI never passes on a missing file.
-func policyTest(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("policy test", flag.ContinueOnError)
-	var files policyFiles
-	files.register(fs, true)
-	cfg, err := parseFlags(fs, args, getenv, stderr)
-	if err != nil {
-		return err
-	}
+func policyTest(ctx context.Context, cfg config.Config, files policyFiles, stdout io.Writer) error {
 	src, err := files.load(ctx, cfg)
 	if err != nil {
 		return err
@@ -141,17 +131,20 @@ func policyTest(ctx context.Context, args []string, getenv func(string) string, 
 	return nil
 }
 
-// policyCheck lints the files and prints each finding. Errors fail it;
-// warnings only with --strict.
-func policyCheck(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("policy check", flag.ContinueOnError)
+func (c *cli) policyCheckCommand() *cobra.Command {
 	var files policyFiles
-	files.register(fs, true)
-	strict := fs.Bool("strict", false, "fail on warnings too")
-	cfg, err := parseFlags(fs, args, getenv, stderr)
-	if err != nil {
-		return err
-	}
+	var strict bool
+	cmd := &cobra.Command{Use: "check", Short: "lint the policy files and the route table"}
+	files.register(cmd, true, true)
+	cmd.Flags().BoolVar(&strict, "strict", false, "fail on warnings too")
+	return c.leaf(cmd, func(ctx context.Context, cfg config.Config, _ []string) error {
+		return policyCheck(ctx, cfg, files, strict, c.stdout)
+	})
+}
+
+// policyCheck lints the files and prints each finding. Errors fail it;
+// warnings only with strict.
+func policyCheck(ctx context.Context, cfg config.Config, files policyFiles, strict bool, stdout io.Writer) error {
 	src, err := files.load(ctx, cfg)
 	if err != nil {
 		return err
@@ -166,7 +159,7 @@ func policyCheck(ctx context.Context, args []string, getenv func(string) string,
 	switch {
 	case errs > 0:
 		return fmt.Errorf("policy check found %s", plural(errs, "error"))
-	case *strict && warns > 0:
+	case strict && warns > 0:
 		return fmt.Errorf("policy check found %s (--strict)", plural(warns, "warning"))
 	}
 	return nil
@@ -179,28 +172,35 @@ func plural(n int, noun string) string {
 	return strconv.Itoa(n) + " " + noun + "s"
 }
 
+// explainFlags are the request "policy explain" asks about.
+type explainFlags struct {
+	role, resource, action string
+	subjectID, ownerID     int64
+}
+
+func (c *cli) policyExplainCommand() *cobra.Command {
+	var files policyFiles
+	q := explainFlags{subjectID: -1}
+	cmd := &cobra.Command{Use: "explain --role R --resource X --action A", Short: "explain one decision and the rule that made it"}
+	files.register(cmd, false, false)
+	cmd.Flags().StringVar(&q.role, "role", "", "the caller's role (required); anonymous for a caller without a token")
+	cmd.Flags().StringVar(&q.resource, "resource", "", "the resource, such as users (required)")
+	cmd.Flags().StringVar(&q.action, "action", "", "the action, such as read (required)")
+	cmd.Flags().Func("subject-id", "the caller's user id (default 1, or none for anonymous)", idFlag(&q.subjectID))
+	cmd.Flags().Func("owner-id", "the id of the user who owns the target (default none, as for a list or an area)", idFlag(&q.ownerID))
+	return c.leaf(cmd, func(ctx context.Context, cfg config.Config, _ []string) error {
+		if q.role == "" || q.resource == "" || q.action == "" {
+			return usagef(cmd, "policy explain needs --role, --resource and --action")
+		}
+		return policyExplain(ctx, cfg, files, q, c.stdout)
+	})
+}
+
 // policyExplain prints the policy's decision on one request and the rule
 // that made it.
-func policyExplain(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("policy explain", flag.ContinueOnError)
-	var files policyFiles
-	files.register(fs, false)
-	role := fs.String("role", "", "the caller's role (required); anonymous for a caller without a token")
-	resource := fs.String("resource", "", "the resource, such as users (required)")
-	action := fs.String("action", "", "the action, such as read (required)")
-	subjectID := int64(-1)
-	fs.Func("subject-id", "the caller's user id (default 1, or none for anonymous)", idFlag(&subjectID))
-	ownerID := int64(0)
-	fs.Func("owner-id", "the id of the user who owns the target (default none, as for a list or an area)", idFlag(&ownerID))
-	cfg, err := parseFlags(fs, args, getenv, stderr)
-	if err != nil {
-		return err
-	}
-	if *role == "" || *resource == "" || *action == "" {
-		return usageError{"policy explain needs --role, --resource and --action"}
-	}
-	if subjectID < 0 {
-		subjectID = policytest.DefaultSubjectID(*role)
+func policyExplain(ctx context.Context, cfg config.Config, files policyFiles, q explainFlags, stdout io.Writer) error {
+	if q.subjectID < 0 {
+		q.subjectID = policytest.DefaultSubjectID(q.role)
 	}
 	src, err := files.load(ctx, cfg)
 	if err != nil {
@@ -210,13 +210,13 @@ func policyExplain(ctx context.Context, args []string, getenv func(string) strin
 	if err != nil {
 		return fmt.Errorf("load policy:\n%w", err)
 	}
-	v, err := policytest.Explain(p, models.Subject{ID: subjectID, Role: *role}, models.Resource{Type: *resource, OwnerID: ownerID}, *action)
+	v, err := policytest.Explain(p, models.Subject{ID: q.subjectID, Role: q.role}, models.Resource{Type: q.resource, OwnerID: q.ownerID}, q.action)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintln(stdout, v)
-	if *role != models.AnonymousRole && !p.HasRole(*role) {
-		fmt.Fprintf(stdout, "note: role %q is not defined by the policy (%s)\n", *role, strings.Join(p.Roles(), ", "))
+	if q.role != models.AnonymousRole && !p.HasRole(q.role) {
+		fmt.Fprintf(stdout, "note: role %q is not defined by the policy (%s)\n", q.role, strings.Join(p.Roles(), ", "))
 	}
 	return nil
 }

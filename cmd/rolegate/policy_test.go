@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -202,12 +201,82 @@ func TestExitCode(t *testing.T) {
 	}{
 		{nil, 0},
 		{usageError{"no command given"}, 2},
-		{fmt.Errorf("parse: %w", flag.ErrHelp), 2},
+		{fmt.Errorf("run: %w", usageError{"bad flag"}), 2},
 		{errors.New("2 of 64 policy tests failed"), 1},
 	}
 	for _, c := range cases {
 		if got := exitCode(c.err); got != c.want {
 			t.Errorf("%v: got %d, want %d", c.err, got, c.want)
 		}
+	}
+}
+
+// routesWith writes the shipped route table plus extra lines, and returns
+// its path and the line of each extra line.
+func routesWith(t *testing.T, extra ...string) (string, []int) {
+	t.Helper()
+	data, err := os.ReadFile("../../policy/routes.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.TrimRight(string(data), "\n")
+	var lines []int
+	for _, l := range extra {
+		text += "\n" + l
+		lines = append(lines, strings.Count(text, "\n")+1)
+	}
+	path := filepath.Join(t.TempDir(), "routes.csv")
+	if err := os.WriteFile(path, []byte(text+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path, lines
+}
+
+// TestPolicyCommandsCompileTheRoutes: a route line the server would refuse
+// fails policy test and policy check too, whether the table is named with
+// --routes or configured.
+func TestPolicyCommandsCompileTheRoutes(t *testing.T) {
+	broken, lines := routesWith(t, "route, GET, /api/reports, reports")
+	want := regexp.MustCompile(fmt.Sprintf(`routes\.csv:%d: (error: )?route has 3 fields, want 5`, lines[0]))
+	configured := testEnv(t, "sqlite:"+filepath.Join(t.TempDir(), "unused.db"), map[string]string{
+		"ROLEGATE_POLICY_TESTS": "../../policy/policy_test.csv", "ROLEGATE_POLICY_ROUTES": broken,
+	})
+	for _, tc := range []struct {
+		getenv func(string) string
+		args   []string
+	}{
+		{policyEnv(t), []string{"policy", "test", "--routes", broken}},
+		{policyEnv(t), []string{"policy", "check", "--routes", broken}},
+		{configured, []string{"policy", "test"}},
+		{configured, []string{"policy", "check"}},
+	} {
+		out, err := runCmd(t, tc.getenv, "", tc.args...)
+		wantExit(t, err, 1)
+		if !want.MatchString(out + fmt.Sprint(err)) {
+			t.Errorf("%v: got %q, %v; want %s", tc.args, out, err, want)
+		}
+	}
+	// The server refuses the same table: the commands agree with it.
+	_, err := runCmd(t, configured, "", "serve")
+	if err == nil || !want.MatchString(err.Error()) {
+		t.Errorf("serve with the broken table: got %v, want %s", err, want)
+	}
+
+	shadow, lines := routesWith(t, "route, GET, /api/admin/*, admin_area, read, -")
+	out, err := runCmd(t, policyEnv(t), "", "policy", "check", "--routes", shadow)
+	wantExit(t, err, 1)
+	if want := fmt.Sprintf("routes.csv:%d: error: route GET /api/admin/* never matches", lines[0]); !strings.Contains(out, want) {
+		t.Errorf("shadowed route: got %q, want %q", out, want)
+	}
+	for _, cmd := range []string{"test", "check"} {
+		_, err := runCmd(t, policyEnv(t), "", "policy", cmd, "--routes", filepath.Join(t.TempDir(), "missing.csv"))
+		wantExit(t, err, 1)
+		if err == nil || !strings.Contains(err.Error(), "routes: ") {
+			t.Errorf("policy %s --routes MISSING: got %v, want the file refused", cmd, err)
+		}
+	}
+	good, _ := routesWith(t, "route, GET, /api/reports, users, list, -")
+	if out, err := runCmd(t, policyEnv(t), "", "policy", "check", "--routes", good); err != nil || !strings.Contains(out, "0 errors") {
+		t.Errorf("a good extra route: got %q, %v; want no errors", out, err)
 	}
 }

@@ -2,12 +2,12 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
-	"os"
 	"text/tabwriter"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/rolegate/rolegate/config"
 	"github.com/rolegate/rolegate/internal/authz"
@@ -21,50 +21,35 @@ type publishFlags struct {
 	by, comment string
 }
 
-func (f *publishFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.by, "by", "", "who publishes, kept with the version (default: $USER)")
-	fs.StringVar(&f.comment, "comment", "", "why, kept with the version")
+func (f *publishFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.by, "by", "", "who publishes, kept with the version (default: $USER)")
+	cmd.Flags().StringVar(&f.comment, "comment", "", "why, kept with the version")
+}
+
+func (c *cli) policyPublishCommand() *cobra.Command {
+	var files policyFiles
+	var who publishFlags
+	cmd := &cobra.Command{Use: "publish", Short: "validate the policy files and store them as the version replicas serve"}
+	files.register(cmd, true, true)
+	who.register(cmd)
+	return c.leaf(cmd, func(ctx context.Context, cfg config.Config, _ []string) error {
+		return policyPublish(ctx, cfg, files, who, c.getenv, c.stdout)
+	})
 }
 
 // policyPublish runs "rolegate policy publish": it validates the policy
 // files as a reload would and stores them as the newest version, which
 // every replica in database mode then serves.
-func policyPublish(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("policy publish", flag.ContinueOnError)
-	var files policyFiles
-	files.register(fs, true)
-	routes := fs.String("routes", "", "route table (default: ROLEGATE_POLICY_ROUTES)")
-	var who publishFlags
-	who.register(fs)
-	cfg, err := parseFlags(fs, args, getenv, stderr)
-	if err != nil {
-		return err
+func policyPublish(ctx context.Context, cfg config.Config, files policyFiles, who publishFlags, getenv func(string) string, stdout io.Writer) error {
+	if err := checkVersionDatabase(cfg); err != nil {
+		return fmt.Errorf("policy not published: %w", err)
 	}
+	fmt.Fprintf(stdout, "target database: %s\n", config.RedactURL(cfg.DatabaseURL))
 	src, err := files.load(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("policy not published:\n%w", err)
 	}
-	if src, err = withRoutes(ctx, src, *routes, cfg.PolicyRoutes); err != nil {
-		return fmt.Errorf("policy not published:\n%w", err)
-	}
 	return publish(ctx, cfg, src, who, getenv, stdout)
-}
-
-// withRoutes adds the route table to src. A configured file that does not
-// exist is an empty table, as for the server; one named with --routes
-// must exist.
-func withRoutes(ctx context.Context, src authz.Source, flagFile, configured string) (authz.Source, error) {
-	if flagFile != "" {
-		if _, err := os.Stat(flagFile); err != nil {
-			return src, fmt.Errorf("routes: %w", err)
-		}
-	}
-	r, err := authz.FileLoader{ModelFile: src.ModelFile, PolicyFile: src.PolicyFile, RoutesFile: or(flagFile, configured)}.Load(ctx)
-	if err != nil {
-		return src, err
-	}
-	src.RoutesFile, src.Routes = r.RoutesFile, r.Routes
-	return src, nil
 }
 
 // validate refuses what a reload would refuse (a policy that does not
@@ -87,6 +72,23 @@ func validate(src authz.Source, cfg config.Config) (*authz.Policy, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// checkVersionDatabase refuses, in production, to keep policy versions in
+// SQLite: replicas in production run on PostgreSQL, so a SQLite database
+// there is a forgotten ROLEGATE_DATABASE_URL (most often the development
+// default), and a version published to it would reach no replica. The
+// check comes before the database is opened, which would create the file.
+func checkVersionDatabase(cfg config.Config) error {
+	if !cfg.Production() || !cfg.IsSQLite() {
+		return nil
+	}
+	what := "is SQLite"
+	if cfg.IsDefault("database-url") {
+		what = "is the development default, SQLite"
+	}
+	return fmt.Errorf("%s: %s %s; with ROLEGATE_ENV=production, name the replicas' PostgreSQL database",
+		cfg.Origin("database-url"), config.RedactURL(cfg.DatabaseURL), what)
 }
 
 // publish validates src and stores it as the newest version, unless the
@@ -128,24 +130,30 @@ func isNotFound(err error) bool {
 // versionsShown is how many versions "policy versions" lists by default.
 const versionsShown = 20
 
+func (c *cli) policyVersionsCommand() *cobra.Command {
+	var limit int
+	cmd := &cobra.Command{Use: "versions", Short: "list published policy versions, newest (in force) first"}
+	cmd.Flags().IntVar(&limit, "limit", versionsShown, "most versions to list")
+	return c.leaf(cmd, func(ctx context.Context, cfg config.Config, _ []string) error {
+		if limit < 1 {
+			return usagef(cmd, "--limit must be at least 1")
+		}
+		return policyVersions(ctx, cfg, limit, c.stdout)
+	})
+}
+
 // policyVersions runs "rolegate policy versions": the published versions,
 // newest first, the one in force marked with "*".
-func policyVersions(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("policy versions", flag.ContinueOnError)
-	limit := fs.Int("limit", versionsShown, "most versions to list")
-	cfg, err := parseFlags(fs, args, getenv, stderr)
-	if err != nil {
+func policyVersions(ctx context.Context, cfg config.Config, limit int, stdout io.Writer) error {
+	if err := checkVersionDatabase(cfg); err != nil {
 		return err
-	}
-	if *limit < 1 {
-		return usageError{"--limit must be at least 1"}
 	}
 	st, err := server.OpenStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	vs, err := st.ListPolicyVersions(ctx, *limit)
+	vs, err := st.ListPolicyVersions(ctx, limit)
 	if err != nil {
 		return err
 	}
@@ -168,18 +176,21 @@ func policyVersions(ctx context.Context, args []string, getenv func(string) stri
 // policyRollback runs "rolegate policy rollback VERSION": it publishes an
 // older version's text again as the newest, after validating it again
 // (the tests or the default role may have changed since).
-func policyRollback(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("policy rollback", flag.ContinueOnError)
+func (c *cli) policyRollbackCommand() *cobra.Command {
 	var who publishFlags
-	who.register(fs)
-	cfg, err := loadConfig(fs, args, getenv, stderr)
-	if err != nil {
-		return err
+	cmd := &cobra.Command{Use: "rollback VERSION", Short: "publish an older version again as the newest", Args: exactArgs("VERSION")}
+	who.register(cmd)
+	return c.leaf(cmd, func(ctx context.Context, cfg config.Config, args []string) error {
+		return policyRollback(ctx, cfg, args[0], who, c.getenv, c.stdout)
+	})
+}
+
+func policyRollback(ctx context.Context, cfg config.Config, prefix string, who publishFlags, getenv func(string) string, stdout io.Writer) error {
+	if err := checkVersionDatabase(cfg); err != nil {
+		return fmt.Errorf("nothing rolled back: %w", err)
 	}
-	if fs.NArg() != 1 {
-		return usageError{"want: rolegate policy rollback [--comment C] VERSION"}
-	}
-	old, err := findVersion(ctx, cfg, fs.Arg(0))
+	fmt.Fprintf(stdout, "target database: %s\n", config.RedactURL(cfg.DatabaseURL))
+	old, err := findVersion(ctx, cfg, prefix)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rolegate/rolegate/config"
 	"github.com/rolegate/rolegate/internal/dbtest"
 	"github.com/rolegate/rolegate/internal/store"
 	"github.com/rolegate/rolegate/models"
@@ -250,4 +252,76 @@ func policyVersionOf(t *testing.T, base string) string {
 	}
 	resp.Body.Close()
 	return resp.Header.Get("X-Policy-Version")
+}
+
+// withPassword adds a password to a database URL's user, which the test
+// server's trust authentication ignores.
+func withPassword(t *testing.T, dbURL, password string) string {
+	t.Helper()
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.UserPassword(u.User.Username(), password)
+	return u.String()
+}
+
+// TestPolicyPublishNamesItsTarget: publish and rollback say, first, which
+// database they write to, with its password hidden.
+func TestPolicyPublishNamesItsTarget(t *testing.T) {
+	for _, target := range dbtest.Targets(t) {
+		t.Run(target.Name, func(t *testing.T) {
+			dbURL := target.URL
+			if target.Name == "postgres" {
+				dbURL = withPassword(t, dbURL, "s3cret-pw")
+			}
+			getenv := publishEnv(t, dbURL, nil)
+			want := "target database: " + config.RedactURL(dbURL) + "\n"
+			out, err := runCmd(t, getenv, "", "policy", "publish")
+			if err != nil || !strings.HasPrefix(out, want) || strings.Contains(out, "s3cret-pw") {
+				t.Fatalf("publish: got %q, %v; want it to start %q, without the password", out, err, want)
+			}
+			version := publishedLine.FindStringSubmatch(out)
+			if version == nil {
+				t.Fatalf("publish: got %q, want a published version", out)
+			}
+			out, err = runCmd(t, getenv, "", "policy", "rollback", version[1][:8])
+			if err != nil || !strings.HasPrefix(out, want) {
+				t.Errorf("rollback: got %q, %v; want it to start %q", out, err, want)
+			}
+		})
+	}
+}
+
+// TestPolicyVersionsRefuseSQLiteInProduction: in production a SQLite
+// database, above all the development default, is a forgotten setting;
+// publish, rollback and versions refuse it before creating the file.
+func TestPolicyVersionsRefuseSQLiteInProduction(t *testing.T) {
+	dir := t.TempDir()
+	vars := map[string]string{
+		"ROLEGATE_ENV": "production", "ROLEGATE_POLICY_MODEL": "../../policy/model.conf", "ROLEGATE_POLICY_FILE": "../../policy/policy.csv",
+		"ROLEGATE_POLICY_TESTS": "../../policy/policy_test.csv", "ROLEGATE_POLICY_ROUTES": "../../policy/routes.csv",
+		"ROLEGATE_JWT_KEY_FILE": filepath.Join(dir, "keys.json"),
+	}
+	getenv := func(k string) string { return vars[k] }
+	for _, args := range [][]string{{"policy", "publish"}, {"policy", "rollback", "abcdef"}, {"policy", "versions"}} {
+		out, err := runCmd(t, getenv, "", args...)
+		want := "ROLEGATE_DATABASE_URL: sqlite:data/rolegate.db is the development default, SQLite; with ROLEGATE_ENV=production, name the replicas' PostgreSQL database"
+		if exitCode(err) != 1 || !strings.Contains(err.Error(), want) || out != "" {
+			t.Errorf("%v: got %q, %v; want exit 1 and %q", args, out, err, want)
+		}
+	}
+	if _, err := os.Stat("data/rolegate.db"); err == nil {
+		t.Error("a refused command created data/rolegate.db")
+	}
+	vars["ROLEGATE_DATABASE_URL"] = "sqlite:" + filepath.Join(dir, "x.db")
+	_, err := runCmd(t, getenv, "", "policy", "publish", "--database-url", "sqlite:"+filepath.Join(dir, "y.db"))
+	if err == nil || !strings.Contains(err.Error(), "--database-url: sqlite:"+filepath.Join(dir, "y.db")+" is SQLite;") {
+		t.Errorf("SQLite by flag: got %v, want the flag named", err)
+	}
+	for _, name := range []string{"x.db", "y.db"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+			t.Errorf("a refused publish created %s", name)
+		}
+	}
 }

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"database/sql"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -47,10 +45,6 @@ func startReplica(t *testing.T, bin string, env []string) *replica {
 	r := &replica{cmd: exec.Command(bin, "serve"), stderr: &syncBuffer{}}
 	r.cmd.Env = env
 	r.cmd.Stderr = r.stderr
-	stdout, err := r.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
 	if err := r.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -61,21 +55,13 @@ func startReplica(t *testing.T, bin string, env []string) *replica {
 			t.Logf("replica %s log:\n%s", r.base, r.stderr.String())
 		}
 	})
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if m := regexp.MustCompile(`listening on (\S+)`).FindStringSubmatch(sc.Text()); m != nil {
-				addr <- m[1]
-			}
+	for deadline := time.Now().Add(20 * time.Second); r.base == ""; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("replica did not start:\n%s", r.stderr.String())
 		}
-		io.Copy(io.Discard, stdout)
-	}()
-	select {
-	case a := <-addr:
-		r.base = "http://" + a
-	case <-time.After(20 * time.Second):
-		t.Fatalf("replica did not start:\n%s", r.stderr.String())
+		if addr := listeningAddr(r.stderr.String()); addr != "" {
+			r.base = "http://" + addr
+		}
 	}
 	return r
 }

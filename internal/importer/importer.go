@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/rolegate/rolegate/internal/account"
+	"github.com/rolegate/rolegate/internal/auth"
 	"github.com/rolegate/rolegate/internal/store"
 	"github.com/rolegate/rolegate/models"
 )
@@ -54,19 +55,32 @@ type Failure struct {
 	Reason string
 }
 
+// Warning is a row that was imported but needs an administrator's look,
+// and why: its password hash can never be verified, so its user cannot
+// log in until someone sets a password.
+type Warning struct {
+	Ref    string
+	Reason string
+}
+
 // Summary is what an import did.
 type Summary struct {
 	Total     int
 	Imported  int
 	Unchanged int
 	Failures  []Failure // in file order
+	Warnings  []Warning // in file order; each row is also counted in Imported
 	Elapsed   time.Duration
 }
 
 // String is the summary line the command prints.
 func (s Summary) String() string {
-	return fmt.Sprintf("imported %d, unchanged %d, failed %d (of %d rows) in %.1fs",
+	line := fmt.Sprintf("imported %d, unchanged %d, failed %d (of %d rows) in %.1fs",
 		s.Imported, s.Unchanged, len(s.Failures), s.Total, s.Elapsed.Seconds())
+	if n := len(s.Warnings); n > 0 {
+		line += fmt.Sprintf("; %d imported with a password hash that can never be verified", n)
+	}
+	return line
 }
 
 // Import validates rows and writes the good ones in batches. A row that
@@ -79,6 +93,7 @@ func Import(ctx context.Context, w Writer, rows []Row, opts Options) (Summary, e
 	start := time.Now()
 	sum := Summary{Total: len(rows)}
 	reasons := make([]string, len(rows))
+	warnings := make([]string, len(rows))
 	valid := validate(rows, opts, reasons)
 	progress := opts.Progress
 	if progress == nil {
@@ -88,7 +103,7 @@ func Import(ctx context.Context, w Writer, rows []Row, opts Options) (Summary, e
 	progress(done, len(rows))
 	var err error
 	for _, batch := range batches(valid, opts.BatchSize) {
-		if err = writeBatch(ctx, w, rows, batch, reasons, &sum); err != nil {
+		if err = writeBatch(ctx, w, rows, batch, reasons, warnings, &sum); err != nil {
 			break
 		}
 		done += len(batch)
@@ -97,6 +112,9 @@ func Import(ctx context.Context, w Writer, rows []Row, opts Options) (Summary, e
 	for i, reason := range reasons {
 		if reason != "" {
 			sum.Failures = append(sum.Failures, Failure{Ref: rows[i].Ref, Reason: reason})
+		}
+		if warnings[i] != "" {
+			sum.Warnings = append(sum.Warnings, Warning{Ref: rows[i].Ref, Reason: warnings[i]})
 		}
 	}
 	sum.Elapsed = time.Since(start)
@@ -119,8 +137,9 @@ func batches(valid []int, n int) [][]int {
 }
 
 // writeBatch stores the rows at the indexes in batch, and records each
-// outcome in sum or, for a conflict, in reasons.
-func writeBatch(ctx context.Context, w Writer, rows []Row, batch []int, reasons []string, sum *Summary) error {
+// outcome in sum or, for a conflict, in reasons; an imported row whose
+// password hash can never be verified gets a warning.
+func writeBatch(ctx context.Context, w Writer, rows []Row, batch []int, reasons, warnings []string, sum *Summary) error {
 	users := make([]*models.User, len(batch))
 	for j, i := range batch {
 		users[j] = &rows[i].User
@@ -133,6 +152,7 @@ func writeBatch(ctx context.Context, w Writer, rows []Row, batch []int, reasons 
 		switch o.Result {
 		case store.Imported:
 			sum.Imported++
+			warnings[batch[j]] = hashWarning(&rows[batch[j]].User)
 		case store.Unchanged:
 			sum.Unchanged++
 		default:
@@ -140,6 +160,15 @@ func writeBatch(ctx context.Context, w Writer, rows []Row, batch []int, reasons 
 		}
 	}
 	return nil
+}
+
+// hashWarning says why u can never log in with a password, or "".
+func hashWarning(u *models.User) string {
+	if err := auth.CheckStoredHash(u.PasswordHash); err != nil {
+		return fmt.Sprintf("password: %v; %s cannot log in until a password is set (rolegate users set-password %s --password-stdin)",
+			err, u.Username, u.Username)
+	}
+	return ""
 }
 
 // validate completes and checks each row, records why a row is refused in

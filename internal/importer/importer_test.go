@@ -448,3 +448,52 @@ func userDiff(got, want *models.User) string {
 	}
 	return ""
 }
+
+// TestUnverifiableHashesAreImportedWithAWarning: a row whose password hash
+// can never be verified is imported (an administrator can set a password
+// later), and the summary names it and counts it.
+func TestUnverifiableHashesAreImportedWithAWarning(t *testing.T) {
+	for _, target := range dbtest.Targets(t) {
+		t.Run(target.Name, func(t *testing.T) {
+			st := openStore(t, target)
+			data := fixture(t,
+				djangoEntry("accounts.customuser", 1, map[string]any{"username": "good", "role": "user", "password": djangoPBKDF2(t, "good-password-1", "saltsaltsalt", 1000)}),
+				djangoEntry("accounts.customuser", 2, map[string]any{"username": "sha1", "role": "user", "password": "pbkdf2_sha1$260000$saltsalt$c2hhMQ=="}),
+				djangoEntry("accounts.customuser", 3, map[string]any{"username": "locked", "role": "user", "password": "!k3j4h5g6f7d8s9a0"}),
+				djangoEntry("accounts.customuser", 4, map[string]any{"username": "empty", "role": "user", "password": ""}),
+				djangoEntry("accounts.customuser", 5, map[string]any{"username": "crypt", "role": "user", "password": "bcrypt_sha256$$2b$12$abcdefghijklmnopqrstuv"}),
+				djangoEntry("accounts.customuser", 6, map[string]any{"username": "broken", "role": "user", "password": "pbkdf2_sha256$x$y$z"}),
+				djangoEntry("accounts.customuser", 7, map[string]any{"username": "bad name", "role": "user", "password": "md5$x$y"}),
+			)
+			_, sum := importBytes(t, st, data, options(t))
+			wantCounts(t, sum, 6, 0, 1)
+			want := map[string]string{
+				"row 2 (pk 2)": "password: pbkdf2_sha1 hashes cannot be verified",
+				"row 3 (pk 3)": "password: an unusable password",
+				"row 4 (pk 4)": "password: no password hash",
+				"row 5 (pk 5)": "password: bcrypt_sha256 hashes cannot be verified",
+				"row 6 (pk 6)": "password: a malformed hash",
+			}
+			if len(sum.Warnings) != len(want) {
+				t.Errorf("got warnings %v, want one for each of %v", sum.Warnings, want)
+			}
+			for _, w := range sum.Warnings {
+				if !strings.Contains(w.Reason, want[w.Ref]) || want[w.Ref] == "" || !strings.Contains(w.Reason, "rolegate users set-password") {
+					t.Errorf("warning %s: got %q, want %q and how to set a password", w.Ref, w.Reason, want[w.Ref])
+				}
+			}
+			if !strings.Contains(sum.String(), "(of 7 rows) in ") || !strings.HasSuffix(sum.String(), "; 5 imported with a password hash that can never be verified") {
+				t.Errorf("summary: got %q, want the 5 counted", sum)
+			}
+			for _, name := range []string{"sha1", "locked", "empty", "crypt", "broken"} {
+				userNamed(t, st, name)
+			}
+			// Importing again changes nothing and warns of nothing new.
+			_, sum = importBytes(t, st, data, options(t))
+			wantCounts(t, sum, 0, 6, 1)
+			if len(sum.Warnings) != 0 || strings.Contains(sum.String(), "never be verified") {
+				t.Errorf("second import: got %q, warnings %v; want none", sum, sum.Warnings)
+			}
+		})
+	}
+}

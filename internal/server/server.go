@@ -6,9 +6,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"sync/atomic"
 	"time"
 
@@ -35,10 +37,21 @@ type Server struct {
 	Audit   *audit.Recorder
 	Handler http.Handler
 
+	// startup is what New found and did, for the line Serve logs.
+	startup startup
 	// draining is set when Serve starts shutting down.
 	draining atomic.Bool
 	// stopUsers ends the user cache's listener and waits for it.
 	stopUsers func()
+}
+
+// startup is what a server found and did as it started: the facts an
+// operator checks first, logged on one line when it listens.
+type startup struct {
+	// migrated lists the migrations New applied; empty when none.
+	migrated []string
+	// keyFileCreated says whether New created the signing key file.
+	keyFileCreated bool
 }
 
 // New loads the policy, opens and migrates the database, and loads or
@@ -48,10 +61,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, e
 	if err := cfg.ProductionProblems(); err != nil {
 		return nil, fmt.Errorf("configuration (ROLEGATE_ENV=production):\n%w", err)
 	}
+	var facts startup
 	// In database mode the policy is in the database, so open it first.
 	var st *store.Store
 	if cfg.PolicySource == config.PolicySourceDatabase {
-		if st, err = OpenStore(ctx, cfg); err != nil {
+		if st, facts.migrated, err = openStore(ctx, cfg); err != nil {
 			return nil, err
 		}
 		defer func() {
@@ -60,7 +74,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, e
 			}
 		}()
 	}
-	manager, err := authz.NewManager(ctx, policyLoader(cfg, st), policytest.Tester, log)
+	manager, err := authz.NewManager(ctx, PolicyLoader(cfg, st), policytest.Tester, log)
 	if err != nil {
 		return nil, fmt.Errorf("load policy:\n%w", err)
 	}
@@ -80,16 +94,18 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, e
 	if cfg.Production() {
 		loadKeys = auth.LoadKeys // never create keys in production: replicas must share one file
 	}
+	_, statErr := os.Stat(cfg.JWTKeyFile)
 	keys, err := loadKeys(cfg.JWTKeyFile)
 	if err != nil {
 		return nil, err
 	}
+	facts.keyFileCreated = errors.Is(statErr, fs.ErrNotExist)
 	hasher, err := NewHasher(cfg)
 	if err != nil {
 		return nil, err
 	}
 	if st == nil {
-		if st, err = OpenStore(ctx, cfg); err != nil {
+		if st, facts.migrated, err = openStore(ctx, cfg); err != nil {
 			return nil, err
 		}
 	}
@@ -100,11 +116,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, e
 		Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
 		AccessTTL: cfg.AccessTTL, RefreshTTL: cfg.RefreshTTL, KeyFile: cfg.JWTKeyFile,
 	}, keys)
-	svc := auth.NewService(st, st, hasher, tokens, auth.PasswordPolicy{MinLength: cfg.PasswordMinLength})
+	svc := auth.NewService(st, st, hasher, tokens, PasswordPolicy(cfg))
 	rec := audit.New(st, audit.Options{Log: log})
 	m.ObserveAudit(rec.Counts)
 	auditReloads(manager, rec)
-	s = &Server{cfg: cfg, log: log, Store: st, Policy: manager, Auth: svc, Metrics: m, Audit: rec}
+	s = &Server{cfg: cfg, log: log, Store: st, Policy: manager, Auth: svc, Metrics: m, Audit: rec, startup: facts}
 	s.stopUsers = s.followUsers()
 	s.Handler = httpapi.NewHandler(httpapi.Deps{
 		Users: st, Auth: svc, Policies: manager, Audit: rec, AuditEvents: st, DefaultRole: cfg.DefaultRole, Log: log, Metrics: m,
@@ -118,9 +134,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, e
 	return s, nil
 }
 
-// policyLoader is where the policy comes from: the configured files, or
-// the versions published in st.
-func policyLoader(cfg config.Config, st *store.Store) authz.Loader {
+// PolicyLoader is where the policy comes from: the configured files, or,
+// with ROLEGATE_POLICY_SOURCE=database, the versions published in st. The
+// server and every command that asks the policy (which roles exist) load
+// it through this one function, so they agree.
+func PolicyLoader(cfg config.Config, st *store.Store) authz.Loader {
 	if cfg.PolicySource == config.PolicySourceDatabase {
 		return authz.DatabaseLoader{Versions: st}
 	}
@@ -173,6 +191,12 @@ func ThrottleLimits(cfg config.Config) throttle.Limits {
 	}
 }
 
+// PasswordPolicy is the password policy cfg describes, for the API and
+// for the commands that set passwords.
+func PasswordPolicy(cfg config.Config) auth.PasswordPolicy {
+	return auth.PasswordPolicy{MinLength: cfg.PasswordMinLength}
+}
+
 // NewHasher returns the password hasher cfg describes.
 func NewHasher(cfg config.Config) (*auth.Hasher, error) {
 	return auth.NewHasher(auth.Argon2Params{
@@ -183,12 +207,18 @@ func NewHasher(cfg config.Config) (*auth.Hasher, error) {
 // OpenStore opens the database and brings its schema up to date, or,
 // without auto-migration, refuses a schema that is behind.
 func OpenStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
-	st, err := store.Open(ctx, cfg.DatabaseURL, store.Options{MaxConns: cfg.DatabaseMaxConns})
+	st, _, err := openStore(ctx, cfg)
+	return st, err
+}
+
+// openStore is OpenStore, and it returns the migrations it applied.
+func openStore(ctx context.Context, cfg config.Config) (st *store.Store, migrated []string, err error) {
+	st, err = store.Open(ctx, cfg.DatabaseURL, store.Options{MaxConns: cfg.DatabaseMaxConns})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if cfg.AutoMigrate {
-		err = st.Migrate(ctx)
+		migrated, err = st.MigrateUp(ctx)
 	} else if n, perr := st.Pending(ctx); perr != nil {
 		err = perr
 	} else if n > 0 {
@@ -196,9 +226,9 @@ func OpenStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
 	}
 	if err != nil {
 		st.Close()
-		return nil, err
+		return nil, nil, err
 	}
-	return st, nil
+	return st, migrated, nil
 }
 
 // AuditFlushTimeout bounds how long Close waits for the audit events still
@@ -240,7 +270,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	case s.cfg.PolicyWatch:
 		go authz.WatchFiles(ctx, fileLoader(s.cfg).Paths(), PolicyPollInterval, func() { s.Policy.Reload(ctx, "file") })
 	}
-	s.log.Info("rolegate listening", "addr", ln.Addr().String(), "policy_version", s.Policy.Authorizer().Current().Version())
+	s.logStartup(ln.Addr().String())
 	select {
 	case err := <-errc:
 		return err
@@ -257,6 +287,33 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	return nil
+}
+
+// logStartup writes the one line an operator reads first: where the
+// server listens, in which environment, on which database (its password
+// hidden), whether it migrated the schema or created the key file, and
+// which policy it serves.
+func (s *Server) logStartup(addr string) {
+	LogAlways(s.log, "rolegate listening",
+		"addr", addr,
+		"env", s.cfg.Env,
+		"database", config.RedactURL(s.cfg.DatabaseURL),
+		"migrated", append([]string{}, s.startup.migrated...), // [] rather than null when none
+		"key_file", s.cfg.JWTKeyFile,
+		"key_file_created", s.startup.keyFileCreated,
+		"policy_source", s.cfg.PolicySource,
+		"policy_version", s.Policy.Authorizer().Current().Version(),
+	)
+}
+
+// LogAlways writes an info line whatever ROLEGATE_LOG_LEVEL says: the
+// lines that say where the server listens and what it started with, which
+// an operator (and whatever waits for the server) needs at any level.
+func LogAlways(log *slog.Logger, msg string, args ...any) {
+	r := slog.NewRecord(time.Now(), slog.LevelInfo, msg, 0)
+	r.Add(args...)
+	// The handler does not filter by level; the Logger's methods do.
+	_ = log.Handler().Handle(context.Background(), r)
 }
 
 // drain marks the server not ready and keeps serving for the drain delay.

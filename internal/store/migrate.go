@@ -80,11 +80,11 @@ func statements(sql string) []string {
 	return out
 }
 
-// withMigrator runs fn with a migrator inside one transaction that holds
-// the migration lock, so replicas starting together migrate once.
-// PostgreSQL runs DDL transactionally; SQLite takes its write lock at
-// BEGIN.
-func (s *Store) withMigrator(ctx context.Context, fn func(*gormigrate.Gormigrate) error) error {
+// withMigrator runs fn with the migrations and a migrator over them,
+// inside one transaction that holds the migration lock, so replicas
+// starting together migrate once. PostgreSQL runs DDL transactionally;
+// SQLite takes its write lock at BEGIN.
+func (s *Store) withMigrator(ctx context.Context, fn func(tx *gorm.DB, ms []*gormigrate.Migration, g *gormigrate.Gormigrate) error) error {
 	ms, err := s.migrations()
 	if err != nil {
 		return err
@@ -99,7 +99,7 @@ func (s *Store) withMigrator(ctx context.Context, fn func(*gormigrate.Gormigrate
 		opts.TableName = migrationTable
 		opts.UseTransaction = false // already in one
 		opts.ValidateUnknownMigrations = true
-		return fn(gormigrate.New(tx, &opts, ms))
+		return fn(tx, ms, gormigrate.New(tx, &opts, ms))
 	})
 }
 
@@ -108,18 +108,75 @@ const migrationLockID = 0x726f6c6567617465 // "rolegate"
 
 // Migrate applies every migration that has not run.
 func (s *Store) Migrate(ctx context.Context) error {
-	if err := s.withMigrator(ctx, (*gormigrate.Gormigrate).Migrate); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	return nil
+	_, err := s.MigrateUp(ctx)
+	return err
 }
 
-// MigrateDown rolls back the last migration that ran.
-func (s *Store) MigrateDown(ctx context.Context) error {
-	if err := s.withMigrator(ctx, (*gormigrate.Gormigrate).RollbackLast); err != nil {
-		return fmt.Errorf("migrate down: %w", err)
+// MigrateUp applies every migration that has not run and returns their
+// ids, in the order they ran: none when the schema was up to date.
+func (s *Store) MigrateUp(ctx context.Context) ([]string, error) {
+	var ran []string
+	err := s.withMigrator(ctx, func(tx *gorm.DB, ms []*gormigrate.Migration, g *gormigrate.Gormigrate) error {
+		before, err := appliedIDs(tx)
+		if err != nil {
+			return err
+		}
+		if err := g.Migrate(); err != nil {
+			return err
+		}
+		for _, m := range ms {
+			if !before[m.ID] {
+				ran = append(ran, m.ID)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
 	}
-	return nil
+	return ran, nil
+}
+
+// MigrateDown rolls back the newest migration that ran and returns its
+// id; "" when none has run.
+func (s *Store) MigrateDown(ctx context.Context) (string, error) {
+	var undone string
+	err := s.withMigrator(ctx, func(tx *gorm.DB, ms []*gormigrate.Migration, g *gormigrate.Gormigrate) error {
+		applied, err := appliedIDs(tx)
+		if err != nil {
+			return err
+		}
+		// gormigrate rolls back the last migration of the list that ran.
+		for i := len(ms) - 1; i >= 0 && undone == ""; i-- {
+			if applied[ms[i].ID] {
+				undone = ms[i].ID
+			}
+		}
+		if undone == "" {
+			return nil
+		}
+		return g.RollbackLast()
+	})
+	if err != nil {
+		return "", fmt.Errorf("migrate down: %w", err)
+	}
+	return undone, nil
+}
+
+// appliedIDs is the set of migrations that have run, as db sees them.
+func appliedIDs(db *gorm.DB) (map[string]bool, error) {
+	applied := map[string]bool{}
+	if !db.Migrator().HasTable(migrationTable) {
+		return applied, nil
+	}
+	var ids []string
+	if err := db.Table(migrationTable).Pluck("id", &ids).Error; err != nil {
+		return nil, dbError(err)
+	}
+	for _, id := range ids {
+		applied[id] = true
+	}
+	return applied, nil
 }
 
 // MigrationStatus lists every migration and whether it has run.
@@ -128,16 +185,9 @@ func (s *Store) MigrationStatus(ctx context.Context) ([]MigrationStatus, error) 
 	if err != nil {
 		return nil, err
 	}
-	applied := map[string]bool{}
-	db := s.db.WithContext(ctx)
-	if db.Migrator().HasTable(migrationTable) {
-		var ids []string
-		if err := db.Table(migrationTable).Pluck("id", &ids).Error; err != nil {
-			return nil, dbError(err)
-		}
-		for _, id := range ids {
-			applied[id] = true
-		}
+	applied, err := appliedIDs(s.db.WithContext(ctx))
+	if err != nil {
+		return nil, err
 	}
 	out := make([]MigrationStatus, len(ms))
 	for i, m := range ms {

@@ -89,10 +89,18 @@ func testMigrationsRoundTrip(t *testing.T, s *store.Store) {
 		if n, err := fresh.Pending(ctx); err != nil || n == 0 {
 			t.Fatalf("fresh database: got %d pending (%v), want some", n, err)
 		}
-		for i, step := range []func(context.Context) error{fresh.Migrate, fresh.MigrateDown, fresh.Migrate, fresh.Migrate} {
-			if err := step(ctx); err != nil {
-				t.Fatalf("step %d: %v", i, err)
-			}
+		ran, err := fresh.MigrateUp(ctx)
+		if err != nil || len(ran) < 2 || ran[0] != "0001_init" {
+			t.Fatalf("up: got %v, %v; want every migration, 0001_init first", ran, err)
+		}
+		if undone, err := fresh.MigrateDown(ctx); err != nil || undone != ran[len(ran)-1] {
+			t.Fatalf("down: got %q, %v; want the newest, %s", undone, err, ran[len(ran)-1])
+		}
+		if again, err := fresh.MigrateUp(ctx); err != nil || len(again) != 1 || again[0] != ran[len(ran)-1] {
+			t.Fatalf("up after down: got %v, %v; want only %s", again, err, ran[len(ran)-1])
+		}
+		if none, err := fresh.MigrateUp(ctx); err != nil || len(none) != 0 {
+			t.Fatalf("up when up to date: got %v, %v; want none", none, err)
 		}
 		if n, err := fresh.Pending(ctx); err != nil || n != 0 {
 			t.Fatalf("after up/down/up: got %d pending (%v), want 0", n, err)

@@ -3,7 +3,6 @@
 package fault_test
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"os"
@@ -95,7 +94,9 @@ type process struct {
 	err    error         // how it exited, once done is closed
 }
 
-var listening = regexp.MustCompile(`listening on (\S+)`)
+// listening finds the address in serve's startup log line (JSON, as the
+// log is not a terminal).
+var listening = regexp.MustCompile(`"msg":"rolegate listening","addr":"([^"]+)"`)
 
 // startServer starts "rolegate serve" and waits until it listens. When the
 // test ends it is stopped if still running, and its log is checked for
@@ -106,34 +107,27 @@ func startServer(t *testing.T, env map[string]string) *process {
 	p.cmd = exec.Command(binary, "serve")
 	p.cmd.Env = environ(env)
 	p.cmd.Stderr = p.stderr
-	stdout, err := p.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
-				addr <- m[1]
-			}
-		}
-	}()
 	go func() {
 		p.err = p.cmd.Wait()
 		close(p.done)
 	}()
 	t.Cleanup(func() { p.stop(t) })
-	select {
-	case a := <-addr:
-		p.addr, p.base = a, "http://"+a
-	case <-p.done:
-		t.Fatalf("serve exited at start: %v\n%s", p.err, p.stderr.String())
-	case <-time.After(60 * time.Second):
-		t.Fatalf("serve did not listen within 60s\n%s", p.stderr.String())
+	for deadline := time.Now().Add(60 * time.Second); p.addr == ""; {
+		if m := listening.FindStringSubmatch(p.stderr.String()); m != nil {
+			p.addr, p.base = m[1], "http://"+m[1]
+			break
+		}
+		select {
+		case <-p.done:
+			t.Fatalf("serve exited at start: %v\n%s", p.err, p.stderr.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not listen within 60s\n%s", p.stderr.String())
+		}
 	}
 	return p
 }
