@@ -85,7 +85,8 @@ type AuditEvent struct {
 	Detail map[string]any
 }
 
-// AuditFilter selects a page of audit events, newest first.
+// AuditFilter selects a page of audit events, newest first (see
+// AuditPosition).
 type AuditFilter struct {
 	// ActorID selects one actor's events; 0 selects all.
 	ActorID int64
@@ -94,11 +95,22 @@ type AuditFilter struct {
 	// Since and Until bound the events' times: Since <= At < Until. A zero
 	// time does not bound.
 	Since, Until time.Time
-	// BeforeID starts the page below this ID (the cursor); 0 starts at the
-	// newest event.
-	BeforeID int64
-	Limit    int
+	// Before starts the page after this position (the cursor); the zero
+	// position starts at the newest event.
+	Before AuditPosition
+	Limit  int
 }
+
+// AuditPosition is a place in the audit trail's order: newest first by
+// event time, and among events of one time, by id, highest first. Replicas
+// write their events in batches, so ids alone are not in time order.
+type AuditPosition struct {
+	At time.Time
+	ID int64
+}
+
+// IsZero reports whether p is the start of the trail.
+func (p AuditPosition) IsZero() bool { return p.ID == 0 }
 
 // ErrRefreshReused marks a refresh token presented a second time. Its
 // session has been revoked by the time an error wrapping it is returned.

@@ -158,14 +158,15 @@ func detailJSON(d map[string]any) string {
 	return text(string(b))
 }
 
-// ListAuditEvents returns up to f.Limit events matching f, newest (highest
-// id) first, starting below f.BeforeID.
+// ListAuditEvents returns up to f.Limit events matching f, newest first by
+// time and then by id, starting after the position f.Before. The row
+// comparison is served by the (at, id) indexes of migration 0006.
 func (s *Store) ListAuditEvents(ctx context.Context, f models.AuditFilter) ([]models.AuditEvent, error) {
 	db, cancel := s.conn(ctx)
 	defer cancel()
 	q := db.Model(&auditRow{})
-	if f.BeforeID > 0 {
-		q = q.Where("id < ?", f.BeforeID)
+	if !f.Before.IsZero() {
+		q = q.Where("(at, id) < (?, ?)", timestamp(f.Before.At), f.Before.ID)
 	}
 	if f.ActorID != 0 {
 		q = q.Where("actor_id = ?", f.ActorID)
@@ -180,7 +181,7 @@ func (s *Store) ListAuditEvents(ctx context.Context, f models.AuditFilter) ([]mo
 		q = q.Where("at < ?", timestamp(f.Until))
 	}
 	var rows []auditRow
-	if err := q.Order("id DESC").Limit(f.Limit).Find(&rows).Error; err != nil {
+	if err := q.Order("at DESC, id DESC").Limit(f.Limit).Find(&rows).Error; err != nil {
 		return nil, dbError(err)
 	}
 	out := make([]models.AuditEvent, len(rows))

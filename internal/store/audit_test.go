@@ -90,26 +90,51 @@ func testAuditRoundTripAndFilters(t *testing.T, s *store.Store) {
 	}
 }
 
+// testAuditPages stores events whose ids are out of time order, as
+// replicas writing batches leave them, some at the same time, and pages
+// through them: newest first by time, ties by id, none skipped or repeated.
 func testAuditPages(t *testing.T, s *store.Store) {
 	actor := auditActor()
-	var want []string
-	for i := range 7 {
+	base := time.Date(2030, 6, 1, 0, 0, 0, 0, time.UTC)
+	// Seconds in the order of insertion; 2 and 4 appear twice.
+	seconds := []int{5, 1, 4, 0, 2, 6, 4, 3, 2}
+	type stored struct {
+		second, inserted int
+		id               string
+	}
+	var all []stored
+	for i, sec := range seconds {
 		id := fmt.Sprintf("page-%d", i)
-		insertAudit(t, s, models.AuditEvent{ActorID: actor, Action: models.AuditLoginSuccess, Result: models.AuditSuccess, RequestID: id})
-		want = append([]string{id}, want...)
+		insertAudit(t, s, models.AuditEvent{At: base.Add(time.Duration(sec) * time.Second), ActorID: actor,
+			Action: models.AuditLoginSuccess, Result: models.AuditSuccess, RequestID: id})
+		all = append(all, stored{sec, i, id})
 	}
-	var seen []string
-	before := int64(0)
-	for range 10 {
-		page := listAudit(t, s, models.AuditFilter{ActorID: actor, BeforeID: before, Limit: 3})
-		seen = append(seen, requestIDs(page)...)
-		if len(page) < 3 {
-			break
+	// Newest first; of one second, the later insert (the higher id) first.
+	slices.SortFunc(all, func(a, b stored) int {
+		if a.second != b.second {
+			return b.second - a.second
 		}
-		before = page[len(page)-1].ID
+		return b.inserted - a.inserted
+	})
+	var want []string
+	for _, a := range all {
+		want = append(want, a.id)
 	}
-	if !slices.Equal(seen, want) {
-		t.Errorf("paged by 3: got %q, want %q", seen, want)
+	for _, limit := range []int{1, 2, 3, 4} {
+		var seen []string
+		var before models.AuditPosition
+		for range 20 {
+			page := listAudit(t, s, models.AuditFilter{ActorID: actor, Before: before, Limit: limit})
+			seen = append(seen, requestIDs(page)...)
+			if len(page) < limit {
+				break
+			}
+			last := page[len(page)-1]
+			before = models.AuditPosition{At: last.At, ID: last.ID}
+		}
+		if !slices.Equal(seen, want) {
+			t.Errorf("paged by %d: got %q, want %q", limit, seen, want)
+		}
 	}
 }
 
