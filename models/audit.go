@@ -38,13 +38,17 @@ const (
 	// AuditPolicyReload is an attempt to reload the policy, whatever
 	// triggered it and whether or not it succeeded.
 	AuditPolicyReload = "policy.reload"
+	// AuditRequestThrottled is a request refused by a rate limit (a 429),
+	// such as a login or signup past its limit. These are aggregated per
+	// client address and route.
+	AuditRequestThrottled = "request.throttled"
 )
 
 // AuditActions lists every audit action, for validating filters.
 var AuditActions = []string{
 	AuditLoginSuccess, AuditLoginFailure, AuditRefreshReuse, AuditDecisionDeny,
 	AuditUserCreate, AuditUserUpdate, AuditUserRoleChange, AuditUserDelete,
-	AuditUserPasswordReset, AuditUserPasswordChange, AuditPolicyReload,
+	AuditUserPasswordReset, AuditUserPasswordChange, AuditPolicyReload, AuditRequestThrottled,
 }
 
 // IsAuditAction reports whether action is one of AuditActions.
@@ -83,6 +87,14 @@ type AuditEvent struct {
 	ClientIP      string
 	// Detail holds a few more facts, never a password or a token.
 	Detail map[string]any
+	// Count is how many occurrences the event stands for. An aggregate
+	// (the denials of anonymous callers, throttled requests) counts every
+	// occurrence of its kind in a window; any other event is one, and a
+	// zero Count is stored as 1.
+	Count int64
+	// FirstAt is the time of an aggregate's first occurrence; At is its
+	// last. A zero FirstAt is stored as At.
+	FirstAt time.Time
 }
 
 // AuditFilter selects a page of audit events, newest first (see

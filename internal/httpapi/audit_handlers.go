@@ -30,12 +30,15 @@ type auditJSON struct {
 	RequestID     string         `json:"request_id"`
 	ClientIP      string         `json:"client_ip"`
 	Detail        map[string]any `json:"detail"`
+	Count         int64          `json:"count"`
+	FirstAt       time.Time      `json:"first_at"`
 }
 
 func toAuditJSON(e models.AuditEvent) auditJSON {
 	out := auditJSON{
 		ID: e.ID, At: e.At, ActorRole: e.ActorRole, Action: e.Action, Target: e.Target, Result: e.Result,
 		Rule: e.Rule, PolicyVersion: e.PolicyVersion, RequestID: e.RequestID, ClientIP: e.ClientIP, Detail: e.Detail,
+		Count: e.Count, FirstAt: e.FirstAt,
 	}
 	if e.ActorID != 0 {
 		out.ActorID = &e.ActorID

@@ -118,7 +118,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, e
 	}, keys)
 	svc := auth.NewService(st, st, hasher, tokens, PasswordPolicy(cfg))
 	rec := audit.New(st, audit.Options{Log: log})
-	m.ObserveAudit(rec.Counts)
+	m.ObserveAudit(func() metrics.AuditCounts {
+		s := rec.Stats()
+		return metrics.AuditCounts{Written: s.Written, Dropped: s.Dropped, Aggregated: s.Aggregated, Suppressed: s.Suppressed, Overflowed: s.Overflowed}
+	})
 	auditReloads(manager, rec)
 	s = &Server{cfg: cfg, log: log, Store: st, Policy: manager, Auth: svc, Metrics: m, Audit: rec, startup: facts}
 	s.stopUsers = s.followUsers()

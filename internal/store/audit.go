@@ -25,6 +25,8 @@ type auditRow struct {
 	RequestID     string
 	ClientIP      string
 	Detail        string
+	Count         int64
+	FirstAt       *time.Time // NULL for rows written before migration 0006: then it is at
 }
 
 func (auditRow) TableName() string { return "audit_events" }
@@ -33,6 +35,10 @@ func (r *auditRow) model() models.AuditEvent {
 	e := models.AuditEvent{
 		ID: r.ID, At: r.At.UTC(), ActorRole: r.ActorRole, Action: r.Action, Target: r.Target, Result: r.Result,
 		Rule: r.Rule, PolicyVersion: r.PolicyVersion, RequestID: r.RequestID, ClientIP: r.ClientIP,
+		Count: r.Count, FirstAt: r.At.UTC(),
+	}
+	if r.FirstAt != nil {
+		e.FirstAt = r.FirstAt.UTC()
 	}
 	if r.ActorID != nil {
 		e.ActorID = *r.ActorID
@@ -44,7 +50,7 @@ func (r *auditRow) model() models.AuditEvent {
 }
 
 // MaxAuditBatch is the most events one INSERT statement carries on
-// PostgreSQL: 500 rows of 11 columns stay far below its limit on bound
+// PostgreSQL: 500 rows of 13 columns stay far below its limit on bound
 // values.
 const MaxAuditBatch = 500
 
@@ -53,7 +59,7 @@ const maxAuditDetail = 8 << 10
 
 var auditColumns = []string{
 	"at", "actor_id", "actor_role", "action", "target", "result",
-	"rule", "policy_version", "request_id", "client_ip", "detail",
+	"rule", "policy_version", "request_id", "client_ip", "detail", "count", "first_at",
 }
 
 // InsertAuditEvents stores events in one transaction, in multi-row
@@ -130,9 +136,14 @@ func auditValues(e models.AuditEvent) []any {
 	if at.IsZero() {
 		at = time.Now()
 	}
+	first := e.FirstAt
+	if first.IsZero() {
+		first = at
+	}
 	return []any{
 		timestamp(at), actor, text(e.ActorRole), text(e.Action), text(e.Target), text(e.Result),
 		text(e.Rule), text(e.PolicyVersion), text(e.RequestID), text(e.ClientIP), detailJSON(e.Detail),
+		max(1, e.Count), timestamp(first),
 	}
 }
 

@@ -65,11 +65,12 @@ func testAuditRoundTripAndFilters(t *testing.T, s *store.Store) {
 	first := got[2]
 	want := full
 	want.ID, want.At = first.ID, base.UTC().Truncate(time.Microsecond)
+	want.Count, want.FirstAt = 1, want.At // a single event
 	if !reflect.DeepEqual(first, want) {
 		t.Errorf("round trip:\n got %+v\nwant %+v", first, want)
 	}
-	if first.At.Location() != time.UTC {
-		t.Errorf("at: got location %v, want UTC", first.At.Location())
+	if first.At.Location() != time.UTC || first.FirstAt.Location() != time.UTC {
+		t.Errorf("at, first_at: got locations %v, %v, want UTC", first.At.Location(), first.FirstAt.Location())
 	}
 	if len(got[1].Detail) != 0 {
 		t.Errorf("event without detail: got detail %v, want empty", got[1].Detail)
@@ -159,5 +160,41 @@ func testAuditLargeInsert(t *testing.T, s *store.Store) {
 	got = listAudit(t, s, models.AuditFilter{ActorID: actor, Action: models.AuditLoginFailure})
 	if len(got) != 1 || got[0].Detail["truncated"] != true {
 		t.Errorf("oversized detail: got %+v, want it replaced by truncated=true", got)
+	}
+}
+
+// testAuditAggregates stores aggregate events, which carry a count and
+// the time of their first occurrence, beside single ones.
+func testAuditAggregates(t *testing.T, s *store.Store) {
+	actor := auditActor()
+	last := time.Date(2030, 3, 4, 5, 6, 7, 891000, time.UTC)
+	insertAudit(t, s,
+		models.AuditEvent{At: last, FirstAt: last.Add(-59 * time.Second), Count: 2000, ActorID: actor,
+			Action: models.AuditDecisionDeny, Result: models.AuditDeny, RequestID: "aggregate"},
+		models.AuditEvent{At: last.Add(-time.Hour), ActorID: actor, Action: models.AuditDecisionDeny, Result: models.AuditDeny, RequestID: "single"},
+	)
+	got := listAudit(t, s, models.AuditFilter{ActorID: actor})
+	if len(got) != 2 {
+		t.Fatalf("got %d events, want 2", len(got))
+	}
+	if a := got[0]; a.RequestID != "aggregate" || a.Count != 2000 || !a.At.Equal(last) || !a.FirstAt.Equal(last.Add(-59*time.Second)) {
+		t.Errorf("aggregate: got %s count %d from %v to %v, want count 2000 from %v to %v",
+			a.RequestID, a.Count, a.FirstAt, a.At, last.Add(-59*time.Second), last)
+	}
+	if one := got[1]; one.RequestID != "single" || one.Count != 1 || !one.FirstAt.Equal(one.At) {
+		t.Errorf("single event: got %s count %d, first_at %v, at %v; want count 1 and first_at = at", one.RequestID, one.Count, one.FirstAt, one.At)
+	}
+
+	// An event written before migration 0006 has no first_at.
+	db, err := s.SQLDB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, fmt.Sprintf("UPDATE audit_events SET first_at = NULL WHERE actor_id = %d AND request_id = 'single'", actor)); err != nil {
+		t.Fatal(err)
+	}
+	got = listAudit(t, s, models.AuditFilter{ActorID: actor})
+	if old := got[1]; old.Count != 1 || !old.FirstAt.Equal(old.At) || old.FirstAt.Location() != time.UTC {
+		t.Errorf("event without first_at: got count %d, first_at %v, at %v; want count 1 and first_at = at", old.Count, old.FirstAt, old.At)
 	}
 }

@@ -45,6 +45,7 @@ var suite = map[string]func(*testing.T, *store.Store){
 	"AuditRoundTripAndFilters":    testAuditRoundTripAndFilters,
 	"AuditPages":                  testAuditPages,
 	"AuditLargeInsert":            testAuditLargeInsert,
+	"AuditAggregates":             testAuditAggregates,
 	"PolicyVersions":              testPolicyVersions,
 }
 

@@ -1,3 +1,5 @@
+ALTER TABLE audit_events DROP COLUMN first_at;
+ALTER TABLE audit_events DROP COLUMN count;
 DROP INDEX audit_events_at_id;
 DROP INDEX audit_events_actor_id_at_id;
 DROP INDEX audit_events_action_at_id;
