@@ -202,6 +202,25 @@ func (s *Store) ListAuditEvents(ctx context.Context, f models.AuditFilter) ([]mo
 	return out, nil
 }
 
+// PurgeAuditEvents deletes the oldest events from before cutoff, at most
+// batch of them in one statement, and returns how many it deleted; fewer
+// than batch means none are left, or another purge holds the rest. Each
+// batch is its own short statement, so a large purge never holds locks
+// for long. On PostgreSQL a batch skips the rows another replica's purge
+// has locked instead of waiting for them, so replicas purging at once
+// delete disjoint batches. SQLite has a single writer.
+func (s *Store) PurgeAuditEvents(ctx context.Context, cutoff time.Time, batch int) (int64, error) {
+	db, cancel := s.conn(ctx)
+	defer cancel()
+	skipLocked := ""
+	if s.dialect == Postgres {
+		skipLocked = " FOR UPDATE SKIP LOCKED"
+	}
+	res := db.Exec("DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events WHERE at < ? ORDER BY at, id LIMIT ?"+skipLocked+")",
+		timestamp(cutoff), batch)
+	return res.RowsAffected, dbError(res.Error)
+}
+
 // sqliteAuditRows is the most rows of one INSERT on SQLite. Its driver
 // matches bind values to parameters in time quadratic in their number, so
 // 500 rows (5,500 values) cost several times more than 25 statements of

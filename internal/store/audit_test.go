@@ -5,9 +5,11 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/rolegate/rolegate/internal/dbtest"
 	"github.com/rolegate/rolegate/internal/store"
 	"github.com/rolegate/rolegate/models"
 )
@@ -196,5 +198,83 @@ func testAuditAggregates(t *testing.T, s *store.Store) {
 	got = listAudit(t, s, models.AuditFilter{ActorID: actor})
 	if old := got[1]; old.Count != 1 || !old.FirstAt.Equal(old.At) || old.FirstAt.Location() != time.UTC {
 		t.Errorf("event without first_at: got count %d, first_at %v, at %v; want count 1 and first_at = at", old.Count, old.FirstAt, old.At)
+	}
+}
+
+// testAuditPurge deletes the events older than a cutoff, oldest first, a
+// batch per call; newer events stay.
+func testAuditPurge(t *testing.T, s *store.Store) {
+	actor := auditActor()
+	cutoff := time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC) // before every other test's events
+	var events []models.AuditEvent
+	for i := range 25 {
+		events = append(events, models.AuditEvent{At: cutoff.Add(-time.Duration(25-i) * time.Hour), ActorID: actor,
+			Action: models.AuditLoginSuccess, Result: models.AuditSuccess, RequestID: fmt.Sprint("old-", i)})
+	}
+	events = append(events,
+		models.AuditEvent{At: cutoff, ActorID: actor, Action: models.AuditLoginSuccess, Result: models.AuditSuccess, RequestID: "at-cutoff"},
+		models.AuditEvent{At: cutoff.Add(time.Hour), ActorID: actor, Action: models.AuditLoginSuccess, Result: models.AuditSuccess, RequestID: "new"})
+	insertAudit(t, s, events...)
+	for i, want := range []int64{10, 10, 5, 0} {
+		n, err := s.PurgeAuditEvents(ctx, cutoff, 10)
+		if err != nil || n != want {
+			t.Fatalf("purge %d: got %d, %v; want %d", i+1, n, err, want)
+		}
+		left := requestIDs(listAudit(t, s, models.AuditFilter{ActorID: actor}))
+		// The oldest go first: what is left is the newest of the old.
+		if kept := 25 - 10*(i+1); kept > 0 && (len(left) != kept+2 || left[len(left)-1] != fmt.Sprint("old-", 25-kept)) {
+			t.Fatalf("after purge %d: got %q, want the newest %d old events and the 2 new ones", i+1, left, kept)
+		}
+	}
+	if left := requestIDs(listAudit(t, s, models.AuditFilter{ActorID: actor})); !slices.Equal(left, []string{"new", "at-cutoff"}) {
+		t.Errorf("after purging: got %q, want the events at and after the cutoff", left)
+	}
+}
+
+// TestAuditPurgeByTwoReplicas purges one trail from two stores at once,
+// as two replicas' background loops may: neither fails or waits for the
+// other, every old event goes exactly once, and the new ones stay.
+func TestAuditPurgeByTwoReplicas(t *testing.T) {
+	for _, target := range dbtest.Targets(t) {
+		t.Run(target.Name, func(t *testing.T) {
+			a, b := freshStore(t, target), freshStore(t, target)
+			cutoff := time.Now().Add(-90 * 24 * time.Hour)
+			const old = 3000
+			events := make([]models.AuditEvent, 0, old+10)
+			for i := range old {
+				events = append(events, models.AuditEvent{At: cutoff.Add(-time.Duration(old-i) * time.Second),
+					Action: models.AuditDecisionDeny, Result: models.AuditDeny})
+			}
+			for range 10 {
+				events = append(events, models.AuditEvent{Action: models.AuditLoginSuccess, Result: models.AuditSuccess})
+			}
+			insertAudit(t, a, events...)
+
+			var deleted [2]int64
+			var wg sync.WaitGroup
+			for i, s := range []*store.Store{a, b} {
+				wg.Go(func() {
+					for range 1000 { // a bound; 3,000 rows take at most 60 batches of 50 each
+						n, err := s.PurgeAuditEvents(ctx, cutoff, 50)
+						if err != nil {
+							t.Errorf("replica %d: %v", i, err)
+							return
+						}
+						deleted[i] += n
+						if n == 0 {
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			if deleted[0]+deleted[1] != old {
+				t.Errorf("deleted %d and %d, want %d in all", deleted[0], deleted[1], old)
+			}
+			if left := listAudit(t, a, models.AuditFilter{Limit: 100}); len(left) != 10 {
+				t.Errorf("left: got %d events, want the 10 new ones", len(left))
+			}
+			t.Logf("replicas deleted %d and %d", deleted[0], deleted[1])
+		})
 	}
 }

@@ -46,6 +46,7 @@ var suite = map[string]func(*testing.T, *store.Store){
 	"AuditPages":                  testAuditPages,
 	"AuditLargeInsert":            testAuditLargeInsert,
 	"AuditAggregates":             testAuditAggregates,
+	"AuditPurge":                  testAuditPurge,
 	"PolicyVersions":              testPolicyVersions,
 }
 
