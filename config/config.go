@@ -75,6 +75,9 @@ type Config struct {
 	TrustedProxies    string
 	CORSOrigins       string
 
+	// AuditRetention is how long audit events are kept; 0 keeps them all.
+	AuditRetention time.Duration
+
 	PprofAddr string
 	// MemoryLimit is serve's soft memory limit (debug.SetMemoryLimit):
 	// "auto", "0" for none, or MiB. See MemoryLimitBytes.
@@ -113,6 +116,26 @@ func dur(f func(*Config) *time.Duration) func(*Config, string) error {
 		d, err := time.ParseDuration(v)
 		if err != nil {
 			return fmt.Errorf("%q is not a duration such as 5m or 24h", v)
+		}
+		*f(c) = d
+		return nil
+	}
+}
+
+// days is dur that also takes a whole number of days, such as 90d.
+func days(f func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		if n, ok := strings.CutSuffix(v, "d"); ok {
+			d, err := strconv.ParseUint(n, 10, 16)
+			if err != nil {
+				return fmt.Errorf("%q is not a duration such as 90d or 720h", v)
+			}
+			*f(c) = time.Duration(d) * 24 * time.Hour
+			return nil
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("%q is not a duration such as 90d or 720h", v)
 		}
 		*f(c) = d
 		return nil
@@ -192,6 +215,7 @@ var binds = []bind{
 	{Setting{"throttle-base-delay", "ROLEGATE_THROTTLE_BASE_DELAY", "1s", "first block past a limit; each further attempt doubles it"}, dur(func(c *Config) *time.Duration { return &c.ThrottleBaseDelay })},
 	{Setting{"trusted-proxies", "ROLEGATE_TRUSTED_PROXIES", "", "comma-separated proxy addresses or CIDRs whose X-Forwarded-For is believed; empty trusts none"}, str(func(c *Config) *string { return &c.TrustedProxies })},
 	{Setting{"cors-origins", "ROLEGATE_CORS_ORIGINS", "", "comma-separated exact origins allowed cross-origin requests; empty turns CORS off"}, str(func(c *Config) *string { return &c.CORSOrigins })},
+	{Setting{"audit-retention", "ROLEGATE_AUDIT_RETENTION", "90d", "how long audit events are kept, such as 90d or 720h; older ones are deleted in batches every ten minutes; 0 keeps them all"}, days(func(c *Config) *time.Duration { return &c.AuditRetention })},
 	{Setting{"log-format", "ROLEGATE_LOG_FORMAT", "auto", "json, text, or auto: text when standard error is a terminal, else JSON"}, str(func(c *Config) *string { return &c.LogFormat })},
 	{Setting{"env", "ROLEGATE_ENV", "development", "development or production; production refuses SQLite and a missing key file"}, str(func(c *Config) *string { return &c.Env })},
 }
@@ -408,6 +432,7 @@ func (c Config) Validate() error {
 	check(c.SignupIPLimit >= 1, "signup-ip-limit", "must be at least 1")
 	check(c.SignupWindow > 0, "signup-window", "must be positive")
 	check(c.ThrottleBaseDelay >= time.Millisecond, "throttle-base-delay", "must be at least 1ms")
+	check(c.AuditRetention == 0 || c.AuditRetention >= time.Hour, "audit-retention", "must be 0 (keep every event) or at least 1h")
 	for _, p := range c.TrustedProxyList() {
 		_, aerr := netip.ParseAddr(p)
 		_, perr := netip.ParsePrefix(p)

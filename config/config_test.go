@@ -162,3 +162,28 @@ func TestUnparsableVariablesAreErrors(t *testing.T) {
 		}
 	}
 }
+func TestAuditRetention(t *testing.T) {
+	c, err := load(t, nil)
+	if err != nil || c.AuditRetention != 90*24*time.Hour {
+		t.Fatalf("default: got %v, %v; want 90 days", c.AuditRetention, err)
+	}
+	for v, want := range map[string]time.Duration{"30d": 30 * 24 * time.Hour, "720h": 720 * time.Hour, "1h": time.Hour, "0": 0, "0d": 0} {
+		c, err := load(t, map[string]string{"ROLEGATE_AUDIT_RETENTION": v})
+		if err != nil || c.AuditRetention != want {
+			t.Errorf("ROLEGATE_AUDIT_RETENTION=%s: got %v, %v; want %v", v, c.AuditRetention, err, want)
+		}
+	}
+	c, err = load(t, nil, "--audit-retention", "7d")
+	if err != nil || c.AuditRetention != 7*24*time.Hour {
+		t.Errorf("--audit-retention 7d: got %v, %v; want 7 days", c.AuditRetention, err)
+	}
+	c, err = load(t, map[string]string{ConfigEnv: writeFile(t, "audit-retention: 365d\n")})
+	if err != nil || c.AuditRetention != 365*24*time.Hour {
+		t.Errorf("audit-retention: 365d in the file: got %v, %v; want 365 days", c.AuditRetention, err)
+	}
+	for _, v := range []string{"ninety", "90 d", "-1d", "1.5d", "d", "59m", "-1h", "99999999d"} {
+		if _, err := load(t, map[string]string{"ROLEGATE_AUDIT_RETENTION": v}); err == nil || !strings.Contains(err.Error(), "ROLEGATE_AUDIT_RETENTION") {
+			t.Errorf("ROLEGATE_AUDIT_RETENTION=%s: got %v, want an error naming the variable", v, err)
+		}
+	}
+}

@@ -38,13 +38,17 @@ const (
 	// AuditPolicyReload is an attempt to reload the policy, whatever
 	// triggered it and whether or not it succeeded.
 	AuditPolicyReload = "policy.reload"
+	// AuditRequestThrottled is a request refused by a rate limit (a 429),
+	// such as a login or signup past its limit. These are aggregated per
+	// client address and route.
+	AuditRequestThrottled = "request.throttled"
 )
 
 // AuditActions lists every audit action, for validating filters.
 var AuditActions = []string{
 	AuditLoginSuccess, AuditLoginFailure, AuditRefreshReuse, AuditDecisionDeny,
 	AuditUserCreate, AuditUserUpdate, AuditUserRoleChange, AuditUserDelete,
-	AuditUserPasswordReset, AuditUserPasswordChange, AuditPolicyReload,
+	AuditUserPasswordReset, AuditUserPasswordChange, AuditPolicyReload, AuditRequestThrottled,
 }
 
 // IsAuditAction reports whether action is one of AuditActions.
@@ -83,9 +87,18 @@ type AuditEvent struct {
 	ClientIP      string
 	// Detail holds a few more facts, never a password or a token.
 	Detail map[string]any
+	// Count is how many occurrences the event stands for. An aggregate
+	// (the denials of anonymous callers, throttled requests) counts every
+	// occurrence of its kind in a window; any other event is one, and a
+	// zero Count is stored as 1.
+	Count int64
+	// FirstAt is the time of an aggregate's first occurrence; At is its
+	// last. A zero FirstAt is stored as At.
+	FirstAt time.Time
 }
 
-// AuditFilter selects a page of audit events, newest first.
+// AuditFilter selects a page of audit events, newest first (see
+// AuditPosition).
 type AuditFilter struct {
 	// ActorID selects one actor's events; 0 selects all.
 	ActorID int64
@@ -94,11 +107,22 @@ type AuditFilter struct {
 	// Since and Until bound the events' times: Since <= At < Until. A zero
 	// time does not bound.
 	Since, Until time.Time
-	// BeforeID starts the page below this ID (the cursor); 0 starts at the
-	// newest event.
-	BeforeID int64
-	Limit    int
+	// Before starts the page after this position (the cursor); the zero
+	// position starts at the newest event.
+	Before AuditPosition
+	Limit  int
 }
+
+// AuditPosition is a place in the audit trail's order: newest first by
+// event time, and among events of one time, by id, highest first. Replicas
+// write their events in batches, so ids alone are not in time order.
+type AuditPosition struct {
+	At time.Time
+	ID int64
+}
+
+// IsZero reports whether p is the start of the trail.
+func (p AuditPosition) IsZero() bool { return p.ID == 0 }
 
 // ErrRefreshReused marks a refresh token presented a second time. Its
 // session has been revoked by the time an error wrapping it is returned.

@@ -1,6 +1,8 @@
 // Package audit records rolegate's audit trail: every event goes to the
 // structured log at once and, batched in the background, to the database,
-// so that recording costs a request no more than a channel send.
+// so that recording costs a request no more than a channel send. Events
+// that come in floods (denials of anonymous callers, throttled requests)
+// are aggregated instead: one event per kind per window, with a count.
 package audit
 
 import (
@@ -38,6 +40,14 @@ type Options struct {
 	// Backoff is the wait before the first retry; it doubles for each
 	// next one. Default 100ms.
 	Backoff time.Duration
+	// Window is how long occurrences are counted into one aggregate
+	// event (see Aggregate). Windows are aligned to the clock, so replicas
+	// share their boundaries. Default 1 minute.
+	Window time.Duration
+	// MaxAggregates caps the aggregates open in a window; occurrences of
+	// any further kind are counted into per-route overflow buckets.
+	// Default 1000.
+	MaxAggregates int
 	// Log receives every event, and reports drops. Default: discard.
 	Log *slog.Logger
 }
@@ -51,6 +61,7 @@ func (o Options) withDefaults() Options {
 	def(&o.Buffer, 10000)
 	def(&o.BatchSize, 500)
 	def(&o.Retries, 3)
+	def(&o.MaxAggregates, 1000)
 	if o.Retries < 0 {
 		o.Retries = 0
 	}
@@ -59,6 +70,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Backoff == 0 {
 		o.Backoff = 100 * time.Millisecond
+	}
+	if o.Window <= 0 {
+		o.Window = time.Minute
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
@@ -69,9 +83,13 @@ func (o Options) withDefaults() Options {
 // Stats counts events. Once a Recorder is closed, Recorded equals Written
 // plus Dropped.
 type Stats struct {
-	Recorded int64 // Record calls
+	Recorded int64 // events for the database: Record calls and aggregate events
 	Written  int64 // events stored in the database
 	Dropped  int64 // events lost: buffer full, recorder closed, or the database refused them
+
+	Aggregated int64 // occurrences counted by Aggregate
+	Suppressed int64 // of those, the ones counted into an aggregate already open: a row each that was not written
+	Overflowed int64 // of those, the ones counted into an overflow bucket because MaxAggregates were open
 }
 
 // Recorder writes audit events to a Store in batches, from one background
@@ -92,8 +110,14 @@ type Recorder struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	recorded, written, dropped atomic.Int64
-	lastDropLog                atomic.Int64 // unix nanoseconds
+	// tallies are the aggregates of the window in progress, which ends
+	// at windowEnd; only the writer goroutine reads windowEnd.
+	tallies   *tallies
+	windowEnd time.Time
+
+	recorded, written, dropped         atomic.Int64
+	aggregated, suppressed, overflowed atomic.Int64
+	lastDropLog                        atomic.Int64 // unix nanoseconds
 }
 
 // New starts a Recorder writing to store. Call Close to flush and stop it.
@@ -105,6 +129,7 @@ func New(store Store, opts Options) *Recorder {
 		events: make(chan models.AuditEvent, opts.Buffer),
 		stop:   make(chan struct{}), done: make(chan struct{}),
 		ctx: ctx, cancel: cancel,
+		tallies: newTallies(opts.MaxAggregates), windowEnd: windowEnd(time.Now(), opts.Window),
 	}
 	go r.run()
 	return r
@@ -132,18 +157,64 @@ func (r *Recorder) Record(ctx context.Context, e models.AuditEvent) {
 	}
 }
 
-// logEvent writes e to the structured log. The check comes first so that
-// a disabled log costs no attributes.
+// Aggregate counts e as one more occurrence of the events just like it
+// (every field but At and RequestID equal) in the current window. At the
+// end of the window, or on Close, each aggregate becomes one event: At is
+// its last occurrence, FirstAt its first, Count how many there were, and
+// RequestID the first one's. That event is logged and stored then; an
+// occurrence itself is neither, so a flood costs a map update per request.
+//
+// Past MaxAggregates open aggregates, an occurrence of a new kind is
+// counted into an overflow bucket for its route, which names no client or
+// actor. Aggregate reports whether e opened an aggregate, so that the
+// caller can log the first occurrence of each and skip the rest. It never
+// blocks on the database.
+func (r *Recorder) Aggregate(ctx context.Context, e models.AuditEvent, route string) (first bool) {
+	if e.At.IsZero() {
+		e.At = time.Now().UTC()
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if r.closed {
+		r.recorded.Add(1)
+		r.logEvent(ctx, e)
+		r.drop(1, "recorder closed")
+		return true
+	}
+	first, overflowed := r.tallies.add(e, route)
+	r.aggregated.Add(1)
+	if !first {
+		r.suppressed.Add(1)
+	}
+	if overflowed {
+		r.overflowed.Add(1)
+	}
+	return first
+}
+
+// windowEnd is the end of the aggregation window that holds t.
+func windowEnd(t time.Time, window time.Duration) time.Time {
+	return t.Truncate(window).Add(window)
+}
+
+// logEvent writes e to the structured log, with its count and first time
+// when it is an aggregate. The check comes first so that a disabled log
+// costs no attributes.
 func (r *Recorder) logEvent(ctx context.Context, e models.AuditEvent) {
 	if !r.log.Enabled(ctx, slog.LevelInfo) {
 		return
 	}
-	r.log.LogAttrs(ctx, slog.LevelInfo, "audit",
+	attrs := []slog.Attr{
 		slog.String("action", e.Action), slog.String("result", e.Result),
 		slog.Int64("actor_id", e.ActorID), slog.String("actor_role", e.ActorRole),
 		slog.String("target", e.Target), slog.String("rule", e.Rule),
 		slog.String("policy_version", e.PolicyVersion), slog.String("request_id", e.RequestID),
-		slog.String("client_ip", e.ClientIP), slog.Any("detail", e.Detail))
+		slog.String("client_ip", e.ClientIP), slog.Any("detail", e.Detail),
+	}
+	if e.Count > 0 {
+		attrs = append(attrs, slog.Int64("count", e.Count), slog.Time("first_at", e.FirstAt))
+	}
+	r.log.LogAttrs(ctx, slog.LevelInfo, "audit", attrs...)
 }
 
 // drop counts n lost events and logs it, at most once a second: drops
@@ -159,12 +230,10 @@ func (r *Recorder) drop(n int, reason string) {
 
 // Stats returns the counts so far.
 func (r *Recorder) Stats() Stats {
-	return Stats{Recorded: r.recorded.Load(), Written: r.written.Load(), Dropped: r.dropped.Load()}
-}
-
-// Counts returns how many events were written and dropped, for metrics.
-func (r *Recorder) Counts() (written, dropped int64) {
-	return r.written.Load(), r.dropped.Load()
+	return Stats{
+		Recorded: r.recorded.Load(), Written: r.written.Load(), Dropped: r.dropped.Load(),
+		Aggregated: r.aggregated.Load(), Suppressed: r.suppressed.Load(), Overflowed: r.overflowed.Load(),
+	}
 }
 
 // Close stops taking events and waits until every queued event is written
@@ -189,7 +258,8 @@ func (r *Recorder) Close(ctx context.Context) error {
 }
 
 // run is the writer: it gathers events into batches, writing one when it
-// is full or the flush interval passes, and drains the buffer on Close.
+// is full or the flush interval passes, adds the aggregates of each window
+// that ended, and drains the buffer and the aggregates on Close.
 func (r *Recorder) run() {
 	defer close(r.done)
 	defer r.cancel()
@@ -200,8 +270,8 @@ func (r *Recorder) run() {
 		select {
 		case e := <-r.events:
 			batch = r.add(batch, e)
-		case <-tick.C:
-			batch = r.flush(batch)
+		case now := <-tick.C:
+			batch = r.flush(r.endWindow(batch, now))
 		case <-r.stop:
 			r.drain(batch)
 			return
@@ -218,15 +288,38 @@ func (r *Recorder) add(batch []models.AuditEvent, e models.AuditEvent) []models.
 	return batch
 }
 
-// drain writes batch and every event still buffered. No Record can add
-// more: Close marked the recorder closed before signalling stop.
+// endWindow adds the window's aggregates to batch once the window has
+// ended at now. A writer held up by a slow database ends it late, and
+// its aggregates then span more than one window; their FirstAt and At
+// say so.
+func (r *Recorder) endWindow(batch []models.AuditEvent, now time.Time) []models.AuditEvent {
+	if now.Before(r.windowEnd) {
+		return batch
+	}
+	r.windowEnd = windowEnd(now, r.opts.Window)
+	return r.addAggregates(batch)
+}
+
+// addAggregates logs the open aggregates and adds them to batch.
+func (r *Recorder) addAggregates(batch []models.AuditEvent) []models.AuditEvent {
+	for _, e := range r.tallies.take() {
+		r.recorded.Add(1)
+		r.logEvent(r.ctx, e)
+		batch = r.add(batch, e)
+	}
+	return batch
+}
+
+// drain writes batch, every event still buffered, and the open
+// aggregates. No Record or Aggregate can add more: Close marked the
+// recorder closed before signalling stop.
 func (r *Recorder) drain(batch []models.AuditEvent) {
 	for {
 		select {
 		case e := <-r.events:
 			batch = r.add(batch, e)
 		default:
-			r.flush(batch)
+			r.flush(r.addAggregates(batch))
 			return
 		}
 	}

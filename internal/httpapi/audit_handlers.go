@@ -1,10 +1,12 @@
 package httpapi
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -28,12 +30,15 @@ type auditJSON struct {
 	RequestID     string         `json:"request_id"`
 	ClientIP      string         `json:"client_ip"`
 	Detail        map[string]any `json:"detail"`
+	Count         int64          `json:"count"`
+	FirstAt       time.Time      `json:"first_at"`
 }
 
 func toAuditJSON(e models.AuditEvent) auditJSON {
 	out := auditJSON{
 		ID: e.ID, At: e.At, ActorRole: e.ActorRole, Action: e.Action, Target: e.Target, Result: e.Result,
 		Rule: e.Rule, PolicyVersion: e.PolicyVersion, RequestID: e.RequestID, ClientIP: e.ClientIP, Detail: e.Detail,
+		Count: e.Count, FirstAt: e.FirstAt,
 	}
 	if e.ActorID != 0 {
 		out.ActorID = &e.ActorID
@@ -63,7 +68,9 @@ func (h *handler) listAudit(c *gin.Context) {
 		writeError(c, h.log, err)
 		return
 	}
-	events, next := page(c.Request, events, limit, func(e models.AuditEvent) int64 { return e.ID })
+	events, next := page(c.Request, events, limit, func(e models.AuditEvent) string {
+		return encodeAuditCursor(models.AuditPosition{At: e.At, ID: e.ID})
+	})
 	results := make([]auditJSON, len(events))
 	for i, e := range events {
 		results[i] = toAuditJSON(e)
@@ -75,7 +82,14 @@ func (h *handler) listAudit(c *gin.Context) {
 func auditFilter(q url.Values) (models.AuditFilter, error) {
 	bad := fieldErrors{}
 	var f models.AuditFilter
-	f.Limit, f.BeforeID = pageParams(q, bad)
+	f.Limit = pageLimit(q, bad)
+	if s := q.Get("cursor"); s != "" {
+		p, ok := decodeAuditCursor(s)
+		if !ok {
+			bad.add("cursor", "Invalid cursor.")
+		}
+		f.Before = p
+	}
 	if q.Has("actor") {
 		id, err := strconv.ParseInt(q.Get("actor"), 10, 64)
 		if err != nil || id <= 0 {
@@ -107,4 +121,30 @@ func timeParam(q url.Values, name string, bad fieldErrors) time.Time {
 		bad.add(name, "An RFC 3339 time such as 2006-01-02T15:04:05Z is required.")
 	}
 	return t
+}
+
+// encodeAuditCursor is the cursor of the page after p: its time in
+// microseconds since 1970 (the precision both databases store) and its
+// id, as base64url of "MICROS.ID". Clients treat it as opaque.
+func encodeAuditCursor(p models.AuditPosition) string {
+	raw := strconv.FormatInt(p.At.UnixMicro(), 10) + "." + strconv.FormatInt(p.ID, 10)
+	return base64.RawURLEncoding.EncodeToString([]byte(raw))
+}
+
+// decodeAuditCursor reads a cursor encodeAuditCursor made, and only as it
+// made it (as decodeCursor does for the user list): a cursor edited by
+// hand, or another spelling of the same position, is refused.
+func decodeAuditCursor(s string) (models.AuditPosition, bool) {
+	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
+	if err != nil {
+		return models.AuditPosition{}, false
+	}
+	micros, id, found := strings.Cut(string(b), ".")
+	us, err1 := strconv.ParseInt(micros, 10, 64)
+	n, err2 := strconv.ParseInt(id, 10, 64)
+	p := models.AuditPosition{At: time.UnixMicro(us).UTC(), ID: n}
+	if !found || err1 != nil || err2 != nil || n <= 0 || encodeAuditCursor(p) != s {
+		return models.AuditPosition{}, false
+	}
+	return p, true
 }

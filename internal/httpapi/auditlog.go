@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strconv"
 	"strings"
 
@@ -16,6 +17,12 @@ import (
 // actor; the request id; the client address; the policy in force unless e
 // names the deciding one) and hands it to the audit log.
 func (h *handler) record(c *gin.Context, e models.AuditEvent) {
+	h.fill(c, &e)
+	h.audit.Record(c.Request.Context(), e)
+}
+
+// fill sets where e came from, for record and aggregate.
+func (h *handler) fill(c *gin.Context, e *models.AuditEvent) {
 	if e.ActorID == 0 && e.ActorRole == "" {
 		sub := subject(principal(c.Request.Context()))
 		e.ActorID, e.ActorRole = sub.ID, sub.Role
@@ -24,7 +31,6 @@ func (h *handler) record(c *gin.Context, e models.AuditEvent) {
 	if e.PolicyVersion == "" {
 		e.PolicyVersion = h.policies.Current().Version()
 	}
-	h.audit.Record(c.Request.Context(), e)
 }
 
 // recordAllowed records a change the policy allowed by decision d, with
@@ -37,8 +43,13 @@ func (h *handler) recordAllowed(c *gin.Context, d models.Decision, action, targe
 }
 
 // recordDeny records a request the policy refused. No rule matched, so
-// none is named; the detail says what was asked.
+// none is named; the detail says what was asked. A caller without a valid
+// token is anyone, and may be a flood: see aggregateAnonymousDeny.
 func (h *handler) recordDeny(c *gin.Context, d models.Decision, res models.Resource, action string) {
+	if principal(c.Request.Context()) == nil {
+		h.aggregateAnonymousDeny(c, d, res, action, defaultReason[models.EFORBIDDEN])
+		return
+	}
 	detail := map[string]any{"resource": res.Type, "action": action}
 	target := res.Type
 	if res.OwnerID > 0 {
@@ -51,19 +62,74 @@ func (h *handler) recordDeny(c *gin.Context, d models.Decision, res models.Resou
 	})
 }
 
+// aggregateAnonymousDeny counts a denial of a caller without a valid
+// token into the aggregate of its client address, route, resource, action
+// and reason (what the client was told: not_authenticated,
+// token_not_valid, permission_denied). The target is the resource type
+// without an owner, so that a client cannot open a new aggregate per id.
+func (h *handler) aggregateAnonymousDeny(c *gin.Context, d models.Decision, res models.Resource, action, reason string) {
+	h.aggregate(c, models.AuditEvent{
+		Action: models.AuditDecisionDeny, Result: models.AuditDeny, Target: res.Type, PolicyVersion: d.PolicyVersion,
+		Detail: map[string]any{"resource": res.Type, "action": action, "reason": reason, "route": c.FullPath()},
+	})
+}
+
+// auditThrottled counts every request the API refuses with 429, whatever
+// refused it (the login, signup or any later limit), into the aggregate of
+// its client address, caller and route. A throttled client retries, so
+// these come in floods; one event per minute with a count says as much.
+func (h *handler) auditThrottled(c *gin.Context) {
+	c.Next()
+	if c.Writer.Status() != http.StatusTooManyRequests {
+		return
+	}
+	h.aggregate(c, models.AuditEvent{
+		Action: models.AuditRequestThrottled, Result: models.AuditFailure, Target: c.FullPath(),
+		Detail: map[string]any{"route": c.FullPath(), "method": c.Request.Method},
+	})
+}
+
+// aggregate fills in e as record does and counts it. All but the first
+// occurrence of each aggregate are marked quiet: observe writes their
+// access-log line at debug level only.
+func (h *handler) aggregate(c *gin.Context, e models.AuditEvent) {
+	h.fill(c, &e)
+	if !h.audit.Aggregate(c.Request.Context(), e, c.FullPath()) {
+		c.Set(quietKey{}, true)
+	}
+}
+
+// quietKey marks, on the gin context, a request whose access-log line
+// goes at debug level: one of a flood that an aggregate audit event counts.
+type quietKey struct{}
+
+// quiet reports whether c is marked quiet.
+func quiet(c *gin.Context) bool {
+	q, _ := c.Get(quietKey{})
+	return q == true
+}
+
 // recordLoginFailure records a refused login with the username tried,
 // clipped so that a huge one cannot bloat the trail. The password is not
-// recorded, even in part.
+// recorded, even in part. A throttled login is not recorded here:
+// auditThrottled counts it, as it counts every 429.
 func (h *handler) recordLoginFailure(c *gin.Context, username string, err error) {
-	e := models.AsError(err)
-	reason := e.Reason
-	if reason == "" {
-		reason = defaultReason[e.Code]
+	if models.ErrorCode(err) == models.ETHROTTLED {
+		return
 	}
 	h.record(c, models.AuditEvent{
 		Action: models.AuditLoginFailure, Result: models.AuditFailure,
-		Detail: map[string]any{"username": clip(username, account.MaxUsernameLength), "reason": reason},
+		Detail: map[string]any{"username": clip(username, account.MaxUsernameLength), "reason": reasonOf(err)},
 	})
+}
+
+// reasonOf is the "code" member of the error body err is written as.
+func reasonOf(err error) string {
+	e := models.AsError(err)
+	if e.Reason != "" {
+		return e.Reason
+	}
+	return defaultReason[e.Code]
 }
 
 // recordLogin records a successful login by u.
@@ -154,6 +220,8 @@ func clip(s string, n int) string {
 type noAudit struct{}
 
 func (noAudit) Record(context.Context, models.AuditEvent) {}
+
+func (noAudit) Aggregate(context.Context, models.AuditEvent, string) bool { return true }
 
 func (noAudit) ListAuditEvents(context.Context, models.AuditFilter) ([]models.AuditEvent, error) {
 	return nil, nil

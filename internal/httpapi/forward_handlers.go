@@ -74,8 +74,13 @@ func (h *handler) forward(c *gin.Context) {
 		return
 	}
 	if !d.Allowed {
-		h.recordDeny(c, d, target.Resource, target.Action)
-		writeError(c, h.log, forwardDenial(u, authErr, target.Resource.Type, target.Action, d.PolicyVersion))
+		refusal := forwardDenial(u, authErr, target.Resource.Type, target.Action, d.PolicyVersion)
+		if u == nil {
+			h.aggregateAnonymousDeny(c, d, target.Resource, target.Action, reasonOf(refusal))
+		} else {
+			h.recordDeny(c, d, target.Resource, target.Action)
+		}
+		writeError(c, h.log, refusal)
 		return
 	}
 	setUserHeaders(c, u)

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/rolegate/rolegate/models"
 )
@@ -183,6 +184,46 @@ func FuzzCursor(f *testing.F) {
 		e := models.AsError(err)
 		if e.Code != models.EINVALID || len(e.Fields["cursor"]) == 0 {
 			t.Fatalf("listFilter(cursor=%q) = %v, want a 400 naming the cursor", s, err)
+		}
+	})
+}
+
+// FuzzAuditCursor feeds arbitrary ?cursor values to the audit trail's
+// paging: a cursor is base64url of "MICROS.ID"; anything else is a 400
+// naming the cursor, and a cursor that decodes is exactly the one
+// encodeAuditCursor gives for its position.
+func FuzzAuditCursor(f *testing.F) {
+	at := time.Date(2030, 1, 2, 3, 4, 5, 678901000, time.UTC)
+	for _, s := range []string{
+		encodeAuditCursor(models.AuditPosition{At: at, ID: 1}), encodeAuditCursor(models.AuditPosition{At: time.Unix(0, 0), ID: 1<<63 - 1}),
+		encodeCursor(7), "", "MS4x", "MS4w", "LTEuMQ", "KzEuMQ", "MDEuMQ", "MS4xLjE", "MS4x=", "%00",
+	} {
+		f.Add(s, int64(7), int64(at.UnixMicro()))
+	}
+	f.Fuzz(func(t *testing.T, s string, id, micros int64) {
+		got, ok := decodeAuditCursor(s)
+		switch {
+		case ok && (got.ID <= 0 || encodeAuditCursor(got) != s):
+			t.Fatalf("decodeAuditCursor(%q) = %+v, which encodes as %q", s, got, encodeAuditCursor(got))
+		case !ok && !got.IsZero():
+			t.Fatalf("decodeAuditCursor(%q) refused the cursor but gave %+v", s, got)
+		}
+		if id > 0 {
+			p := models.AuditPosition{At: time.UnixMicro(micros).UTC(), ID: id}
+			if back, ok := decodeAuditCursor(encodeAuditCursor(p)); !ok || back != p {
+				t.Fatalf("cursor of %+v decodes to %+v, %v", p, back, ok)
+			}
+		}
+		f, err := auditFilter(url.Values{"cursor": {s}})
+		if s == "" || ok {
+			if f.Before != got {
+				t.Fatalf("auditFilter(cursor=%q).Before = %+v, want %+v", s, f.Before, got)
+			}
+			return
+		}
+		e := models.AsError(err)
+		if e.Code != models.EINVALID || len(e.Fields["cursor"]) == 0 {
+			t.Fatalf("auditFilter(cursor=%q) = %v, want a 400 naming the cursor", s, err)
 		}
 	})
 }

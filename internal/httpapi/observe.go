@@ -32,14 +32,23 @@ func (noObserver) ObserveLogin(string)                               {}
 func (noObserver) ObserveRefresh(string)                             {}
 
 // observe counts every request and writes its access-log line, after the
-// handlers (and the panic recovery) have run.
+// handlers (and the panic recovery) have run. The line is at info level,
+// except for a request that an aggregate audit event counts (an anonymous
+// denial or a 429) and that is not the first of its aggregate: a flood of
+// those would otherwise write a line each, about 300 bytes, where the
+// first line, the aggregate's audit line and the metrics say it all. At
+// debug level every request has its line.
 func (h *handler) observe(c *gin.Context) {
 	start := time.Now()
 	c.Next()
 	elapsed := time.Since(start)
 	route, status := c.FullPath(), c.Writer.Status()
 	h.obs.ObserveRequest(route, c.Request.Method, status, elapsed)
-	if !h.log.Enabled(c.Request.Context(), slog.LevelInfo) {
+	level := slog.LevelInfo
+	if quiet(c) {
+		level = slog.LevelDebug
+	}
+	if !h.log.Enabled(c.Request.Context(), level) {
 		return
 	}
 	if route == "" {
@@ -49,7 +58,7 @@ func (h *handler) observe(c *gin.Context) {
 	if u := principal(c.Request.Context()); u != nil {
 		userID = u.ID
 	}
-	h.log.LogAttrs(context.Background(), slog.LevelInfo, "request",
+	h.log.LogAttrs(context.Background(), level, "request",
 		slog.String("method", c.Request.Method),
 		slog.String("route", route),
 		slog.String("path", c.Request.URL.Path),

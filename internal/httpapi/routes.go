@@ -69,6 +69,11 @@ type Policies interface {
 type AuditLog interface {
 	// Record must not block: it is called on the request path.
 	Record(ctx context.Context, e models.AuditEvent)
+	// Aggregate counts e as one more occurrence of the events like it,
+	// for events that come in floods: one event per kind and window, with
+	// a count, and past a cap on kinds, one per route. It reports whether
+	// e is the first of its kind in the window. It must not block.
+	Aggregate(ctx context.Context, e models.AuditEvent, route string) (first bool)
 }
 
 // AuditEvents reads the audit trail back.
@@ -170,7 +175,7 @@ func newEngine(d Deps) *gin.Engine {
 	r.RedirectFixedPath = false
 	r.HandleMethodNotAllowed = true
 	h.trustProxies(r, d.TrustedProxies)
-	r.Use(h.assignRequestID, h.observe, h.recoverPanics, h.headers, h.allowCORS)
+	r.Use(h.assignRequestID, h.observe, h.auditThrottled, h.recoverPanics, h.headers, h.allowCORS)
 	r.NoRoute(func(c *gin.Context) { writeError(c, h.log, errNotFound) })
 	r.NoMethod(h.methodNotAllowed)
 

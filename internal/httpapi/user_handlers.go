@@ -50,7 +50,7 @@ func (h *handler) listUsers(c *gin.Context) {
 		writeError(c, h.log, err)
 		return
 	}
-	users, next := page(c.Request, users, limit, func(u *models.User) int64 { return u.ID })
+	users, next := page(c.Request, users, limit, func(u *models.User) string { return encodeCursor(u.ID) })
 	writeUserPage(c, users, next)
 }
 
@@ -76,21 +76,10 @@ func listFilter(q url.Values) (models.UserFilter, error) {
 	return f, bad.err()
 }
 
-// pageParams reads the paging parameters every list shares: ?limit and
+// pageParams reads the user list's paging parameters: ?limit and
 // ?cursor, the id the page starts past.
 func pageParams(q url.Values, bad fieldErrors) (limit int, cursor int64) {
-	limit = DefaultLimit
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		switch {
-		case err != nil || n < 1:
-			bad.add("limit", "A valid integer of at least 1 is required.")
-		case n > MaxLimit:
-			limit = MaxLimit
-		default:
-			limit = n
-		}
-	}
+	limit = pageLimit(q, bad)
 	if s := q.Get("cursor"); s != "" {
 		id, ok := decodeCursor(s)
 		if !ok {
@@ -99,6 +88,24 @@ func pageParams(q url.Values, bad fieldErrors) (limit int, cursor int64) {
 		cursor = id
 	}
 	return limit, cursor
+}
+
+// pageLimit reads ?limit, which every list shares: DefaultLimit when
+// absent, capped at MaxLimit.
+func pageLimit(q url.Values, bad fieldErrors) int {
+	s := q.Get("limit")
+	if s == "" {
+		return DefaultLimit
+	}
+	n, err := strconv.Atoi(s)
+	switch {
+	case err != nil || n < 1:
+		bad.add("limit", "A valid integer of at least 1 is required.")
+		return DefaultLimit
+	case n > MaxLimit:
+		return MaxLimit
+	}
+	return n
 }
 
 func encodeCursor(afterID int64) string {
@@ -122,20 +129,21 @@ func decodeCursor(s string) (int64, bool) {
 }
 
 // page cuts items, fetched with one more than limit, to one page, and
-// returns the URL of the next page, or nil when this is the last.
-func page[T any](r *http.Request, items []T, limit int, id func(T) int64) ([]T, *string) {
+// returns the URL of the next page, whose cursor is the one of the page's
+// last item, or nil when this is the last page.
+func page[T any](r *http.Request, items []T, limit int, cursor func(T) string) ([]T, *string) {
 	if len(items) <= limit {
 		return items, nil
 	}
 	items = items[:limit]
-	next := nextURL(r, id(items[limit-1]), limit)
+	next := nextURL(r, cursor(items[limit-1]), limit)
 	return items, &next
 }
 
-// nextURL is the request's own URL with the cursor moved past afterID.
-func nextURL(r *http.Request, afterID int64, limit int) string {
+// nextURL is the request's own URL with the cursor moved to cursor.
+func nextURL(r *http.Request, cursor string, limit int) string {
 	q := r.URL.Query()
-	q.Set("cursor", encodeCursor(afterID))
+	q.Set("cursor", cursor)
 	q.Set("limit", strconv.Itoa(limit))
 	scheme := "http"
 	if r.TLS != nil {

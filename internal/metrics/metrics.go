@@ -60,18 +60,37 @@ func (m *Metrics) ObserveDB(db *sql.DB) {
 	m.registry.MustRegister(collectors.NewDBStatsCollector(db, "rolegate"))
 }
 
-// ObserveAudit exports the audit recorder's counts, read at every scrape,
-// as rolegate_audit_events_total{outcome="written"|"dropped"}. Reading
-// the recorder's own counters keeps one source of truth for both.
-func (m *Metrics) ObserveAudit(counts func() (written, dropped int64)) {
-	const name, help = "rolegate_audit_events_total", "Audit events written to the database, or dropped (buffer full, database down, or shutdown); every event is also in the log."
-	outcome := func(label string, pick func(written, dropped int64) int64) prometheus.Collector {
-		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help, ConstLabels: prometheus.Labels{"outcome": label}},
-			func() float64 { return float64(pick(counts())) })
+// AuditCounts are the audit recorder's counters.
+type AuditCounts struct {
+	Written, Dropped                   int64
+	Aggregated, Suppressed, Overflowed int64
+}
+
+// ObserveAudit exports the audit recorder's counts, read at every scrape:
+// rolegate_audit_events_total{outcome="written"|"dropped"}, and for the
+// occurrences aggregated instead of recorded one by one,
+// rolegate_audit_aggregated_total, rolegate_audit_suppressed_total and
+// rolegate_audit_overflow_total. Reading the recorder's own counters keeps
+// one source of truth for each.
+func (m *Metrics) ObserveAudit(counts func() AuditCounts) {
+	counter := func(opts prometheus.CounterOpts, pick func(AuditCounts) int64) prometheus.Collector {
+		return prometheus.NewCounterFunc(opts, func() float64 { return float64(pick(counts())) })
 	}
+	const events, eventsHelp = "rolegate_audit_events_total", "Audit events written to the database, or dropped (buffer full, database down, or shutdown); every event is also in the log."
 	m.registry.MustRegister(
-		outcome("written", func(w, _ int64) int64 { return w }),
-		outcome("dropped", func(_, d int64) int64 { return d }),
+		counter(prometheus.CounterOpts{Name: events, Help: eventsHelp, ConstLabels: prometheus.Labels{"outcome": "written"}},
+			func(c AuditCounts) int64 { return c.Written }),
+		counter(prometheus.CounterOpts{Name: events, Help: eventsHelp, ConstLabels: prometheus.Labels{"outcome": "dropped"}},
+			func(c AuditCounts) int64 { return c.Dropped }),
+		counter(prometheus.CounterOpts{Name: "rolegate_audit_aggregated_total",
+			Help: "Denials of anonymous callers and throttled requests counted into aggregate audit events (one per client address, route and reason per minute) instead of one event each."},
+			func(c AuditCounts) int64 { return c.Aggregated }),
+		counter(prometheus.CounterOpts{Name: "rolegate_audit_suppressed_total",
+			Help: "Aggregated occurrences that got no audit event of their own: counted into an aggregate already open."},
+			func(c AuditCounts) int64 { return c.Suppressed }),
+		counter(prometheus.CounterOpts{Name: "rolegate_audit_overflow_total",
+			Help: "Aggregated occurrences counted into a per-route overflow bucket, which names no client, because the cap on open aggregates was reached."},
+			func(c AuditCounts) int64 { return c.Overflowed }),
 	)
 }
 

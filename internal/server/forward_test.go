@@ -34,7 +34,14 @@ route, *,      /api/admin/*,   admin_area, read,   -
 // anonymous callers read the public area.
 func startForward(t *testing.T, watch bool) *env {
 	t.Helper()
-	e := start(t, watch)
+	return startForwardOn(t, watch, "")
+}
+
+// startForwardOn is startForward on the database at databaseURL; "" means
+// a new SQLite file.
+func startForwardOn(t *testing.T, watch bool, databaseURL string) *env {
+	t.Helper()
+	e := startOn(t, watch, databaseURL)
 	replace(t, e.policyFile, e.read(t, e.policyFile)+"p, anonymous, public, read, any\n")
 	replace(t, e.routesFile, forwardRoutes)
 	if res := e.srv.Policy.Reload(context.Background(), "test"); !res.OK {

@@ -118,7 +118,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, e
 	}, keys)
 	svc := auth.NewService(st, st, hasher, tokens, PasswordPolicy(cfg))
 	rec := audit.New(st, audit.Options{Log: log})
-	m.ObserveAudit(rec.Counts)
+	m.ObserveAudit(func() metrics.AuditCounts {
+		s := rec.Stats()
+		return metrics.AuditCounts{Written: s.Written, Dropped: s.Dropped, Aggregated: s.Aggregated, Suppressed: s.Suppressed, Overflowed: s.Overflowed}
+	})
 	auditReloads(manager, rec)
 	s = &Server{cfg: cfg, log: log, Store: st, Policy: manager, Auth: svc, Metrics: m, Audit: rec, startup: facts}
 	s.stopUsers = s.followUsers()
@@ -366,9 +369,9 @@ func serveUntilDone(ctx context.Context, ln net.Listener, h http.Handler) error 
 	return nil
 }
 
-// purgeExpired forgets refresh tokens that have expired, and throttle
-// counters that would start over anyway, every ten minutes until ctx is
-// done.
+// purgeExpired forgets refresh tokens that have expired, throttle
+// counters that would start over anyway, and audit events past their
+// retention, every ten minutes until ctx is done.
 func (s *Server) purgeExpired(ctx context.Context) {
 	every(ctx, 10*time.Minute, func() {
 		n, err := s.Store.PurgeExpired(ctx, time.Now().Add(-auth.Leeway))
@@ -378,7 +381,46 @@ func (s *Server) purgeExpired(ctx context.Context) {
 			s.log.Info("purged expired refresh tokens", "count", n)
 		}
 		s.purgeThrottle(ctx, time.Now())
+		s.purgeAudit(ctx, time.Now(), auditPurgeBatch)
 	})
+}
+
+// The audit purge deletes auditPurgeBatch events per statement, for at
+// most auditPurgeBudget (and auditPurgeMaxBatches) per run; a backlog
+// larger than that goes over the next runs.
+const (
+	auditPurgeBatch      = 1000
+	auditPurgeBudget     = time.Minute
+	auditPurgeMaxBatches = 10000
+)
+
+// purgeAudit deletes the audit events older than the retention, in
+// batches of batch, oldest first, until a batch comes back short or the
+// run's budget is spent, and returns how many it deleted in how many
+// batches. Replicas may purge at the same time: see
+// store.PurgeAuditEvents.
+func (s *Server) purgeAudit(ctx context.Context, now time.Time, batch int) (deleted int64, batches int) {
+	if s.cfg.AuditRetention == 0 {
+		return 0, 0
+	}
+	cutoff := now.Add(-s.cfg.AuditRetention)
+	deadline := time.Now().Add(auditPurgeBudget)
+	for batches < auditPurgeMaxBatches && time.Now().Before(deadline) && ctx.Err() == nil {
+		n, err := s.Store.PurgeAuditEvents(ctx, cutoff, batch)
+		if err != nil {
+			s.log.Warn("purge old audit events", "err", err, "deleted", deleted)
+			break
+		}
+		batches++
+		deleted += n
+		if n < int64(batch) {
+			break
+		}
+	}
+	if deleted > 0 {
+		s.log.Info("purged old audit events", "count", deleted, "batches", batches, "before", cutoff)
+	}
+	return deleted, batches
 }
 
 // every calls fn each interval until ctx is done; the first call is one

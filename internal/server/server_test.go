@@ -119,6 +119,13 @@ func start(t *testing.T, watch bool) *env {
 // file.
 func startOn(t *testing.T, watch bool, databaseURL string) *env {
 	t.Helper()
+	return startLogged(t, watch, databaseURL, func(w io.Writer) slog.Handler { return slog.NewJSONHandler(w, nil) })
+}
+
+// startLogged is startOn with the server's log written by the handler
+// that newHandler makes; env.logs holds what it writes.
+func startLogged(t *testing.T, watch bool, databaseURL string, newHandler func(io.Writer) slog.Handler) *env {
+	t.Helper()
 	dir := t.TempDir()
 	if databaseURL == "" {
 		databaseURL = "sqlite:" + filepath.Join(dir, "rg.db")
@@ -126,7 +133,7 @@ func startOn(t *testing.T, watch bool, databaseURL string) *env {
 	cfg := testConfigOn(t, dir, watch, databaseURL)
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &logBuffer{}
-	srv, err := server.New(ctx, cfg, slog.New(slog.NewJSONHandler(logs, nil)))
+	srv, err := server.New(ctx, cfg, slog.New(newHandler(logs)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,8 @@ type auditRow struct {
 	RequestID     string
 	ClientIP      string
 	Detail        string
+	Count         int64
+	FirstAt       *time.Time // NULL for rows written before migration 0006: then it is at
 }
 
 func (auditRow) TableName() string { return "audit_events" }
@@ -33,6 +35,10 @@ func (r *auditRow) model() models.AuditEvent {
 	e := models.AuditEvent{
 		ID: r.ID, At: r.At.UTC(), ActorRole: r.ActorRole, Action: r.Action, Target: r.Target, Result: r.Result,
 		Rule: r.Rule, PolicyVersion: r.PolicyVersion, RequestID: r.RequestID, ClientIP: r.ClientIP,
+		Count: r.Count, FirstAt: r.At.UTC(),
+	}
+	if r.FirstAt != nil {
+		e.FirstAt = r.FirstAt.UTC()
 	}
 	if r.ActorID != nil {
 		e.ActorID = *r.ActorID
@@ -44,7 +50,7 @@ func (r *auditRow) model() models.AuditEvent {
 }
 
 // MaxAuditBatch is the most events one INSERT statement carries on
-// PostgreSQL: 500 rows of 11 columns stay far below its limit on bound
+// PostgreSQL: 500 rows of 13 columns stay far below its limit on bound
 // values.
 const MaxAuditBatch = 500
 
@@ -53,7 +59,7 @@ const maxAuditDetail = 8 << 10
 
 var auditColumns = []string{
 	"at", "actor_id", "actor_role", "action", "target", "result",
-	"rule", "policy_version", "request_id", "client_ip", "detail",
+	"rule", "policy_version", "request_id", "client_ip", "detail", "count", "first_at",
 }
 
 // InsertAuditEvents stores events in one transaction, in multi-row
@@ -130,9 +136,14 @@ func auditValues(e models.AuditEvent) []any {
 	if at.IsZero() {
 		at = time.Now()
 	}
+	first := e.FirstAt
+	if first.IsZero() {
+		first = at
+	}
 	return []any{
 		timestamp(at), actor, text(e.ActorRole), text(e.Action), text(e.Target), text(e.Result),
 		text(e.Rule), text(e.PolicyVersion), text(e.RequestID), text(e.ClientIP), detailJSON(e.Detail),
+		max(1, e.Count), timestamp(first),
 	}
 }
 
@@ -158,14 +169,15 @@ func detailJSON(d map[string]any) string {
 	return text(string(b))
 }
 
-// ListAuditEvents returns up to f.Limit events matching f, newest (highest
-// id) first, starting below f.BeforeID.
+// ListAuditEvents returns up to f.Limit events matching f, newest first by
+// time and then by id, starting after the position f.Before. The row
+// comparison is served by the (at, id) indexes of migration 0006.
 func (s *Store) ListAuditEvents(ctx context.Context, f models.AuditFilter) ([]models.AuditEvent, error) {
 	db, cancel := s.conn(ctx)
 	defer cancel()
 	q := db.Model(&auditRow{})
-	if f.BeforeID > 0 {
-		q = q.Where("id < ?", f.BeforeID)
+	if !f.Before.IsZero() {
+		q = q.Where("(at, id) < (?, ?)", timestamp(f.Before.At), f.Before.ID)
 	}
 	if f.ActorID != 0 {
 		q = q.Where("actor_id = ?", f.ActorID)
@@ -180,7 +192,7 @@ func (s *Store) ListAuditEvents(ctx context.Context, f models.AuditFilter) ([]mo
 		q = q.Where("at < ?", timestamp(f.Until))
 	}
 	var rows []auditRow
-	if err := q.Order("id DESC").Limit(f.Limit).Find(&rows).Error; err != nil {
+	if err := q.Order("at DESC, id DESC").Limit(f.Limit).Find(&rows).Error; err != nil {
 		return nil, dbError(err)
 	}
 	out := make([]models.AuditEvent, len(rows))
@@ -188,6 +200,25 @@ func (s *Store) ListAuditEvents(ctx context.Context, f models.AuditFilter) ([]mo
 		out[i] = rows[i].model()
 	}
 	return out, nil
+}
+
+// PurgeAuditEvents deletes the oldest events from before cutoff, at most
+// batch of them in one statement, and returns how many it deleted; fewer
+// than batch means none are left, or another purge holds the rest. Each
+// batch is its own short statement, so a large purge never holds locks
+// for long. On PostgreSQL a batch skips the rows another replica's purge
+// has locked instead of waiting for them, so replicas purging at once
+// delete disjoint batches. SQLite has a single writer.
+func (s *Store) PurgeAuditEvents(ctx context.Context, cutoff time.Time, batch int) (int64, error) {
+	db, cancel := s.conn(ctx)
+	defer cancel()
+	skipLocked := ""
+	if s.dialect == Postgres {
+		skipLocked = " FOR UPDATE SKIP LOCKED"
+	}
+	res := db.Exec("DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events WHERE at < ? ORDER BY at, id LIMIT ?"+skipLocked+")",
+		timestamp(cutoff), batch)
+	return res.RowsAffected, dbError(res.Error)
 }
 
 // sqliteAuditRows is the most rows of one INSERT on SQLite. Its driver

@@ -45,6 +45,8 @@ var suite = map[string]func(*testing.T, *store.Store){
 	"AuditRoundTripAndFilters":    testAuditRoundTripAndFilters,
 	"AuditPages":                  testAuditPages,
 	"AuditLargeInsert":            testAuditLargeInsert,
+	"AuditAggregates":             testAuditAggregates,
+	"AuditPurge":                  testAuditPurge,
 	"PolicyVersions":              testPolicyVersions,
 }
 

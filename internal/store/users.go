@@ -127,6 +127,9 @@ func scanUserRow(row *sql.Row) (userRow, error) {
 // UserByUsername returns the user whose username matches case-insensitively,
 // or ENOTFOUND.
 func (s *Store) UserByUsername(ctx context.Context, username string) (*models.User, error) {
+	if matchesNothing(username) {
+		return nil, dbError(gorm.ErrRecordNotFound)
+	}
 	db, cancel := s.conn(ctx)
 	defer cancel()
 	var row userRow
@@ -136,12 +139,22 @@ func (s *Store) UserByUsername(ctx context.Context, username string) (*models.Us
 	return row.model(), nil
 }
 
+// matchesNothing reports whether a lookup or filter value holds a NUL
+// byte, which no stored name, email or role does (each refuses control
+// characters). PostgreSQL refuses NUL in any text it is sent, which would
+// fail the query, and SQLite ends a LIKE pattern at one, which would match
+// everything; on both, such a value finds nothing.
+func matchesNothing(v string) bool { return strings.IndexByte(v, 0) >= 0 }
+
 // ListUsers returns up to f.Limit users matching f, in ascending id order,
 // starting after f.AfterID. The users carry no password hash: no listing
 // needs one.
 func (s *Store) ListUsers(ctx context.Context, f models.UserFilter) ([]*models.User, error) {
 	if f.Limit < 1 {
 		return nil, models.FieldError("limit", "A valid integer of at least 1 is required.")
+	}
+	if matchesNothing(f.Search) || f.Role != nil && matchesNothing(*f.Role) {
+		return []*models.User{}, nil
 	}
 	if s.dialect == Postgres {
 		return s.listUsersSQL(ctx, f)
