@@ -232,7 +232,7 @@ func checkNewUser(cfg config.Config, u *models.User, password string) error {
 	add("email", account.CheckEmail(u.Email))
 	add("first-name", account.CheckName(u.FirstName))
 	add("last-name", account.CheckName(u.LastName))
-	for _, p := range (auth.PasswordPolicy{MinLength: cfg.PasswordMinLength}).Check(password, u.Username) {
+	for _, p := range (auth.PasswordPolicy{MinLength: cfg.PasswordMinLength}).Check(password, u) {
 		add("password", p)
 	}
 	pol, err := authz.Load(cfg.PolicyModel, cfg.PolicyFile)
