@@ -148,6 +148,8 @@ func TestPasswordPolicy(t *testing.T) {
 		// Patterns zxcvbn finds, not on the breach list.
 		{"poiuytrewqlkjhgf", []string{"This password is too common. Reversed words are not much harder to guess.", suggest}},
 		{"asdfghjkl;lkjhgf", []string{guess + " Short keyboard patterns are easy to guess.", suggest}},
+		{"ａｓｄｆｇｈｊｋｌ；ｌｋｊｈｇｆ", []string{guess + " Short keyboard patterns are easy to guess.", suggest}}, // fullwidth: NFKC first
+		{"ＡＬＩＣＥ．ＬＩＤＤＥＬＬ．１９９９", []string{similar, suggest}},
 		{"abcdefghijklmnopqr", []string{guess + " Sequences like abc or 6543 are easy to guess.", suggest}},
 		{strings.Repeat("xy!", 6), []string{guess + ` Repeats like "abcabcabc" are only slightly harder to guess than "abc".`, suggest}},
 		{strings.Repeat("x", 128), []string{guess + ` Repeats like "aaa" are easy to guess.`, suggest}},

@@ -6,6 +6,7 @@ import (
 
 	"github.com/trustelem/zxcvbn"
 	"github.com/trustelem/zxcvbn/match"
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/rolegate/rolegate/models"
 )
@@ -25,8 +26,10 @@ const strengthInput = 64
 // guessability runs zxcvbn on password, with u's username, email address
 // and names as words an attacker would try first, and returns why it is
 // too easy to guess, or nil. zxcvbn's Go port has no feedback text, so the
-// reasons follow the original's: from the longest pattern it found.
+// reasons follow the original's: from the longest pattern it found. Both
+// read the NFKC form, so that fullwidth letters are the letters they show.
 func guessability(password string, u *models.User) []string {
+	password = norm.NFKC.String(password)
 	if builtFromAccount(password, u) {
 		return []string{similarReason, suggestion}
 	}
