@@ -51,13 +51,13 @@ func redactSetting(flag, v string) string {
 	return v
 }
 
-// RedactURL hides the password in a URL's user info and in a password
-// query parameter.
+// RedactURL hides the password in a URL's user info and the value of every
+// query parameter that carries a secret (see secretParam).
 func RedactURL(s string) string {
 	u, err := url.Parse(s)
 	if err != nil {
-		if strings.Contains(s, "@") || strings.Contains(s, "password") {
-			return redacted // unparseable, and may hold a password
+		if strings.Contains(s, "@") || secretParam(s) {
+			return redacted // unparseable, and may hold a secret
 		}
 		return s
 	}
@@ -67,11 +67,25 @@ func RedactURL(s string) string {
 		}
 	}
 	q := u.Query()
-	if q.Has("password") {
-		q.Set("password", "xxxxx")
+	masked := false
+	for k := range q {
+		if secretParam(k) {
+			q.Set(k, "xxxxx")
+			masked = true
+		}
+	}
+	if masked {
 		u.RawQuery = q.Encode()
 	}
 	return u.String()
+}
+
+// secretParam reports whether a parameter's name says it carries a secret:
+// libpq's password and sslpassword, and any name with "password", "secret"
+// or "token" in it, in any case.
+func secretParam(name string) bool {
+	name = strings.ToLower(name)
+	return strings.Contains(name, "password") || strings.Contains(name, "secret") || strings.Contains(name, "token")
 }
 
 // ProductionProblems lists, one per line, what ROLEGATE_ENV=production

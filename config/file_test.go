@@ -92,6 +92,28 @@ func TestDescribeRedactsSecrets(t *testing.T) {
 	}
 }
 
+// TestRedactURLMasksEverySecretParameter covers libpq's other secret
+// parameters: sslpassword decrypts the client key, and any parameter
+// named for a password, secret or token is treated as one.
+func TestRedactURLMasksEverySecretParameter(t *testing.T) {
+	in := "postgres://app@db/rolegate?sslmode=verify-full&sslpassword=keypass-1&password=pw-2" +
+		"&X-Auth-Token=tok-3&client_secret=sec-4&application_name=rolegate"
+	got := RedactURL(in)
+	for _, secret := range []string{"keypass-1", "pw-2", "tok-3", "sec-4"} {
+		if strings.Contains(got, secret) {
+			t.Errorf("got %q, want %q masked", got, secret)
+		}
+	}
+	for _, kept := range []string{"app@db/rolegate", "sslmode=verify-full", "application_name=rolegate", "sslpassword=xxxxx"} {
+		if !strings.Contains(got, kept) {
+			t.Errorf("got %q, want it to keep %q", got, kept)
+		}
+	}
+	if plain := "postgres://app@db/rolegate?sslmode=disable"; RedactURL(plain) != plain {
+		t.Errorf("no secret: got %q, want %q unchanged", RedactURL(plain), plain)
+	}
+}
+
 func TestAutoMigrateDefaultsByDatabase(t *testing.T) {
 	for _, tc := range []struct {
 		url, flag string

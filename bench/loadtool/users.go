@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"flag"
 	"fmt"
 	"os"
@@ -13,7 +15,7 @@ import (
 )
 
 // CopyColumns are the users columns of loadtool users -copy, in order.
-const CopyColumns = "id, username, username_key, email, role, is_active, password_hash, date_joined"
+const CopyColumns = "id, username, username_key, username_skeleton, email, role, is_active, password_hash, date_joined"
 
 // writeUsers writes a rolegate CSV user file: user 1 is "benchadmin"
 // (admin), user 2 "benchuser" (user), then users 3..n. Every user gets the
@@ -56,7 +58,7 @@ func writeUsers(args []string) error {
 			role = "staff"
 		}
 		if *copyFormat {
-			fmt.Fprintf(w, "%d,%s,%s,%s@example.com,%s,true,\"%s\",2026-01-01T00:00:00Z\n", i, name, account.UsernameKey(name), name, role, hash)
+			fmt.Fprintf(w, "%d,%s,%s,%s,%s@example.com,%s,true,\"%s\",2026-01-01T00:00:00Z\n", i, name, account.UsernameKey(name), skeletonKey(name), name, role, hash)
 		} else {
 			fmt.Fprintf(w, "%d,%s,%s@example.com,%s,true,\"%s\"\n", i, name, name, role, hash)
 		}
@@ -66,4 +68,11 @@ func writeUsers(args []string) error {
 		return err
 	}
 	return f.Close()
+}
+
+// skeletonKey is the store's username_skeleton of name: the SHA-256 of its
+// confusable skeleton, in hex.
+func skeletonKey(name string) string {
+	sum := sha256.Sum256([]byte(account.UsernameSkeleton(name)))
+	return hex.EncodeToString(sum[:])
 }

@@ -225,7 +225,7 @@ func checkNewUser(cfg config.Config, pol *authz.Policy, u *models.User, password
 	add("email", account.CheckEmail(u.Email))
 	add("first-name", account.CheckName(u.FirstName))
 	add("last-name", account.CheckName(u.LastName))
-	for _, p := range server.PasswordPolicy(cfg).Check(password, u.Username) {
+	for _, p := range server.PasswordPolicy(cfg).Check(password, u) {
 		add("password", p)
 	}
 	if !pol.HasRole(u.Role) {

@@ -166,6 +166,9 @@ func TestUsersCreateRefusesBadInput(t *testing.T) {
 		{"short\n", []string{"--username", "a", "--role", "user"}, "too short"},
 		{"correct horse battery staple\n", []string{"--username", "bad name", "--role", "user"}, "username"},
 		{"", []string{"--username", "a", "--role", "user"}, "no password"},
+		{"password1234\n", []string{"--username", "a", "--role", "user"}, "password: This password has appeared in a data breach"},
+		{"wonderland.alice.1999\n", []string{"--username", "wonderland.alice", "--role", "user"}, "password: This password is too similar to your username"},
+		{"correct horse battery staple\n", []string{"--username", "ann", "--first-name", "Ann\u202e", "--role", "user"}, "first-name: This field may not contain control or bidirectional-control characters."},
 	}
 	for _, c := range cases {
 		args := append([]string{"users", "create", "--password-stdin"}, c.args...)
@@ -180,6 +183,10 @@ func TestUsersCreateRefusesBadInput(t *testing.T) {
 	create[3] = "DUP"
 	if _, err := runCmd(t, getenv, "correct horse battery staple\n", create...); err == nil || !strings.Contains(err.Error(), "already exists") {
 		t.Errorf("duplicate username in other case: got %v, want already exists", err)
+	}
+	create[3] = "\u0501up" // Cyrillic "ԁ" for "d"
+	if _, err := runCmd(t, getenv, "correct horse battery staple\n", create...); err == nil || !strings.Contains(err.Error(), "username: A user with a username that looks the same already exists.") {
+		t.Errorf("lookalike username: got %v, want it refused as looking the same", err)
 	}
 }
 

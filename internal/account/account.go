@@ -9,6 +9,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/mtibben/confusables"
+	"golang.org/x/text/cases"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -24,9 +26,32 @@ const (
 // identical compatibility forms are one name.
 func NormalizeUsername(s string) string { return norm.NFKC.String(s) }
 
-// UsernameKey is the form usernames are compared and made unique in:
-// normalized and lower-cased.
+// UsernameKey is the form usernames are searched in: normalized and
+// lower-cased.
 func UsernameKey(s string) string { return strings.ToLower(NormalizeUsername(s)) }
+
+// UsernameSkeleton is the form usernames are made unique and looked up in:
+// the Unicode confusable skeleton (UTS #39, section 4) of the normalized,
+// case-folded name. Names that only look alike share a skeleton: "аdmin"
+// with a Cyrillic "а" and "admin", "rn" and "m", "l" and "1". It is a key,
+// never shown: a skeleton mixes scripts freely.
+//
+// The skeleton depends on the Unicode data of the confusables and x/text
+// modules: a dependency update that changes it needs a migration that
+// recomputes the stored keys, as 0008 did.
+func UsernameSkeleton(s string) string {
+	return confusables.Skeleton(cases.Fold().String(NormalizeUsername(s)))
+}
+
+// hiddenControl reports whether r is a control character, a bidirectional
+// control (U+061C, U+200E, U+200F, U+202A to U+202E, U+2066 to U+2069) or a
+// line or paragraph separator: characters that reorder or break the text
+// around them, so that a name holding one can display as something else.
+func hiddenControl(r rune) bool {
+	return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || unicode.In(r, unicode.Zl, unicode.Zp)
+}
+
+const hiddenControlMessage = "This field may not contain control or bidirectional-control characters."
 
 // CheckUsername returns why a normalized username is not acceptable, or "".
 // Letters and digits of any script are allowed, and @ . + - _.
@@ -37,6 +62,8 @@ func CheckUsername(s string) string {
 		return "This field may not be blank."
 	case n > MaxUsernameLength:
 		return fmt.Sprintf("Ensure this field has no more than %d characters.", MaxUsernameLength)
+	case strings.ContainsFunc(s, hiddenControl):
+		return hiddenControlMessage
 	}
 	for _, r := range s {
 		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && !strings.ContainsRune("@.+-_", r) {
@@ -65,10 +92,8 @@ func CheckEmail(s string) string {
 		strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") || strings.Contains(domain, "..") {
 		return invalid
 	}
-	for _, r := range s {
-		if unicode.IsSpace(r) || unicode.IsControl(r) {
-			return invalid
-		}
+	if strings.ContainsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || hiddenControl(r) }) {
+		return invalid
 	}
 	return ""
 }
@@ -78,10 +103,8 @@ func CheckName(s string) string {
 	if utf8.RuneCountInString(s) > MaxNameLength {
 		return fmt.Sprintf("Ensure this field has no more than %d characters.", MaxNameLength)
 	}
-	for _, r := range s {
-		if unicode.IsControl(r) {
-			return "This field may not contain control characters."
-		}
+	if strings.ContainsFunc(s, hiddenControl) {
+		return hiddenControlMessage
 	}
 	return ""
 }

@@ -42,3 +42,51 @@ func TestCheckName(t *testing.T) {
 		t.Error("CheckName: got wrong verdicts")
 	}
 }
+
+// TestBidiControlsAreRefused covers the characters that make a name display
+// as something else: U+202E shows "nimda\u202e" reversed, and the others
+// reorder, isolate or break lines the same way.
+func TestBidiControlsAreRefused(t *testing.T) {
+	const want = "This field may not contain control or bidirectional-control characters."
+	for _, r := range []rune{0x202E, 0x202A, 0x202D, 0x2066, 0x2067, 0x2068, 0x2069, 0x200E, 0x200F, 0x061C, 0x2028, 0x2029, 0x0007} {
+		name := "ad" + string(r) + "min"
+		if got := CheckUsername(NormalizeUsername(name)); got != want {
+			t.Errorf("username with %U: got %q, want %q", r, got, want)
+		}
+		for _, field := range []string{"first name", "last name"} {
+			if got := CheckName("Ann" + string(r) + "e"); got != want {
+				t.Errorf("%s with %U: got %q, want %q", field, r, got, want)
+			}
+		}
+		if CheckEmail("ann"+string(r)+"@example.com") == "" {
+			t.Errorf("email with %U: got accepted, want refused", r)
+		}
+	}
+	// A zero-width non-joiner is part of how Persian is written.
+	if got := CheckName("\u0645\u06CC\u200C\u062E\u0648\u0627\u0647\u0645"); got != "" {
+		t.Errorf("Persian name with ZWNJ: got %q, want it accepted", got)
+	}
+}
+
+func TestUsernameSkeletonJoinsLookalikes(t *testing.T) {
+	same := [][2]string{
+		{"admin", "\u0430dmin"}, // Cyrillic a
+		{"admin", "ADMIN"},      // case
+		{"admin", "\uff41dmin"}, // fullwidth a (NFKC)
+		{"paypal", "p\u0430yp\u0430l"},
+		{"modern", "rnodern"},      // rn and m
+		{"bill", "bi11"},           // 1 and l
+		{"strasse", "Stra\u00dfe"}, // full case folding
+		{"o.k", "\u03bf.k"},        // Greek omicron
+	}
+	for _, p := range same {
+		if UsernameSkeleton(p[0]) != UsernameSkeleton(p[1]) {
+			t.Errorf("%q and %q: got skeletons %q and %q, want one", p[0], p[1], UsernameSkeleton(p[0]), UsernameSkeleton(p[1]))
+		}
+	}
+	for _, p := range [][2]string{{"admin", "admins"}, {"alice", "alicia"}, {"bob", "rob"}} {
+		if UsernameSkeleton(p[0]) == UsernameSkeleton(p[1]) {
+			t.Errorf("%q and %q: got one skeleton %q, want two", p[0], p[1], UsernameSkeleton(p[0]))
+		}
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
-	_ "embed"
 	"encoding/base64"
 	"fmt"
 	"strings"
@@ -15,6 +14,7 @@ import (
 
 	"golang.org/x/crypto/argon2"
 
+	"github.com/rolegate/rolegate/internal/auth/breached"
 	"github.com/rolegate/rolegate/models"
 )
 
@@ -199,32 +199,22 @@ func parseArgon2PHC(s string) (a argon2Hash, err error) {
 	return a, nil
 }
 
-//go:embed common-passwords.txt
-var commonPasswordText string
-
-// commonPasswords holds the shipped list, lower-cased.
-var commonPasswords = func() map[string]struct{} {
-	set := make(map[string]struct{}, 10000)
-	for _, l := range strings.Split(commonPasswordText, "\n") {
-		if l != "" && !strings.HasPrefix(l, "#") {
-			set[strings.ToLower(l)] = struct{}{}
-		}
-	}
-	return set
-}()
-
 // MaxPasswordLength is the longest password accepted, in characters. It is
 // checked before hashing, so a huge password cannot be used to burn CPU.
 const MaxPasswordLength = 128
 
 // PasswordPolicy says which passwords are acceptable. There are no
-// composition rules: length and not being common matter, per NIST 800-63B.
+// composition rules, per NIST 800-63B: a password must be long enough, not
+// have appeared in a breach, and not be guessable, from common patterns or
+// from the account's own attributes.
 type PasswordPolicy struct {
 	MinLength int
 }
 
-// Check returns why password is not acceptable for username, or nil.
-func (pp PasswordPolicy) Check(password, username string) []string {
+// Check returns why password is not acceptable for u, the account as it is
+// or as it will be once created, or nil. Each reason is a sentence for the
+// user; the first says why.
+func (pp PasswordPolicy) Check(password string, u *models.User) []string {
 	n := utf8.RuneCountInString(password)
 	switch {
 	case !utf8.ValidString(password):
@@ -233,11 +223,15 @@ func (pp PasswordPolicy) Check(password, username string) []string {
 		return []string{fmt.Sprintf("This password is too short. It must contain at least %d characters.", pp.MinLength)}
 	case n > MaxPasswordLength:
 		return []string{fmt.Sprintf("This password is too long. It must contain at most %d characters.", MaxPasswordLength)}
-	case username != "" && strings.EqualFold(password, username):
-		return []string{"The password is too similar to the username."}
 	}
-	if _, common := commonPasswords[strings.ToLower(password)]; common {
-		return []string{"This password is too common."}
+	list, err := breached.Load()
+	switch {
+	case err != nil:
+		// Cannot happen with a binary whose tests passed; refuse rather
+		// than accept a password nothing checked.
+		return []string{"This password could not be checked against the list of breached passwords."}
+	case list.Contains(password):
+		return []string{"This password has appeared in a data breach, so attackers try it first."}
 	}
-	return nil
+	return guessability(password, u)
 }

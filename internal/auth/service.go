@@ -212,7 +212,7 @@ func (s *Service) ChangePassword(ctx context.Context, u *models.User, oldPasswor
 	if !ok {
 		return Pair{}, models.FieldError("old_password", "Your old password was entered incorrectly.")
 	}
-	if _, err := s.SetPassword(ctx, u.ID, u.Username, newPassword, models.AdminGuard{}); err != nil {
+	if _, err := s.SetPassword(ctx, u, newPassword, models.AdminGuard{}); err != nil {
 		return Pair{}, err
 	}
 	fresh, err := s.users.UserByID(ctx, u.ID)
@@ -222,23 +222,23 @@ func (s *Service) ChangePassword(ctx context.Context, u *models.User, oldPasswor
 	return s.StartSession(ctx, fresh)
 }
 
-// SetPassword checks newPassword against the password policy, hashes it
-// and stores it, ending every session of the user.
-func (s *Service) SetPassword(ctx context.Context, id int64, username, newPassword string, guard models.AdminGuard) (*models.User, error) {
-	if problems := s.policy.Check(newPassword, username); problems != nil {
+// SetPassword checks newPassword against the password policy for u, hashes
+// it and stores it as u's, ending every session of u.
+func (s *Service) SetPassword(ctx context.Context, u *models.User, newPassword string, guard models.AdminGuard) (*models.User, error) {
+	if problems := s.policy.Check(newPassword, u); problems != nil {
 		return nil, &models.Error{Code: models.EINVALID, Message: "invalid input", Fields: map[string][]string{"new_password": problems}}
 	}
 	hash, err := s.hasher.Hash(ctx, newPassword)
 	if err != nil {
 		return nil, err
 	}
-	return s.users.UpdateUser(ctx, id, models.UserPatch{PasswordHash: &hash}, guard)
+	return s.users.UpdateUser(ctx, u.ID, models.UserPatch{PasswordHash: &hash}, guard)
 }
 
-// PasswordProblems returns why password is not acceptable for username, or
-// nil.
-func (s *Service) PasswordProblems(password, username string) []string {
-	return s.policy.Check(password, username)
+// PasswordProblems returns why password is not acceptable for u, the
+// account as it is or will be once created, or nil.
+func (s *Service) PasswordProblems(password string, u *models.User) []string {
+	return s.policy.Check(password, u)
 }
 
 // HashPassword hashes an already checked password.

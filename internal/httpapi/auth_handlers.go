@@ -26,7 +26,7 @@ func (h *handler) signup(c *gin.Context) {
 	pol := h.policies.Current()
 	f := fieldErrors{}
 	patch := patchOf(f, pol, in.profileFields, accessFields{})
-	if err := h.checkNewPassword(f, "password", in.Password, patch.Username); err != nil {
+	if err := h.checkNewPassword(f, "password", in.Password, patch); err != nil {
 		writeError(c, h.log, err)
 		return
 	}
@@ -55,16 +55,12 @@ func (h *handler) signup(c *gin.Context) {
 	respondCreated(c, u)
 }
 
-// checkNewPassword validates the username and password of a new account,
-// returning every field problem in f.
-func (h *handler) checkNewPassword(f fieldErrors, field string, password, username *string) error {
-	required(f, map[string]*string{"username": username, field: password})
+// checkNewPassword validates the username and password of a new account
+// whose other attributes are in patch, returning every field problem in f.
+func (h *handler) checkNewPassword(f fieldErrors, field string, password *string, patch models.UserPatch) error {
+	required(f, map[string]*string{"username": patch.Username, field: password})
 	if password != nil && *password != "" {
-		uname := ""
-		if username != nil {
-			uname = *username
-		}
-		for _, p := range h.auth.PasswordProblems(*password, uname) {
+		for _, p := range h.auth.PasswordProblems(*password, newUser(patch, "")) {
 			f.add(field, p)
 		}
 	}

@@ -48,8 +48,10 @@ type Authenticator interface {
 	// ChangePassword returns EINVALID for a wrong old or a bad new password.
 	ChangePassword(ctx context.Context, u *models.User, oldPassword, newPassword string) (auth.Pair, error)
 	// SetPassword returns EINVALID for a bad new password.
-	SetPassword(ctx context.Context, id int64, username, newPassword string, guard models.AdminGuard) (*models.User, error)
-	PasswordProblems(password, username string) []string
+	SetPassword(ctx context.Context, u *models.User, newPassword string, guard models.AdminGuard) (*models.User, error)
+	// PasswordProblems checks a password for u, the account as it is or
+	// as it will be once created.
+	PasswordProblems(password string, u *models.User) []string
 	HashPassword(ctx context.Context, password string) (string, error)
 	JWKS() any
 }

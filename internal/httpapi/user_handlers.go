@@ -170,7 +170,7 @@ func (h *handler) createUser(c *gin.Context) {
 	}
 	f := fieldErrors{}
 	patch := patchOf(f, pol, in.profileFields, in.accessFields)
-	if err := h.checkNewPassword(f, "password", in.Password, patch.Username); err != nil {
+	if err := h.checkNewPassword(f, "password", in.Password, patch); err != nil {
 		writeError(c, h.log, err)
 		return
 	}
@@ -309,7 +309,7 @@ func (h *handler) resetPassword(c *gin.Context) {
 		u, err = h.users.UserByID(c.Request.Context(), id)
 	}
 	if err == nil {
-		_, err = h.auth.SetPassword(c.Request.Context(), id, u.Username, *in.NewPassword, models.AdminGuard{})
+		_, err = h.auth.SetPassword(c.Request.Context(), u, *in.NewPassword, models.AdminGuard{})
 	}
 	if err != nil {
 		writeError(c, h.log, err)

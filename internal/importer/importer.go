@@ -173,10 +173,11 @@ func hashWarning(u *models.User) string {
 
 // validate completes and checks each row, records why a row is refused in
 // reasons, and returns the indexes of the rows to write. A row repeating
-// the id or username of an earlier good row is refused.
+// the id or username of an earlier good row, or a username that looks the
+// same, is refused.
 func validate(rows []Row, opts Options, reasons []string) []int {
 	now := time.Now().UTC()
-	byKey := map[string]string{}
+	bySkeleton := map[string]int{}
 	byID := map[int64]string{}
 	var valid []int
 	for i := range rows {
@@ -185,16 +186,20 @@ func validate(rows []Row, opts Options, reasons []string) []int {
 		if reasons[i] != "" {
 			continue
 		}
-		key := account.UsernameKey(row.User.Username)
-		if first, dup := byKey[key]; dup {
-			reasons[i] = fmt.Sprintf("username: %q repeats %s", row.User.Username, first)
+		key := account.UsernameSkeleton(row.User.Username)
+		if first, dup := bySkeleton[key]; dup {
+			verb := "looks like that of"
+			if account.UsernameKey(rows[first].User.Username) == account.UsernameKey(row.User.Username) {
+				verb = "repeats"
+			}
+			reasons[i] = fmt.Sprintf("username: %q %s %s", row.User.Username, verb, rows[first].Ref)
 			continue
 		}
 		if first, dup := byID[row.User.ID]; dup {
 			reasons[i] = fmt.Sprintf("id: %d repeats %s", row.User.ID, first)
 			continue
 		}
-		byKey[key], byID[row.User.ID] = row.Ref, row.Ref
+		bySkeleton[key], byID[row.User.ID] = i, row.Ref
 		valid = append(valid, i)
 	}
 	return valid

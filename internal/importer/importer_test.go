@@ -313,8 +313,10 @@ func TestBadRowsAreReportedAndSkipped(t *testing.T) {
 	for _, target := range dbtest.Targets(t) {
 		t.Run(target.Name, func(t *testing.T) {
 			st := openStore(t, target)
-			if _, err := st.CreateUser(ctx, &models.User{Username: "taken", Role: "user", PasswordHash: "x"}); err != nil {
-				t.Fatal(err)
+			for _, name := range []string{"taken", "carol"} {
+				if _, err := st.CreateUser(ctx, &models.User{Username: name, Role: "user", PasswordHash: "x"}); err != nil {
+					t.Fatal(err)
+				}
 			}
 			hash := djangoPBKDF2(t, "good-password-1", "saltsaltsalt", 1000)
 			data := fixture(t,
@@ -331,9 +333,11 @@ func TestBadRowsAreReportedAndSkipped(t *testing.T) {
 				djangoEntry("accounts.customuser", 19, map[string]any{"username": "Taken"}),
 				djangoEntry("accounts.customuser", 1, map[string]any{"username": "squatter"}),
 				djangoEntry("accounts.customuser", 0, map[string]any{"username": "zero"}),
+				djangoEntry("accounts.customuser", 20, map[string]any{"username": "g\u043e\u043ed"}),
+				djangoEntry("accounts.customuser", 21, map[string]any{"username": "c\u0430rol"}),
 			)
 			_, sum := importBytes(t, st, data, options(t))
-			wantCounts(t, sum, 3, 0, 10)
+			wantCounts(t, sum, 3, 0, 12)
 			want := map[string]string{
 				"row 2 (pk 11)":  "username: Enter a valid username",
 				"row 3 (pk 12)":  `role: "superuser" is not a role the policy defines`,
@@ -345,6 +349,9 @@ func TestBadRowsAreReportedAndSkipped(t *testing.T) {
 				"row 11 (pk 19)": `username "Taken" belongs to user 1`,
 				"row 12 (pk 1)":  `id 1 belongs to user "taken"`,
 				"row 13 (pk 0)":  "id: 0 is not between 1",
+				// Cyrillic "о" and "а": names that only look like others.
+				"row 14 (pk 20)": "username: \"g\u043e\u043ed\" looks like that of row 1 (pk 10)",
+				"row 15 (pk 21)": "username \"c\u0430rol\" looks like user 2's username \"carol\"",
 			}
 			for _, f := range sum.Failures {
 				if w, ok := want[f.Ref]; !ok || !strings.Contains(f.Reason, w) {

@@ -4,6 +4,9 @@ import (
 	"context"
 	"time"
 
+	"github.com/go-gormigrate/gormigrate/v2"
+	"gorm.io/gorm"
+
 	"github.com/rolegate/rolegate/models"
 )
 
@@ -22,4 +25,15 @@ func ForceUserCacheLive(s *Store) { s.users.setLive(true) }
 // its own, without the transaction it falls back to.
 func RotateInOneStatement(s *Store, oldHash string, next models.RefreshToken, now time.Time) (*models.User, error) {
 	return s.rotateInOneStatement(context.Background(), oldHash, next, now)
+}
+
+// MigrateTo applies the migrations up to and including id.
+func (s *Store) MigrateTo(ctx context.Context, id string) error {
+	return s.withMigrator(ctx, func(_ *gorm.DB, _ []*gormigrate.Migration, g *gormigrate.Gormigrate) error { return g.MigrateTo(id) })
+}
+
+// Exec runs a statement, for tests that set up rows as an older release
+// wrote them.
+func (s *Store) Exec(ctx context.Context, sql string, args ...any) error {
+	return s.db.WithContext(ctx).Exec(sql, args...).Error
 }

@@ -37,7 +37,7 @@ type ImportOutcome struct {
 // importColumns are the columns ImportUsers writes, in the order userArgs
 // lists their values.
 var importColumns = []string{
-	"id", "username", "username_key", "email", "first_name", "last_name",
+	"id", "username", "username_key", "username_skeleton", "email", "first_name", "last_name",
 	"role", "is_active", "password_hash", "token_epoch", "date_joined", "last_login",
 }
 
@@ -101,57 +101,66 @@ func (s *Store) ImportUsers(ctx context.Context, users []*models.User) ([]Import
 	return out, nil
 }
 
-// identities are the stored users that share an id or a username key with
-// a batch.
+// identities are the stored users that share an id or a username
+// skeleton with a batch.
 type identities struct {
-	byID  map[int64]string // id → username
-	byKey map[string]int64 // username key → id
+	byID       map[int64]string // id → username
+	bySkeleton map[string]int64 // username skeleton key → id
 }
 
-// storedIdentities looks the batch's ids and username keys up. Both
+// storedIdentities looks the batch's ids and username skeletons up. Both
 // databases answer the OR from the two unique indexes.
 func storedIdentities(tx *gorm.DB, users []*models.User) (identities, error) {
 	ids := make([]int64, len(users))
 	keys := make([]string, len(users))
 	for i, u := range users {
-		ids[i], keys[i] = u.ID, account.UsernameKey(u.Username)
+		ids[i], keys[i] = u.ID, skeletonKey(u.Username)
 	}
 	var rows []userRow
-	err := tx.Select("id", "username", "username_key").Where("id IN ? OR username_key IN ?", ids, keys).Find(&rows).Error
+	err := tx.Select("id", "username", "username_skeleton").Where("id IN ? OR username_skeleton IN ?", ids, keys).Find(&rows).Error
 	if err != nil {
 		return identities{}, err
 	}
-	known := identities{byID: make(map[int64]string, len(rows)), byKey: make(map[string]int64, len(rows))}
+	known := identities{byID: make(map[int64]string, len(rows)), bySkeleton: make(map[string]int64, len(rows))}
 	for _, r := range rows {
 		known.byID[r.ID] = r.Username
-		known.byKey[r.UsernameKey] = r.ID
+		known.bySkeleton[r.UsernameSkeleton] = r.ID
 	}
 	return known, nil
 }
 
 // classify fills out for every user that is already stored or conflicts,
 // and returns the indexes of the users to insert. A user repeating the id
-// or username of an earlier one in the batch conflicts with it.
+// or username (or a username that looks the same) of an earlier one in the
+// batch conflicts with it.
 func classify(users []*models.User, known identities, out []ImportOutcome) []int {
 	var fresh []int
 	for i, u := range users {
-		key := account.UsernameKey(u.Username)
-		id, keyTaken := known.byKey[key]
+		key := skeletonKey(u.Username)
+		id, keyTaken := known.bySkeleton[key]
 		name, idTaken := known.byID[u.ID]
 		switch {
 		case keyTaken && id == u.ID:
 			out[i] = ImportOutcome{Result: Unchanged}
 		case keyTaken:
-			out[i] = ImportOutcome{Conflicted, fmt.Sprintf("username %q belongs to user %d", u.Username, id)}
+			out[i] = ImportOutcome{Conflicted, usernameTakenBy(u.Username, id, known.byID[id])}
 		case idTaken:
 			out[i] = ImportOutcome{Conflicted, fmt.Sprintf("id %d belongs to user %q", u.ID, name)}
 		default:
 			out[i] = ImportOutcome{Result: Imported}
 			fresh = append(fresh, i)
-			known.byKey[key], known.byID[u.ID] = u.ID, u.Username
+			known.bySkeleton[key], known.byID[u.ID] = u.ID, u.Username
 		}
 	}
 	return fresh
+}
+
+// usernameTakenBy says why username conflicts with user id's name.
+func usernameTakenBy(username string, id int64, holder string) string {
+	if account.UsernameKey(holder) == account.UsernameKey(username) {
+		return fmt.Sprintf("username %q belongs to user %d", username, id)
+	}
+	return fmt.Sprintf("username %q looks like user %d's username %q", username, id, holder)
 }
 
 // insertChunk is how many users one INSERT statement carries. Bigger
@@ -222,7 +231,7 @@ func userArgs(u *models.User) []any {
 		lastLogin = &t
 	}
 	return []any{
-		r.ID, r.Username, r.UsernameKey, r.Email, r.FirstName, r.LastName,
+		r.ID, r.Username, r.UsernameKey, r.UsernameSkeleton, r.Email, r.FirstName, r.LastName,
 		r.Role, r.IsActive, r.PasswordHash, r.TokenEpoch, r.DateJoined, lastLogin,
 	}
 }

@@ -39,11 +39,30 @@ func (s *Store) migrations() ([]*gormigrate.Migration, error) {
 		down := strings.TrimSuffix(up, ".up.sql") + ".down.sql"
 		out = append(out, &gormigrate.Migration{
 			ID:       id,
-			Migrate:  runFile(up),
+			Migrate:  then(runFile(up), afterUp[id]),
 			Rollback: runFile(down),
 		})
 	}
 	return out, nil
+}
+
+// afterUp holds the steps some migrations take in Go after their SQL, for
+// values SQL cannot compute. They run in the migration's transaction.
+var afterUp = map[string]func(*gorm.DB) error{
+	"0008_username_skeleton": fillUsernameSkeletons,
+}
+
+// then runs first and, if it succeeds and next is not nil, next.
+func then(first, next func(*gorm.DB) error) func(*gorm.DB) error {
+	if next == nil {
+		return first
+	}
+	return func(tx *gorm.DB) error {
+		if err := first(tx); err != nil {
+			return err
+		}
+		return next(tx)
+	}
 }
 
 func runFile(name string) func(*gorm.DB) error {

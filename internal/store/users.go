@@ -17,18 +17,20 @@ import (
 
 // userRow is the users table.
 type userRow struct {
-	ID           int64 `gorm:"primaryKey"`
-	Username     string
-	UsernameKey  string
-	Email        string
-	FirstName    string
-	LastName     string
-	Role         string
-	IsActive     bool
-	PasswordHash string
-	TokenEpoch   int64
-	DateJoined   time.Time
-	LastLogin    *time.Time
+	ID          int64 `gorm:"primaryKey"`
+	Username    string
+	UsernameKey string
+	// UsernameSkeleton is unique: see skeletonKey.
+	UsernameSkeleton string
+	Email            string
+	FirstName        string
+	LastName         string
+	Role             string
+	IsActive         bool
+	PasswordHash     string
+	TokenEpoch       int64
+	DateJoined       time.Time
+	LastLogin        *time.Time
 }
 
 func (userRow) TableName() string { return "users" }
@@ -48,7 +50,7 @@ func (r *userRow) model() *models.User {
 
 func rowOf(u *models.User) *userRow {
 	return &userRow{
-		ID: u.ID, Username: u.Username, UsernameKey: account.UsernameKey(u.Username), Email: u.Email,
+		ID: u.ID, Username: u.Username, UsernameKey: account.UsernameKey(u.Username), UsernameSkeleton: skeletonKey(u.Username), Email: u.Email,
 		FirstName: u.FirstName, LastName: u.LastName, Role: u.Role, IsActive: u.IsActive,
 		PasswordHash: u.PasswordHash, TokenEpoch: u.TokenEpoch, DateJoined: timestamp(u.DateJoined), LastLogin: u.LastLogin,
 	}
@@ -57,10 +59,9 @@ func rowOf(u *models.User) *userRow {
 // timestamp is t as stored: UTC, to the microsecond both databases keep.
 func timestamp(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 
-var errUsernameTaken = models.FieldError("username", "A user with that username already exists.")
-
 // CreateUser stores a new user and returns it with its id. DateJoined is
-// set to now when zero. Returns EINVALID if the username is taken.
+// set to now when zero. Returns EINVALID if the username, or one that
+// looks like it, is taken.
 func (s *Store) CreateUser(ctx context.Context, u *models.User) (*models.User, error) {
 	db, cancel := s.conn(ctx)
 	defer cancel()
@@ -70,7 +71,7 @@ func (s *Store) CreateUser(ctx context.Context, u *models.User) (*models.User, e
 	row := rowOf(u)
 	if err := db.Create(row).Error; err != nil {
 		if errors.Is(err, gorm.ErrDuplicatedKey) {
-			return nil, errUsernameTaken
+			return nil, s.usernameConflict(ctx, u.Username)
 		}
 		return nil, dbError(err)
 	}
@@ -124,8 +125,9 @@ func scanUserRow(row *sql.Row) (userRow, error) {
 	return r, err
 }
 
-// UserByUsername returns the user whose username matches case-insensitively,
-// or ENOTFOUND.
+// UserByUsername returns the user whose username looks like username: the
+// same name in any case, compatibility form or confusable characters, as
+// usernames are unique by their skeleton. Returns ENOTFOUND if none does.
 func (s *Store) UserByUsername(ctx context.Context, username string) (*models.User, error) {
 	if matchesNothing(username) {
 		return nil, dbError(gorm.ErrRecordNotFound)
@@ -133,7 +135,7 @@ func (s *Store) UserByUsername(ctx context.Context, username string) (*models.Us
 	db, cancel := s.conn(ctx)
 	defer cancel()
 	var row userRow
-	if err := db.Where("username_key = ?", account.UsernameKey(username)).Take(&row).Error; err != nil {
+	if err := db.Where("username_skeleton = ?", skeletonKey(username)).Take(&row).Error; err != nil {
 		return nil, dbError(err)
 	}
 	return row.model(), nil
@@ -299,8 +301,8 @@ func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
 // UpdateUser applies patch to user id and returns the result. A patch that
 // ends sessions advances the user's token epoch and revokes every session
 // in the same transaction. Returns ENOTFOUND, EINVALID for a taken
-// username, or ECONFLICT when the patch would leave no active user holding
-// a role in guard.
+// username (or one that looks like it), or ECONFLICT when the patch would
+// leave no active user holding a role in guard.
 func (s *Store) UpdateUser(ctx context.Context, id int64, patch models.UserPatch, guard models.AdminGuard) (*models.User, error) {
 	var out *models.User
 	// Dropped after the commit (or the rollback): see userCache.
@@ -332,7 +334,7 @@ func (s *Store) UpdateUser(ctx context.Context, id int64, patch models.UserPatch
 		if len(cols) > 0 {
 			if err := tx.Model(&userRow{}).Where("id = ?", id).Updates(cols).Error; err != nil {
 				if errors.Is(err, gorm.ErrDuplicatedKey) {
-					return errUsernameTaken
+					return errUsernameTaken // refined after the rollback
 				}
 				return err
 			}
@@ -344,6 +346,9 @@ func (s *Store) UpdateUser(ctx context.Context, id int64, patch models.UserPatch
 		out = row.model()
 		return s.notifyUsers(tx, id)
 	})
+	if errors.Is(err, errUsernameTaken) && patch.Username != nil {
+		return nil, s.usernameConflict(ctx, *patch.Username)
+	}
 	if err != nil {
 		return nil, dbError(err)
 	}
@@ -413,6 +418,7 @@ func changedColumns(before, after *models.User) map[string]any {
 	if after.Username != before.Username {
 		cols["username"] = after.Username
 		cols["username_key"] = account.UsernameKey(after.Username)
+		cols["username_skeleton"] = skeletonKey(after.Username)
 	}
 	for col, pair := range map[string][2]string{
 		"email":         {before.Email, after.Email},

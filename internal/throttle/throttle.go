@@ -98,12 +98,12 @@ func (l *Limiter) check(ctx context.Context, keys ...models.ThrottleKey) error {
 	return models.Throttled(until.Sub(now))
 }
 
-// accountKey is the counter of a username: a hash of its normalized form,
-// so that the same account is counted however it is spelled, and so that
-// the table never holds what people typed (sometimes a password) in the
-// username field.
+// accountKey is the counter of a username: a hash of its skeleton, the
+// key logins find accounts by, so that the same account is counted however
+// it is spelled (lookalike letters included), and so that the table never
+// holds what people typed (sometimes a password) in the username field.
 func accountKey(username string) models.ThrottleKey {
-	sum := sha256.Sum256([]byte(account.UsernameKey(username)))
+	sum := sha256.Sum256([]byte(account.UsernameSkeleton(username)))
 	return models.ThrottleKey{Kind: models.ThrottleLoginAccount, Name: hex.EncodeToString(sum[:])}
 }
 

@@ -23,3 +23,15 @@ func TestAccountKeyIgnoresCase(t *testing.T) {
 		t.Errorf("got %v, %v, %v; want Alice and alice one 64-hex-digit key, alice2 another", a, b, c)
 	}
 }
+
+// TestAccountKeyJoinsLookalikes checks that respelling a username with
+// lookalike letters, which logs in to the same account, counts against the
+// same counter instead of earning fresh attempts.
+func TestAccountKeyJoinsLookalikes(t *testing.T) {
+	want := accountKey("admin")
+	for _, spelling := range []string{"\u0430dmin", "\u0430dm\u0456n", "\uff41dmin", "ADM\u0399N"} {
+		if got := accountKey(spelling); got != want {
+			t.Errorf("accountKey(%q): got %v, want %v, the key of admin", spelling, got, want)
+		}
+	}
+}

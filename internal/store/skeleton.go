@@ -1,0 +1,114 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+
+	"gorm.io/gorm"
+
+	"github.com/rolegate/rolegate/internal/account"
+	"github.com/rolegate/rolegate/models"
+)
+
+// skeletonKey is the username_skeleton column of a username: the SHA-256
+// of its confusable skeleton, in hex.
+func skeletonKey(username string) string {
+	sum := sha256.Sum256([]byte(account.UsernameSkeleton(username)))
+	return hex.EncodeToString(sum[:])
+}
+
+var (
+	errUsernameTaken     = models.FieldError("username", "A user with that username already exists.")
+	errUsernameLookalike = models.FieldError("username", "A user with a username that looks the same already exists.")
+)
+
+// usernameConflict says why username could not be stored: taken as it is
+// spelled (Django's message), or taken by a name that only looks like it.
+// It reads after the failed write, to choose the message only: the unique
+// index has already decided.
+func (s *Store) usernameConflict(ctx context.Context, username string) error {
+	db, cancel := s.conn(ctx)
+	defer cancel()
+	var keys []string
+	err := db.Model(&userRow{}).Where("username_skeleton = ?", skeletonKey(username)).Limit(1).Pluck("username_key", &keys).Error
+	if err == nil && len(keys) == 1 && keys[0] != account.UsernameKey(username) {
+		return errUsernameLookalike
+	}
+	return errUsernameTaken
+}
+
+// skeletonBatch is how many users one statement of fillUsernameSkeletons
+// updates.
+const skeletonBatch = 500
+
+// fillUsernameSkeletons sets every user's username_skeleton and then makes
+// it unique. If two users' names look alike, it stops the migration with
+// an error naming them all, and the transaction leaves the database as it
+// was: which of them keeps the name is the operator's decision, not the
+// upgrade's.
+func fillUsernameSkeletons(tx *gorm.DB) error {
+	for after := int64(0); ; {
+		var rows []userRow
+		if err := tx.Select("id", "username").Where("id > ?", after).Order("id").Limit(skeletonBatch).Find(&rows).Error; err != nil {
+			return err
+		}
+		if len(rows) == 0 {
+			break
+		}
+		if err := setSkeletons(tx, rows); err != nil {
+			return err
+		}
+		after = rows[len(rows)-1].ID
+	}
+	if err := lookalikeUsers(tx); err != nil {
+		return err
+	}
+	return tx.Exec("CREATE UNIQUE INDEX users_username_skeleton ON users (username_skeleton)").Error
+}
+
+// setSkeletons writes the skeleton keys of rows in one UPDATE.
+func setSkeletons(tx *gorm.DB, rows []userRow) error {
+	var sql strings.Builder
+	args := make([]any, 0, 3*len(rows))
+	ids := make([]int64, len(rows))
+	sql.WriteString("UPDATE users SET username_skeleton = CASE id")
+	for i, r := range rows {
+		sql.WriteString(" WHEN ? THEN ?")
+		args = append(args, r.ID, skeletonKey(r.Username))
+		ids[i] = r.ID
+	}
+	sql.WriteString(" END WHERE id IN ?")
+	return tx.Exec(sql.String(), append(args, ids)...).Error
+}
+
+// maxLookalikeGroups bounds how many groups the upgrade's error names.
+const maxLookalikeGroups = 50
+
+// lookalikeUsers returns an error naming the users whose skeletons
+// collide, or nil.
+func lookalikeUsers(tx *gorm.DB) error {
+	var keys []string
+	err := tx.Model(&userRow{}).Select("username_skeleton").Group("username_skeleton").
+		Having("COUNT(*) > 1").Order("username_skeleton").Limit(maxLookalikeGroups).Pluck("username_skeleton", &keys).Error
+	if err != nil || len(keys) == 0 {
+		return err
+	}
+	var rows []userRow
+	if err := tx.Select("id", "username", "username_skeleton").Where("username_skeleton IN ?", keys).Order("id").Find(&rows).Error; err != nil {
+		return err
+	}
+	groups := map[string][]string{}
+	for _, r := range rows {
+		groups[r.UsernameSkeleton] = append(groups[r.UsernameSkeleton], fmt.Sprintf("%d %q", r.ID, r.Username))
+	}
+	lines := make([]string, 0, len(keys))
+	for _, k := range keys {
+		lines = append(lines, "  "+strings.Join(groups[k], ", "))
+	}
+	return fmt.Errorf("usernames must now differ in how they look, and these users' names look alike (id and username; at most %d groups shown):\n%s\n"+
+		"rename all but one user of each group with the release you are upgrading from (PATCH /v1/users/{id} with a new \"username\"), then upgrade again; nothing was changed",
+		maxLookalikeGroups, strings.Join(lines, "\n"))
+}
