@@ -29,7 +29,7 @@ func benchmarkVerify(b *testing.B, cached bool) {
 		b.Fatal(err)
 	}
 	tokens := auth.NewTokens(auth.TokenConfig{Issuer: "rolegate", Audience: "rolegate", AccessTTL: 5 * time.Minute, RefreshTTL: time.Hour}, keys)
-	issued, err := tokens.IssueAccess(&models.User{ID: 42, Role: "user"})
+	issued, err := tokens.IssueAccess(&models.User{ID: 42, Role: "user", AccountKey: "k42"})
 	if err != nil {
 		b.Fatal(err)
 	}

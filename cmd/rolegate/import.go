@@ -50,12 +50,16 @@ func importUsers(ctx context.Context, args []string, getenv func(string) string,
 	return report(sum, err, stdout, stderr)
 }
 
-// report lists the failed rows on stderr and the summary on stdout, and
-// returns the error the command ends with: the database's, or one that
-// counts the failed rows.
+// report lists the failed rows, and the rows imported under a deleted
+// user's id, on stderr and the summary on stdout, and returns the error
+// the command ends with: the database's, or one that counts the failed
+// rows.
 func report(sum importer.Summary, err error, stdout, stderr io.Writer) error {
 	for _, f := range sum.Failures {
 		fmt.Fprintf(stderr, "%s: %s\n", f.Ref, f.Reason)
+	}
+	for _, r := range sum.Revived {
+		fmt.Fprintf(stderr, "%s: id %d belonged to a deleted user; imported as a new account (the deleted user's tokens stay refused)\n", r.Ref, r.ID)
 	}
 	fmt.Fprintln(stdout, sum)
 	if err != nil {

@@ -108,12 +108,12 @@ func newTokens(t *testing.T) (*Tokens, string) {
 
 func TestTokenTypesAreNotInterchangeable(t *testing.T) {
 	tk, _ := newTokens(t)
-	u := &models.User{ID: 7, TokenEpoch: 3}
+	u := &models.User{ID: 7, TokenEpoch: 3, AccountKey: "k7"}
 	access, _ := tk.IssueAccess(u)
 	refresh, _ := tk.IssueRefresh(u, "session-1")
 	c, err := tk.Verify(access.Token, AccessToken)
-	if err != nil || c.UserID != 7 || c.Epoch != 3 || c.Subject != "7" {
-		t.Fatalf("access: got %+v, %v; want user 7 epoch 3", c, err)
+	if err != nil || c.UserID != 7 || c.Epoch != 3 || c.AccountKey != "k7" || c.Subject != "7" {
+		t.Fatalf("access: got %+v, %v; want user 7 epoch 3 key k7", c, err)
 	}
 	if _, err := tk.Verify(access.Token, RefreshToken); models.ErrorCode(err) != models.EUNAUTHORIZED {
 		t.Errorf("access as refresh: got %v, want EUNAUTHORIZED", err)
@@ -128,7 +128,7 @@ func TestTokenTypesAreNotInterchangeable(t *testing.T) {
 
 func TestVerifyChecksIssuerAudienceAndTime(t *testing.T) {
 	tk, path := newTokens(t)
-	u := &models.User{ID: 1}
+	u := &models.User{ID: 1, AccountKey: "k1"}
 	access, _ := tk.IssueAccess(u)
 	for name, other := range map[string]TokenConfig{
 		"issuer":   {Issuer: "evil", Audience: "rg-api", AccessTTL: time.Minute, RefreshTTL: time.Hour},
@@ -158,7 +158,7 @@ func TestVerifyRefusesKeyChoosingHeaders(t *testing.T) {
 	for _, h := range []string{"jku", "jwk", "x5u", "x5c"} {
 		c := Claims{RegisteredClaims: jwt.RegisteredClaims{Issuer: "rg", Audience: jwt.ClaimStrings{"rg-api"}, Subject: "1",
 			ExpiresAt: jwt.NewNumericDate(time.Now().Add(time.Minute)), IssuedAt: jwt.NewNumericDate(time.Now()), ID: "x"},
-			TokenType: AccessToken, UserID: 1}
+			TokenType: AccessToken, UserID: 1, AccountKey: "k1"}
 		tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, c)
 		tok.Header["kid"] = key.ID
 		tok.Header[h] = "https://attacker.example/keys"
@@ -180,13 +180,13 @@ func TestRotatedKeyIsPickedUpOnFirstSight(t *testing.T) {
 	// Another replica, already on the new key, issues a token.
 	ks, _ := LoadKeys(path)
 	other := NewTokens(TokenConfig{Issuer: "rg", Audience: "rg-api", AccessTTL: time.Minute, RefreshTTL: time.Hour}, ks)
-	access, _ := other.IssueAccess(&models.User{ID: 5})
+	access, _ := other.IssueAccess(&models.User{ID: 5, AccountKey: "k5"})
 	if _, err := tk.Verify(access.Token, AccessToken); err != nil {
 		t.Errorf("token from a rotated key: got %v, want valid after reloading the key file", err)
 	}
 	// A kid in no file is still refused.
 	stranger, _ := newTokens(t)
-	foreign, _ := stranger.IssueAccess(&models.User{ID: 5})
+	foreign, _ := stranger.IssueAccess(&models.User{ID: 5, AccountKey: "k5"})
 	if _, err := tk.Verify(foreign.Token, AccessToken); err == nil {
 		t.Error("token from an unknown key: got valid, want refused")
 	}

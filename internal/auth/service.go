@@ -147,7 +147,7 @@ func (s *Service) Refresh(ctx context.Context, refresh string) (Pair, error) {
 	}
 	// The next token is signed before the store decides, so that spending
 	// the old one and storing the new one happen in one transaction.
-	next, err := s.tokens.IssueRefresh(&models.User{ID: c.UserID, TokenEpoch: c.Epoch}, c.SessionID)
+	next, err := s.tokens.IssueRefresh(&models.User{ID: c.UserID, TokenEpoch: c.Epoch, AccountKey: c.AccountKey}, c.SessionID)
 	if err != nil {
 		return Pair{}, models.Internal(err)
 	}
@@ -160,7 +160,7 @@ func (s *Service) Refresh(ctx context.Context, refresh string) (Pair, error) {
 	if err != nil {
 		return Pair{}, err
 	}
-	if u.TokenEpoch != c.Epoch {
+	if u.TokenEpoch != c.Epoch || u.AccountKey != c.AccountKey {
 		return Pair{}, ErrTokenInvalid
 	}
 	access, err := s.tokens.IssueAccess(u)
@@ -181,8 +181,9 @@ func (s *Service) Logout(ctx context.Context, refresh string) error {
 }
 
 // Authenticate verifies an access token and returns its user as stored
-// now: a deleted or deactivated user, or a token issued before the user's
-// sessions were ended, is refused.
+// now: a deleted or deactivated user, a token issued before the user's
+// sessions were ended, or one issued to another account under the same id
+// (deleted, then imported again), is refused.
 func (s *Service) Authenticate(ctx context.Context, access string) (*models.User, error) {
 	c, err := s.tokens.Verify(access, AccessToken)
 	if err != nil {
@@ -196,7 +197,7 @@ func (s *Service) Authenticate(ctx context.Context, access string) (*models.User
 		return nil, err
 	case !u.IsActive:
 		return nil, &models.Error{Code: models.EUNAUTHORIZED, Reason: "user_inactive", Message: "User is inactive"}
-	case u.TokenEpoch != c.Epoch:
+	case u.TokenEpoch != c.Epoch || u.AccountKey != c.AccountKey:
 		return nil, ErrTokenInvalid
 	}
 	return u, nil

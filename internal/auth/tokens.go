@@ -37,14 +37,17 @@ type TokenConfig struct {
 }
 
 // Claims are the claims of rolegate's tokens: simplejwt's (token_type, exp,
-// iat, jti, user_id) plus iss, aud, sub, the user's token epoch, and for a
-// refresh token the session it belongs to.
+// iat, jti, user_id) plus iss, aud, sub, the user's token epoch and
+// account key, and for a refresh token the session it belongs to.
 type Claims struct {
 	jwt.RegisteredClaims
 	TokenType string `json:"token_type"`
 	UserID    int64  `json:"user_id"`
 	Epoch     int64  `json:"epoch"`
-	SessionID string `json:"sid,omitempty"`
+	// AccountKey binds the token to the account it was issued for, not
+	// just to its id, which an import may give to a new row.
+	AccountKey string `json:"account_key"`
+	SessionID  string `json:"sid,omitempty"`
 }
 
 // Tokens issues and verifies signed tokens.
@@ -117,10 +120,11 @@ func (t *Tokens) issue(u *models.User, typ, sessionID string, ttl time.Duration)
 			IssuedAt:  jwt.NewNumericDate(now),
 			ID:        rand.Text(),
 		},
-		TokenType: typ,
-		UserID:    u.ID,
-		Epoch:     u.TokenEpoch,
-		SessionID: sessionID,
+		TokenType:  typ,
+		UserID:     u.ID,
+		Epoch:      u.TokenEpoch,
+		AccountKey: u.AccountKey,
+		SessionID:  sessionID,
 	}
 	key := t.keys.Load().Signer()
 	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, c)
@@ -169,7 +173,7 @@ func (t *Tokens) verify(token, wantType string) (*Claims, error) {
 	if err != nil {
 		return nil, tokenError(err)
 	}
-	if c.TokenType != wantType || c.UserID <= 0 || c.Subject != strconv.FormatInt(c.UserID, 10) || c.ID == "" {
+	if c.TokenType != wantType || c.UserID <= 0 || c.Subject != strconv.FormatInt(c.UserID, 10) || c.ID == "" || c.AccountKey == "" {
 		return nil, ErrTokenInvalid
 	}
 	if wantType == RefreshToken && c.SessionID == "" {

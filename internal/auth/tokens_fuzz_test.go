@@ -32,7 +32,7 @@ func fuzzTokens(tb testing.TB) (*Tokens, map[string]string) {
 				ExpiresAt: jwt.NewNumericDate(fuzzNow.Add(time.Hour)), IssuedAt: jwt.NewNumericDate(fuzzNow),
 				ID: "jti-" + typ,
 			},
-			TokenType: typ, UserID: 42, Epoch: 3,
+			TokenType: typ, UserID: 42, Epoch: 3, AccountKey: "key-42",
 		}
 		if typ == RefreshToken {
 			c.SessionID = "session-1"

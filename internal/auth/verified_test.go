@@ -14,7 +14,7 @@ func TestVerifiedTokenStillExpires(t *testing.T) {
 	tk, _ := newTokens(t)
 	var offset atomic.Int64
 	tk.now = func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
-	access, _ := tk.IssueAccess(&models.User{ID: 7})
+	access, _ := tk.IssueAccess(&models.User{ID: 7, AccountKey: "k7"})
 	for i := range 2 { // the second time from the cache
 		if c, err := tk.Verify(access.Token, AccessToken); err != nil || c.UserID != 7 {
 			t.Fatalf("verify %d: got %+v, %v, want user 7", i, c, err)
@@ -35,7 +35,7 @@ func TestVerifiedTokenStillExpires(t *testing.T) {
 // full and refused; claims handed out are copies.
 func TestVerifiedCacheIsExact(t *testing.T) {
 	tk, _ := newTokens(t)
-	access, _ := tk.IssueAccess(&models.User{ID: 7})
+	access, _ := tk.IssueAccess(&models.User{ID: 7, AccountKey: "k7"})
 	c, err := tk.Verify(access.Token, AccessToken)
 	if err != nil {
 		t.Fatal(err)
@@ -60,7 +60,7 @@ func TestVerifiedCacheIsExact(t *testing.T) {
 // refused at once.
 func TestSetKeysForgetsVerifiedTokens(t *testing.T) {
 	tk, _ := newTokens(t)
-	access, _ := tk.IssueAccess(&models.User{ID: 7})
+	access, _ := tk.IssueAccess(&models.User{ID: 7, AccountKey: "k7"})
 	if _, err := tk.Verify(access.Token, AccessToken); err != nil {
 		t.Fatal(err)
 	}

@@ -51,10 +51,11 @@ func (e *env) signingKey(t *testing.T) signingKey {
 func (e *env) claims(t *testing.T, u *user, typ string) jwt.MapClaims {
 	t.Helper()
 	now := time.Now()
+	stored := e.stored(t, u.ID)
 	c := jwt.MapClaims{
 		"iss": e.cfg.JWTIssuer, "aud": []string{e.cfg.JWTAudience}, "sub": strconv.FormatInt(u.ID, 10),
 		"iat": now.Unix(), "exp": now.Add(time.Minute).Unix(), "jti": rand.Text(),
-		"token_type": typ, "user_id": u.ID, "epoch": e.stored(t, u.ID).TokenEpoch,
+		"token_type": typ, "user_id": u.ID, "epoch": stored.TokenEpoch, "account_key": stored.AccountKey,
 	}
 	if typ == "refresh" {
 		c["sid"] = rand.Text()
@@ -189,6 +190,8 @@ func TestForgedTokens(t *testing.T) {
 			"token_type id":                 e.sign(t, with(func(c jwt.MapClaims) { c["token_type"] = "id" }), nil),
 			"sub not user_id":               e.sign(t, with(func(c jwt.MapClaims) { c["sub"] = strconv.FormatInt(other.ID, 10) }), nil),
 			"old epoch":                     e.sign(t, with(func(c jwt.MapClaims) { c["epoch"] = c["epoch"].(int64) - 1 }), nil),
+			"another account's key":         e.sign(t, with(func(c jwt.MapClaims) { c["account_key"] = e.stored(t, other.ID).AccountKey }), nil),
+			"no account key":                e.sign(t, with(func(c jwt.MapClaims) { delete(c, "account_key") }), nil),
 			"unknown kid":                   e.sign(t, valid, map[string]any{"kid": "not-a-key-we-know"}),
 			"no kid":                        e.sign(t, valid, map[string]any{"kid": nil}),
 			"another key under our kid":     signWith(t, jwt.SigningMethodEdDSA, strangerKey, valid, map[string]any{"kid": key.kid}),

@@ -54,19 +54,33 @@ type Failure struct {
 	Reason string
 }
 
+// Revival is a row imported under the id of a deleted user.
+type Revival struct {
+	Ref string
+	ID  int64
+}
+
 // Summary is what an import did.
 type Summary struct {
 	Total     int
-	Imported  int
+	Imported  int // including the revivals
 	Unchanged int
 	Failures  []Failure // in file order
-	Elapsed   time.Duration
+	// Revived are the imported rows whose id belonged to a deleted user,
+	// in file order. Each is a new account: tokens issued to the deleted
+	// user stay refused.
+	Revived []Revival
+	Elapsed time.Duration
 }
 
 // String is the summary line the command prints.
 func (s Summary) String() string {
-	return fmt.Sprintf("imported %d, unchanged %d, failed %d (of %d rows) in %.1fs",
-		s.Imported, s.Unchanged, len(s.Failures), s.Total, s.Elapsed.Seconds())
+	revived := ""
+	if len(s.Revived) > 0 {
+		revived = fmt.Sprintf(" (%d under the id of a deleted user)", len(s.Revived))
+	}
+	return fmt.Sprintf("imported %d%s, unchanged %d, failed %d (of %d rows) in %.1fs",
+		s.Imported, revived, s.Unchanged, len(s.Failures), s.Total, s.Elapsed.Seconds())
 }
 
 // Import validates rows and writes the good ones in batches. A row that
@@ -133,6 +147,9 @@ func writeBatch(ctx context.Context, w Writer, rows []Row, batch []int, reasons 
 		switch o.Result {
 		case store.Imported:
 			sum.Imported++
+		case store.Revived:
+			sum.Imported++
+			sum.Revived = append(sum.Revived, Revival{Ref: rows[batch[j]].Ref, ID: users[j].ID})
 		case store.Unchanged:
 			sum.Unchanged++
 		default:

@@ -136,7 +136,7 @@ const rotateSQL = `WITH spent AS (
 	WHERE t.hash = $1 AND t.used_at IS NULL AND t.expires_at > $2 AND t.session_id = $3
 		AND s.id = t.session_id AND s.revoked_at IS NULL AND u.is_active
 	RETURNING u.id, u.username, u.username_key, u.email, u.first_name, u.last_name, u.role,
-		u.is_active, u.password_hash, u.token_epoch, u.date_joined, u.last_login
+		u.is_active, u.password_hash, u.token_epoch, u.account_key, u.date_joined, u.last_login
 ), stored AS (
 	INSERT INTO refresh_tokens (hash, session_id, expires_at) SELECT $4, $3, $5 FROM spent
 )

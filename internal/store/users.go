@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -27,6 +28,7 @@ type userRow struct {
 	IsActive     bool
 	PasswordHash string
 	TokenEpoch   int64
+	AccountKey   string
 	DateJoined   time.Time
 	LastLogin    *time.Time
 }
@@ -37,7 +39,7 @@ func (r *userRow) model() *models.User {
 	u := &models.User{
 		ID: r.ID, Username: r.Username, Email: r.Email, FirstName: r.FirstName, LastName: r.LastName,
 		Role: r.Role, IsActive: r.IsActive, PasswordHash: r.PasswordHash, TokenEpoch: r.TokenEpoch,
-		DateJoined: r.DateJoined.UTC(),
+		AccountKey: r.AccountKey, DateJoined: r.DateJoined.UTC(),
 	}
 	if r.LastLogin != nil {
 		t := r.LastLogin.UTC()
@@ -50,7 +52,7 @@ func rowOf(u *models.User) *userRow {
 	return &userRow{
 		ID: u.ID, Username: u.Username, UsernameKey: account.UsernameKey(u.Username), Email: u.Email,
 		FirstName: u.FirstName, LastName: u.LastName, Role: u.Role, IsActive: u.IsActive,
-		PasswordHash: u.PasswordHash, TokenEpoch: u.TokenEpoch, DateJoined: timestamp(u.DateJoined), LastLogin: u.LastLogin,
+		PasswordHash: u.PasswordHash, TokenEpoch: u.TokenEpoch, AccountKey: u.AccountKey, DateJoined: timestamp(u.DateJoined), LastLogin: u.LastLogin,
 	}
 }
 
@@ -59,8 +61,9 @@ func timestamp(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond
 
 var errUsernameTaken = models.FieldError("username", "A user with that username already exists.")
 
-// CreateUser stores a new user and returns it with its id. DateJoined is
-// set to now when zero. Returns EINVALID if the username is taken.
+// CreateUser stores a new user and returns it with its id and a new
+// account key (whatever u.AccountKey says). DateJoined is set to now when
+// zero. Returns EINVALID if the username is taken.
 func (s *Store) CreateUser(ctx context.Context, u *models.User) (*models.User, error) {
 	db, cancel := s.conn(ctx)
 	defer cancel()
@@ -68,6 +71,7 @@ func (s *Store) CreateUser(ctx context.Context, u *models.User) (*models.User, e
 		u.DateJoined = time.Now()
 	}
 	row := rowOf(u)
+	row.AccountKey = newAccountKey()
 	if err := db.Create(row).Error; err != nil {
 		if errors.Is(err, gorm.ErrDuplicatedKey) {
 			return nil, errUsernameTaken
@@ -103,7 +107,7 @@ func (s *Store) userByIDSQL(ctx context.Context, id int64) (*models.User, error)
 		return nil, models.Unavailable(err)
 	}
 	r, err := scanUserRow(sqlDB.QueryRowContext(ctx, `SELECT id, username, username_key, email, first_name, last_name, role,
-		is_active, password_hash, token_epoch, date_joined, last_login FROM users WHERE id = $1`, id))
+		is_active, password_hash, token_epoch, account_key, date_joined, last_login FROM users WHERE id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		err = gorm.ErrRecordNotFound
 	}
@@ -115,14 +119,17 @@ func (s *Store) userByIDSQL(ctx context.Context, id int64) (*models.User, error)
 
 // scanUserRow scans a row whose columns are the users table's in
 // userRow's order: id, username, username_key, email, first_name,
-// last_name, role, is_active, password_hash, token_epoch, date_joined,
-// last_login.
+// last_name, role, is_active, password_hash, token_epoch, account_key,
+// date_joined, last_login.
 func scanUserRow(row *sql.Row) (userRow, error) {
 	var r userRow
 	err := row.Scan(&r.ID, &r.Username, &r.UsernameKey, &r.Email, &r.FirstName, &r.LastName, &r.Role,
-		&r.IsActive, &r.PasswordHash, &r.TokenEpoch, &r.DateJoined, &r.LastLogin)
+		&r.IsActive, &r.PasswordHash, &r.TokenEpoch, &r.AccountKey, &r.DateJoined, &r.LastLogin)
 	return r, err
 }
+
+// newAccountKey returns a new random account key: 130 bits, in base32.
+func newAccountKey() string { return rand.Text() }
 
 // UserByUsername returns the user whose username matches case-insensitively,
 // or ENOTFOUND.
@@ -148,7 +155,7 @@ func (s *Store) ListUsers(ctx context.Context, f models.UserFilter) ([]*models.U
 	}
 	db, cancel := s.conn(ctx)
 	defer cancel()
-	q := db.Model(&userRow{}).Omit("password_hash").Where("id > ?", f.AfterID)
+	q := db.Model(&userRow{}).Omit("password_hash", "account_key").Where("id > ?", f.AfterID)
 	if f.Role != nil {
 		q = q.Where("role = ?", *f.Role)
 	}
@@ -337,8 +344,9 @@ func (s *Store) UpdateUser(ctx context.Context, id int64, patch models.UserPatch
 	return out, nil
 }
 
-// DeleteUser deletes user id with their sessions. Returns ENOTFOUND, or
-// ECONFLICT when id is the last active user holding a role in guard.
+// DeleteUser deletes user id with their sessions, and remembers the id as
+// a deleted user's (see ImportUsers). Returns ENOTFOUND, or ECONFLICT when
+// id is the last active user holding a role in guard.
 func (s *Store) DeleteUser(ctx context.Context, id int64, guard models.AdminGuard) error {
 	defer s.users.invalidate(id)
 	return dbError(s.tx(ctx, func(tx *gorm.DB) error {
@@ -355,6 +363,9 @@ func (s *Store) DeleteUser(ctx context.Context, id int64, guard models.AdminGuar
 			}
 		}
 		if err := tx.Where("id = ?", id).Delete(&userRow{}).Error; err != nil {
+			return err
+		}
+		if err := rememberDeleted(tx, id, time.Now()); err != nil {
 			return err
 		}
 		return s.notifyUsers(tx, id)
@@ -416,4 +427,10 @@ func changedColumns(before, after *models.User) map[string]any {
 		cols["is_active"] = after.IsActive
 	}
 	return cols
+}
+
+// rememberDeleted records id as a deleted user's.
+func rememberDeleted(tx *gorm.DB, id int64, at time.Time) error {
+	return tx.Exec(`INSERT INTO deleted_user_ids (id, deleted_at) VALUES (?, ?)
+		ON CONFLICT (id) DO UPDATE SET deleted_at = excluded.deleted_at`, id, timestamp(at)).Error
 }
