@@ -106,23 +106,66 @@ func newTokens(t *testing.T) (*Tokens, string) {
 	return NewTokens(TokenConfig{Issuer: "rg", Audience: "rg-api", AccessTTL: time.Minute, RefreshTTL: time.Hour, KeyFile: path}, ks), path
 }
 
-func TestTokenTypesAreNotInterchangeable(t *testing.T) {
+// TestAccessTokensAreRFC9068 checks that access tokens say what they are
+// in the typ header, that verification insists on it, and that refresh
+// tokens are not JWTs at all: nothing that verifies with the JWKS can take
+// one for a credential.
+func TestAccessTokensAreRFC9068(t *testing.T) {
 	tk, _ := newTokens(t)
 	u := &models.User{ID: 7, TokenEpoch: 3, AccountKey: "k7"}
-	access, _ := tk.IssueAccess(u)
-	refresh, _ := tk.IssueRefresh(u, "session-1")
-	c, err := tk.Verify(access.Token, AccessToken)
+	access, err := tk.IssueAccess(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed, _, err := jwt.NewParser().ParseUnverified(access.Token, &Claims{})
+	if err != nil || parsed.Header["typ"] != "at+jwt" || parsed.Header["alg"] != "EdDSA" {
+		t.Fatalf("access token header: got %v (%v), want typ at+jwt and alg EdDSA", parsed.Header, err)
+	}
+	c, err := tk.Verify(access.Token)
 	if err != nil || c.UserID != 7 || c.Epoch != 3 || c.AccountKey != "k7" || c.Subject != "7" {
 		t.Fatalf("access: got %+v, %v; want user 7 epoch 3 key k7", c, err)
 	}
-	if _, err := tk.Verify(access.Token, RefreshToken); models.ErrorCode(err) != models.EUNAUTHORIZED {
-		t.Errorf("access as refresh: got %v, want EUNAUTHORIZED", err)
+	key := tk.Keys().Signer()
+	for typ, valid := range map[any]bool{
+		"at+jwt": true, "AT+JWT": true, "application/at+jwt": true,
+		"JWT": false, "jwt": false, "": false, "at+jwt ": false, "application/jwt": false, 1: false, nil: false,
+	} {
+		tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, access.Claims)
+		tok.Header["kid"] = key.ID
+		if typ == nil {
+			delete(tok.Header, "typ")
+		} else {
+			tok.Header["typ"] = typ
+		}
+		s, err := tok.SignedString(key.private)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tk.Verify(s); (err == nil) != valid {
+			t.Errorf("typ %#v: got error %v, want valid %v", typ, err, valid)
+		}
 	}
-	if _, err := tk.Verify(refresh.Token, AccessToken); models.ErrorCode(err) != models.EUNAUTHORIZED {
-		t.Errorf("refresh as access: got %v, want EUNAUTHORIZED", err)
+	refresh, stored := tk.NewRefresh()
+	if !strings.HasPrefix(refresh, "rgr_") || strings.Count(refresh, ".") != 0 {
+		t.Errorf("refresh token: got %q, want an opaque rgr_ string", refresh)
 	}
-	if c, err := tk.Verify(refresh.Token, RefreshToken); err != nil || c.SessionID != "session-1" {
-		t.Errorf("refresh: got %+v, %v; want session-1", c, err)
+	if _, err := tk.Verify(refresh); models.ErrorCode(err) != models.EUNAUTHORIZED {
+		t.Errorf("refresh token as access: got %v, want EUNAUTHORIZED", err)
+	}
+	if h, ok := RefreshHash(refresh); !ok || h != stored.Hash || strings.Contains(h, refresh[4:]) {
+		t.Errorf("refresh hash: got %q, %v; want the stored hash %q", h, ok, stored.Hash)
+	}
+	if d := stored.ExpiresAt.Sub(time.Now()); d < time.Hour-time.Minute || d > time.Hour {
+		t.Errorf("refresh expiry: got in %v, want the refresh lifetime (1h)", d)
+	}
+	if again, _ := tk.NewRefresh(); again == refresh {
+		t.Error("two refresh tokens: got the same twice, want random ones")
+	}
+	for _, bad := range []string{"", "rgr_", refresh[:len(refresh)-1], refresh + "A", "xyz" + refresh[3:], access.Token,
+		refresh[:len(refresh)-1] + "=", refresh[:10] + "+" + refresh[11:], strings.ToUpper(refresh[:4]) + refresh[4:]} {
+		if _, ok := RefreshHash(bad); ok {
+			t.Errorf("RefreshHash(%q): got ok, want refused", bad)
+		}
 	}
 }
 
@@ -135,19 +178,19 @@ func TestVerifyChecksIssuerAudienceAndTime(t *testing.T) {
 		"audience": {Issuer: "rg", Audience: "other-api", AccessTTL: time.Minute, RefreshTTL: time.Hour},
 	} {
 		v := NewTokens(other, tk.Keys())
-		if _, err := v.Verify(access.Token, AccessToken); err == nil {
+		if _, err := v.Verify(access.Token); err == nil {
 			t.Errorf("wrong %s: got valid, want refused", name)
 		}
 	}
 	ks, _ := LoadKeys(path)
 	late := NewTokens(TokenConfig{Issuer: "rg", Audience: "rg-api"}, ks)
 	late.now = func() time.Time { return time.Now().Add(time.Minute + Leeway + time.Second) }
-	if _, err := late.Verify(access.Token, AccessToken); err == nil {
+	if _, err := late.Verify(access.Token); err == nil {
 		t.Error("expired beyond leeway: got valid, want refused")
 	}
 	within := NewTokens(TokenConfig{Issuer: "rg", Audience: "rg-api"}, ks)
 	within.now = func() time.Time { return time.Now().Add(time.Minute + Leeway/2) }
-	if _, err := within.Verify(access.Token, AccessToken); err != nil {
+	if _, err := within.Verify(access.Token); err != nil {
 		t.Errorf("expired within leeway: got %v, want valid", err)
 	}
 }
@@ -161,12 +204,13 @@ func TestVerifyRefusesKeyChoosingHeaders(t *testing.T) {
 			TokenType: AccessToken, UserID: 1, AccountKey: "k1"}
 		tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, c)
 		tok.Header["kid"] = key.ID
+		tok.Header["typ"] = AccessTokenType
 		tok.Header[h] = "https://attacker.example/keys"
 		s, err := tok.SignedString(key.private)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := tk.Verify(s, AccessToken); err == nil {
+		if _, err := tk.Verify(s); err == nil {
 			t.Errorf("header %s: got valid, want refused", h)
 		}
 	}
@@ -181,13 +225,13 @@ func TestRotatedKeyIsPickedUpOnFirstSight(t *testing.T) {
 	ks, _ := LoadKeys(path)
 	other := NewTokens(TokenConfig{Issuer: "rg", Audience: "rg-api", AccessTTL: time.Minute, RefreshTTL: time.Hour}, ks)
 	access, _ := other.IssueAccess(&models.User{ID: 5, AccountKey: "k5"})
-	if _, err := tk.Verify(access.Token, AccessToken); err != nil {
+	if _, err := tk.Verify(access.Token); err != nil {
 		t.Errorf("token from a rotated key: got %v, want valid after reloading the key file", err)
 	}
 	// A kid in no file is still refused.
 	stranger, _ := newTokens(t)
 	foreign, _ := stranger.IssueAccess(&models.User{ID: 5, AccountKey: "k5"})
-	if _, err := tk.Verify(foreign.Token, AccessToken); err == nil {
+	if _, err := tk.Verify(foreign.Token); err == nil {
 		t.Error("token from an unknown key: got valid, want refused")
 	}
 }
