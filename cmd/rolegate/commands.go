@@ -261,24 +261,6 @@ func describe(err error) error {
 	return errors.New(strings.Join(lines, "\n"))
 }
 
-func rotateKeys(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, err := loadConfig(flag.NewFlagSet("keys rotate", flag.ContinueOnError), args, getenv, stderr)
-	if err != nil {
-		return err
-	}
-	keep := max(cfg.AccessTTL, cfg.RefreshTTL) + auth.Leeway
-	added, dropped, err := auth.RotateKeys(cfg.JWTKeyFile, keep, time.Now())
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "added signing key %s\n", added.ID)
-	for _, k := range dropped {
-		fmt.Fprintf(stdout, "dropped key %s (replaced over %s ago)\n", k.ID, keep)
-	}
-	fmt.Fprintln(stdout, "running servers verify with the new key on first sight, and sign with it within a minute")
-	return nil
-}
-
 func healthcheck(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("healthcheck", flag.ContinueOnError)
 	target := fs.String("url", "", "URL to probe (default: /readyz on the configured address)")

@@ -47,7 +47,9 @@ commands:
   users import FILE         import users from a Django dumpdata export or a rolegate CSV/JSON file
   users list                print a table of users (--role R, --search S)
   keys init                 create the signing key file if there is none
-  keys rotate               add a new signing key, drop keys no token can still use
+  keys rotate               publish a new signing key (it signs after the JWKS cache time), drop keys no token can still use
+  keys list                 list the signing keys: kid, created, signs from, state
+  keys retire [--force] KID remove a signing key that no valid token needs
   config print              print every setting's effective value and its source
   healthcheck               probe a running server's /readyz (for container health checks)
   policy test|check|explain run the policy's tests, lint the policy files, or explain one decision
@@ -77,13 +79,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "users":
 		return users(ctx, rest, getenv, stdin, stdout, stderr)
 	case "keys":
-		switch {
-		case len(rest) > 0 && rest[0] == "rotate":
-			return rotateKeys(rest[1:], getenv, stdout, stderr)
-		case len(rest) > 0 && rest[0] == "init":
-			return initKeys(rest[1:], getenv, stdout, stderr)
-		}
-		return usageError{"want: rolegate keys init|rotate"}
+		return keysCommand(ctx, rest, getenv, stdout, stderr)
 	case "config":
 		if len(rest) == 0 || rest[0] != "print" {
 			return usageError{"want: rolegate config print"}

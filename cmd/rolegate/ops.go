@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"text/tabwriter"
+	"time"
 
 	"github.com/rolegate/rolegate/internal/auth"
 )
@@ -58,7 +59,7 @@ func initKeys(args []string, getenv func(string) string, stdout, stderr io.Write
 		return err
 	}
 	if errors.Is(statErr, fs.ErrNotExist) {
-		fmt.Fprintf(stdout, "created %s with signing key %s\n", cfg.JWTKeyFile, ks.Signer().ID)
+		fmt.Fprintf(stdout, "created %s with signing key %s\n", cfg.JWTKeyFile, ks.SignerAt(time.Now()).ID)
 		return nil
 	}
 	fmt.Fprintf(stdout, "%s already holds %d signing key(s); left unchanged\n", cfg.JWTKeyFile, len(ks.Keys()))

@@ -119,7 +119,7 @@ func (t *Tokens) IssueAccess(u *models.User) (Issued, error) {
 		Epoch:      u.TokenEpoch,
 		AccountKey: u.AccountKey,
 	}
-	key := t.keys.Load().Signer()
+	key := t.keys.Load().SignerAt(t.now())
 	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, c)
 	tok.Header["typ"] = AccessTokenType
 	tok.Header["kid"] = key.ID

@@ -21,7 +21,7 @@ var fuzzNow = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 // committed corpus, and a refresh token made of fixed bytes.
 func fuzzTokens(tb testing.TB) (*Tokens, map[string]string) {
 	tb.Helper()
-	key := keyFromSeed(bytes.Repeat([]byte{7}, 32), fuzzNow.Add(-time.Hour))
+	key := keyFromSeed(bytes.Repeat([]byte{7}, 32), fuzzNow.Add(-time.Hour), fuzzNow.Add(-time.Hour))
 	tokens := NewTokens(TokenConfig{Issuer: "rolegate", Audience: "rolegate-api", AccessTTL: 5 * time.Minute, RefreshTTL: 24 * time.Hour}, newKeySet([]Key{key}))
 	tokens.now = func() time.Time { return fuzzNow }
 	c := Claims{

@@ -233,7 +233,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	go s.purgeExpired(ctx)
-	go s.followKeyFile(ctx, time.Minute)
+	go s.followKeyFile(ctx, auth.KeyFilePoll)
 	switch {
 	case s.cfg.PolicySource == config.PolicySourceDatabase:
 		go s.followPublished(ctx)
@@ -351,8 +351,9 @@ func (s *Server) purgeThrottle(ctx context.Context, now time.Time) {
 }
 
 // followKeyFile re-reads the signing key file every interval, so that
-// after "rolegate keys rotate" every replica signs with the new key before
-// the old one can be dropped.
+// every replica publishes a key added by "rolegate keys rotate" well
+// before it signs (see auth.PublishDelay), and stops accepting a key
+// "rolegate keys retire" removed.
 func (s *Server) followKeyFile(ctx context.Context, interval time.Duration) {
 	every(ctx, interval, func() {
 		if err := s.Auth.ReloadKeys(s.cfg.JWTKeyFile); err != nil {
