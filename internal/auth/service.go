@@ -77,27 +77,31 @@ var ErrBadCredentials = &models.Error{Code: models.EUNAUTHORIZED, Reason: "no_ac
 
 // Login checks a username and password and starts a session. An unknown
 // user, a wrong password and an inactive account all cost one password
-// hash and return ErrBadCredentials.
+// hash, are held to the failure floor whatever the stored hash (see
+// Verification.Refuse), and return ErrBadCredentials.
 func (s *Service) Login(ctx context.Context, username, password string) (*models.User, Pair, error) {
 	u, err := s.users.UserByUsername(ctx, username)
 	if models.ErrorCode(err) == models.ENOTFOUND {
-		if err := s.hasher.VerifyDecoy(ctx, password); err != nil {
+		v, err := s.hasher.CheckDecoy(ctx, password)
+		if err != nil {
 			return nil, Pair{}, err
 		}
+		v.Refuse()
 		return nil, Pair{}, ErrBadCredentials
 	}
 	if err != nil {
 		return nil, Pair{}, err
 	}
-	ok, rehash, err := s.hasher.Verify(ctx, password, u.PasswordHash)
+	v, err := s.hasher.Check(ctx, password, u.PasswordHash)
 	if err != nil {
 		return nil, Pair{}, err
 	}
-	if !ok || !u.IsActive {
+	if !v.OK || !u.IsActive {
+		v.Refuse()
 		return nil, Pair{}, ErrBadCredentials
 	}
 	var newHash string
-	if rehash {
+	if v.Rehash {
 		if newHash, err = s.hasher.Hash(ctx, password); err != nil {
 			return nil, Pair{}, err
 		}

@@ -35,6 +35,8 @@ type Server struct {
 	Audit   *audit.Recorder
 	Handler http.Handler
 
+	hasher *auth.Hasher
+
 	// draining is set when Serve starts shutting down.
 	draining atomic.Bool
 	// stopUsers ends the user cache's listener and waits for it.
@@ -104,7 +106,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, e
 	rec := audit.New(st, audit.Options{Log: log})
 	m.ObserveAudit(rec.Counts)
 	auditReloads(manager, rec)
-	s = &Server{cfg: cfg, log: log, Store: st, Policy: manager, Auth: svc, Metrics: m, Audit: rec}
+	s = &Server{cfg: cfg, log: log, Store: st, Policy: manager, Auth: svc, Metrics: m, Audit: rec, hasher: hasher}
 	s.stopUsers = s.followUsers()
 	s.Handler = httpapi.NewHandler(httpapi.Deps{
 		Users: st, Auth: svc, Policies: manager, Audit: rec, AuditEvents: st, DefaultRole: cfg.DefaultRole, Log: log, Metrics: m,
@@ -233,6 +235,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	go s.purgeExpired(ctx)
+	go s.CalibrateHasher(ctx)
 	go s.followKeyFile(ctx, auth.KeyFilePoll)
 	switch {
 	case s.cfg.PolicySource == config.PolicySourceDatabase:
@@ -348,6 +351,26 @@ func (s *Server) purgeThrottle(ctx context.Context, now time.Time) {
 	} else if n > 0 {
 		s.log.Info("purged throttle counters", "count", n)
 	}
+}
+
+// maxHashKindsCalibrated bounds the kinds of stored hash measured at start.
+const maxHashKindsCalibrated = 32
+
+// CalibrateHasher has the password hasher check one stored hash of each
+// kind (algorithm and parameters), so that refused logins are held to the
+// cost of the most expensive kind from the start, not from the first login
+// that meets it (see auth.Verification.Refuse). Serve runs it once, in the
+// background; each check takes a hashing slot like a login.
+func (s *Server) CalibrateHasher(ctx context.Context) {
+	samples, err := s.Store.PasswordHashSamples(ctx, maxHashKindsCalibrated)
+	if err == nil {
+		err = s.hasher.Calibrate(ctx, samples)
+	}
+	if err != nil {
+		s.log.Warn("measure stored password hashes; refused logins learn their cost as they meet them", "err", err)
+		return
+	}
+	s.log.Info("measured stored password hashes", "kinds", len(samples), "failure_floor", s.hasher.FailureFloor().String())
 }
 
 // followKeyFile re-reads the signing key file every interval, so that

@@ -3,6 +3,7 @@ package store_test
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -154,6 +155,46 @@ func TestUpgradeGivesEveryAccountAKey(t *testing.T) {
 			}
 			if err := s.Migrate(ctx); err != nil {
 				t.Fatalf("migrate again after the rollback: %v", err)
+			}
+		})
+	}
+}
+
+// TestPasswordHashSamples checks that the store names one stored hash of
+// each kind (algorithm and parameters), for the hasher to measure.
+func TestPasswordHashSamples(t *testing.T) {
+	for _, target := range dbtest.Targets(t) {
+		t.Run(target.Name, func(t *testing.T) {
+			s := freshStore(t, target)
+			hashes := []string{
+				"$argon2id$v=19$m=19456,t=2,p=1$c2FsdEE$a2V5QQ", "$argon2id$v=19$m=19456,t=2,p=1$c2FsdEI$a2V5Qg",
+				"$argon2id$v=19$m=65536,t=3,p=1$c2FsdEE$a2V5QQ",
+				"pbkdf2_sha256$870000$s1$k1=", "pbkdf2_sha256$870000$s2$k2=", "pbkdf2_sha256$260000$s$k=",
+				"argon2$argon2id$v=19$m=102400,t=2,p=8$c2FsdA$a2V5",
+				"!unusable0123456789",
+			}
+			for i, h := range hashes {
+				if _, err := s.CreateUser(ctx, &models.User{Username: fmt.Sprint("hash", i), Role: "user", PasswordHash: h}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := s.PasswordHashSamples(ctx, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			kinds := map[string]int{}
+			for _, h := range got {
+				for _, prefix := range []string{"$argon2id$v=19$m=19456,t=2,p=1$", "$argon2id$v=19$m=65536,t=3,p=1$", "pbkdf2_sha256$870000$", "pbkdf2_sha256$260000$", "argon2$argon2id$v=19$m=102400,t=2,p=8$", "!unusable"} {
+					if strings.HasPrefix(h, prefix) {
+						kinds[prefix]++
+					}
+				}
+			}
+			if len(got) != 6 || len(kinds) != 6 {
+				t.Errorf("samples: got %q, want one hash of each of the 6 kinds", got)
+			}
+			if few, err := s.PasswordHashSamples(ctx, 2); err != nil || len(few) != 2 {
+				t.Errorf("samples with limit 2: got %q, %v", few, err)
 			}
 		})
 	}

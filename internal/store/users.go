@@ -434,3 +434,24 @@ func rememberDeleted(tx *gorm.DB, id int64, at time.Time) error {
 	return tx.Exec(`INSERT INTO deleted_user_ids (id, deleted_at) VALUES (?, ?)
 		ON CONFLICT (id) DO UPDATE SET deleted_at = excluded.deleted_at`, id, timestamp(at)).Error
 }
+
+// hashKindSQL is the part of a stored password hash before its last two
+// $-separated fields (salt and key): its algorithm and parameters, such as
+// "pbkdf2_sha256$870000$" or "$argon2id$v=19$m=19456,t=2,p=1$". rtrim with
+// the hash's own characters but "$" strips up to the last "$"; the same
+// expression runs on SQLite and PostgreSQL.
+const hashKindSQL = `rtrim(rtrim(rtrim(password_hash, replace(password_hash, '$', '')), '$'), replace(password_hash, '$', ''))`
+
+// PasswordHashSamples returns one stored password hash of each kind
+// (algorithm and parameters), at most limit of them, so that the hasher
+// can learn what each kind costs to check. It reads the whole table once.
+func (s *Store) PasswordHashSamples(ctx context.Context, limit int) ([]string, error) {
+	ctx, cancel := context.WithTimeout(ctx, max(BulkTimeout, s.opTimeout))
+	defer cancel()
+	var out []string
+	err := s.db.WithContext(ctx).Raw(`SELECT MIN(password_hash) FROM users GROUP BY `+hashKindSQL+` ORDER BY 1 LIMIT ?`, limit).Scan(&out).Error
+	if err != nil {
+		return nil, dbError(err)
+	}
+	return out, nil
+}
