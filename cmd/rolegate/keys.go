@@ -100,7 +100,7 @@ func rotateKeys(ctx context.Context, args []string, getenv func(string) string, 
 	}
 	fmt.Fprintf(stdout, "added signing key %s: published now, signs from %s\n", added.ID, added.SignsFrom.Format(time.RFC3339))
 	fmt.Fprintf(stdout, "(running servers publish it within %s; verifiers' cached JWKS expire within %s after that)\n", auth.KeyFilePoll, auth.JWKSMaxAge)
-	var droppedIDs []string
+	droppedIDs := []string{}
 	for _, k := range dropped {
 		fmt.Fprintf(stdout, "dropped key %s: no token it signed can still be valid\n", k.ID)
 		droppedIDs = append(droppedIDs, k.ID)

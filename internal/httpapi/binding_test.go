@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/rolegate/rolegate/internal/importer"
@@ -97,6 +98,15 @@ func TestTokensStayWithTheirAccount(t *testing.T) {
 			r := e.do(t, http.MethodGet, "/v1/me", third.Access, nil)
 			wantStatus(t, r, http.StatusOK)
 			wantUser(t, r.What, r.object(t), e.stored(t, id))
+			// The key is in the user's own tokens, and in no answer.
+			key := e.stored(t, id).AccountKey
+			for _, r := range []*response{r, e.do(t, http.MethodGet, fmt.Sprintf("/v1/users/%d", id), admin, nil),
+				e.do(t, http.MethodGet, "/v1/users?limit=200", admin, nil)} {
+				wantStatus(t, r, http.StatusOK)
+				if strings.Contains(string(r.Body), key) {
+					t.Errorf("%s: got the account key in %s, want it never shown", r.What, r.Body)
+				}
+			}
 			if got := e.stored(t, id).Username; got != other {
 				t.Errorf("user %d: got username %q, want %q", id, got, other)
 			}
