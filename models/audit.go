@@ -42,6 +42,11 @@ const (
 	// such as a login or signup past its limit. These are aggregated per
 	// client address and route.
 	AuditRequestThrottled = "request.throttled"
+	// AuditKeyRotate is a signing key added by "rolegate keys rotate",
+	// with the keys that rotation dropped.
+	AuditKeyRotate = "key.rotate"
+	// AuditKeyRetire is a signing key removed by "rolegate keys retire".
+	AuditKeyRetire = "key.retire"
 )
 
 // AuditActions lists every audit action, for validating filters.
@@ -49,6 +54,7 @@ var AuditActions = []string{
 	AuditLoginSuccess, AuditLoginFailure, AuditRefreshReuse, AuditDecisionDeny,
 	AuditUserCreate, AuditUserUpdate, AuditUserRoleChange, AuditUserDelete,
 	AuditUserPasswordReset, AuditUserPasswordChange, AuditPolicyReload, AuditRequestThrottled,
+	AuditKeyRotate, AuditKeyRetire,
 }
 
 // IsAuditAction reports whether action is one of AuditActions.
@@ -64,6 +70,10 @@ const (
 // SystemRole is the actor role of events the server causes by itself,
 // such as a policy reload after a file edit or SIGHUP.
 const SystemRole = "system"
+
+// CLIRole is the actor role of events an operator causes with the
+// rolegate command, such as a key rotation.
+const CLIRole = "cli"
 
 // AuditEvent is one entry of the audit trail: who did what to which
 // target, with what result, and under which policy.

@@ -93,10 +93,11 @@ type Session struct {
 }
 
 // RefreshToken is the stored form of an issued refresh token: only a hash
-// of its identifier is kept.
+// of the token is kept.
 type RefreshToken struct {
-	Hash      string
+	Hash string
+	// SessionID is the session the token belongs to. The successor of a
+	// spent token goes to the spent token's session, whatever this says.
 	SessionID string
-	UserID    int64
 	ExpiresAt time.Time
 }

@@ -18,6 +18,11 @@ type User struct {
 	// password change or a deactivation. Access tokens carry the epoch they
 	// were issued under and are refused once it moves on.
 	TokenEpoch int64
+	// AccountKey is a random value set when the account is created or
+	// imported and never changed. Access tokens carry it, so that a row
+	// created again under a deleted account's id does not accept the
+	// deleted account's tokens. It is never shown to clients.
+	AccountKey string
 }
 
 // UserPatch is a partial update of a user. A nil field is left unchanged.

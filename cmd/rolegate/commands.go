@@ -20,7 +20,6 @@ import (
 
 	"github.com/rolegate/rolegate/config"
 	"github.com/rolegate/rolegate/internal/account"
-	"github.com/rolegate/rolegate/internal/auth"
 	"github.com/rolegate/rolegate/internal/authz"
 	"github.com/rolegate/rolegate/internal/policytest"
 	"github.com/rolegate/rolegate/internal/server"
@@ -248,21 +247,6 @@ func describe(err error) error {
 		lines = append(lines, field+": "+strings.Join(msgs, " "))
 	}
 	return errors.New(strings.Join(lines, "\n"))
-}
-
-// rotateKeys runs "rolegate keys rotate".
-func rotateKeys(cfg config.Config, stdout io.Writer) error {
-	keep := max(cfg.AccessTTL, cfg.RefreshTTL) + auth.Leeway
-	added, dropped, err := auth.RotateKeys(cfg.JWTKeyFile, keep, time.Now())
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "added signing key %s\n", added.ID)
-	for _, k := range dropped {
-		fmt.Fprintf(stdout, "dropped key %s (replaced over %s ago)\n", k.ID, keep)
-	}
-	fmt.Fprintln(stdout, "running servers verify with the new key on first sight, and sign with it within a minute")
-	return nil
 }
 
 func (c *cli) healthcheckCommand() *cobra.Command {

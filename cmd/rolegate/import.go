@@ -51,16 +51,19 @@ func importUsers(ctx context.Context, cfg config.Config, name, superuserRole str
 	return report(sum, err, stdout, stderr)
 }
 
-// report lists the failed rows, then the imported rows with a warning, on
-// stderr and the summary on stdout, and
-// returns the error the command ends with: the database's, or one that
-// counts the failed rows.
+// report lists the failed rows, then the imported rows with a warning and
+// those imported under a deleted user's id, on stderr and the summary on
+// stdout, and returns the error the command ends with: the database's, or
+// one that counts the failed rows.
 func report(sum importer.Summary, err error, stdout, stderr io.Writer) error {
 	for _, f := range sum.Failures {
 		fmt.Fprintf(stderr, "%s: %s\n", f.Ref, f.Reason)
 	}
 	for _, w := range sum.Warnings {
 		fmt.Fprintf(stderr, "%s: warning: %s\n", w.Ref, w.Reason)
+	}
+	for _, r := range sum.Revived {
+		fmt.Fprintf(stderr, "%s: id %d belonged to a deleted user; imported as a new account (the deleted user's tokens stay refused)\n", r.Ref, r.ID)
 	}
 	fmt.Fprintln(stdout, sum)
 	if err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -11,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/rolegate/rolegate/internal/dbtest"
+	"github.com/rolegate/rolegate/internal/store"
+	"github.com/rolegate/rolegate/models"
 )
 
 // seedExport is the seed's real dumpdata export, kept with the importer.
@@ -75,6 +78,39 @@ func TestSeedUsersImportListAndLogIn(t *testing.T) {
 			resp, tokens := postJSON(t, base+"/login/", map[string]string{"username": "alice", "password": "alice-seed-pass-1"})
 			if resp.StatusCode != http.StatusOK || tokens["access"] == nil {
 				t.Errorf("alice's login with her Django password: got %d %v, want 200 with tokens", resp.StatusCode, tokens)
+			}
+		})
+	}
+}
+
+// TestUsersImportReportsRevivedIDs checks that importing a row again
+// after its user was deleted says that the id was a deleted user's.
+func TestUsersImportReportsRevivedIDs(t *testing.T) {
+	for _, target := range dbtest.Targets(t) {
+		t.Run(target.Name, func(t *testing.T) {
+			getenv := testEnv(t, target.URL, nil)
+			if out, err := runCmd(t, getenv, "", "users", "import", seedExport); err != nil {
+				t.Fatalf("import: got %q, %v", out, err)
+			}
+			st, err := store.Open(context.Background(), target.URL, store.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			if err := st.DeleteUser(context.Background(), 2, models.AdminGuard{}); err != nil {
+				t.Fatal(err)
+			}
+			out, err := runCmd(t, getenv, "", "users", "import", seedExport)
+			if err != nil {
+				t.Fatalf("import again: got %q, %v; want success", out, err)
+			}
+			for _, want := range []string{
+				"row 2 (pk 2): id 2 belonged to a deleted user; imported as a new account",
+				"imported 1 (1 under the id of a deleted user), unchanged 3, failed 0 (of 4 rows)",
+			} {
+				if !strings.Contains(out, want) {
+					t.Errorf("got %q, want it to contain %q", out, want)
+				}
 			}
 		})
 	}

@@ -120,10 +120,20 @@ func (c *cli) versionCommand() *cobra.Command {
 // keysCommand holds the signing key commands. Each is a leaf over a plain
 // function of the configuration.
 func (c *cli) keysCommand() *cobra.Command {
+	var force bool
+	retire := &cobra.Command{Use: "retire KID", Short: "remove a signing key that no valid token needs", Args: exactArgs("KID")}
+	retire.Flags().BoolVar(&force, "force", false, "retire the key even if it signs now or its tokens may still be valid (a leaked key)")
 	return group("keys", "manage the token signing keys",
 		c.leaf(&cobra.Command{Use: "init", Short: "create the signing key file if there is none"},
 			func(_ context.Context, cfg config.Config, _ []string) error { return initKeys(cfg, c.stdout) }),
-		c.leaf(&cobra.Command{Use: "rotate", Short: "add a new signing key, drop keys no token can still use"},
-			func(_ context.Context, cfg config.Config, _ []string) error { return rotateKeys(cfg, c.stdout) }),
+		c.leaf(&cobra.Command{Use: "rotate", Short: "publish a new signing key (it signs after the JWKS cache time), drop keys no token can still use"},
+			func(ctx context.Context, cfg config.Config, _ []string) error {
+				return rotateKeys(ctx, cfg, c.getenv, c.stdout, c.stderr)
+			}),
+		c.leaf(&cobra.Command{Use: "list", Short: "list the signing keys: kid, created, signs from, state"},
+			func(_ context.Context, cfg config.Config, _ []string) error { return listKeys(cfg, c.stdout) }),
+		c.leaf(retire, func(ctx context.Context, cfg config.Config, args []string) error {
+			return retireKey(ctx, cfg, args[0], force, c.getenv, c.stdout, c.stderr)
+		}),
 	)
 }

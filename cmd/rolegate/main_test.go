@@ -275,35 +275,6 @@ func TestCommandLineMistakes(t *testing.T) {
 	}
 }
 
-func TestKeysRotate(t *testing.T) {
-	getenv := testEnv(t, "sqlite:"+filepath.Join(t.TempDir(), "x.db"), nil)
-	if _, err := runCmd(t, getenv, "", "keys", "rotate"); err == nil {
-		t.Error("rotate with no key file: got success, want an error")
-	}
-	out, err := runCmd(t, getenv, "correct horse battery staple\n", "users", "create", "--username", "k", "--role", "user", "--password-stdin")
-	if err != nil {
-		t.Fatal(out, err)
-	}
-	// serve creates the key file; rotation then adds a second key.
-	base := startServer(t, getenv)
-	out, err = runCmd(t, getenv, "", "keys", "rotate")
-	if err != nil || !strings.Contains(out, "added signing key") {
-		t.Fatalf("rotate: got %q, %v", out, err)
-	}
-	resp, err := http.Get(base + "/.well-known/jwks.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var jwks struct {
-		Keys []map[string]string `json:"keys"`
-	}
-	json.NewDecoder(resp.Body).Decode(&jwks)
-	if len(jwks.Keys) < 1 || jwks.Keys[0]["kty"] != "OKP" || jwks.Keys[0]["alg"] != "EdDSA" {
-		t.Errorf("jwks: got %v, want Ed25519 keys", jwks)
-	}
-}
-
 func TestSIGHUPReloadsThePolicy(t *testing.T) {
 	dir := t.TempDir()
 	policy := filepath.Join(dir, "policy.csv")

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -58,7 +59,7 @@ func initKeys(cfg config.Config, stdout io.Writer) error {
 		return err
 	}
 	if errors.Is(statErr, fs.ErrNotExist) {
-		fmt.Fprintf(stdout, "created %s with signing key %s\n", cfg.JWTKeyFile, ks.Signer().ID)
+		fmt.Fprintf(stdout, "created %s with signing key %s\n", cfg.JWTKeyFile, ks.SignerAt(time.Now()).ID)
 		return nil
 	}
 	fmt.Fprintf(stdout, "%s already holds %d signing key(s); left unchanged\n", cfg.JWTKeyFile, len(ks.Keys()))

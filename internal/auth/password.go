@@ -50,6 +50,8 @@ type Hasher struct {
 	// decoy is a hash of a random password, verified for unknown users so
 	// that their logins cost as much as a wrong password.
 	decoy string
+	// floor is what a refused login costs at least (see floor.go).
+	floor *failureFloor
 }
 
 // NewHasher returns a Hasher that runs at most concurrency hashes at once,
@@ -62,7 +64,13 @@ func NewHasher(p Argon2Params, concurrency int, wait time.Duration) (*Hasher, er
 		concurrency = 1
 	}
 	h := &Hasher{params: p, slots: make(chan struct{}, concurrency), wait: wait}
+	start := time.Now()
 	h.decoy = h.hash(rand.Text())
+	decoy, err := parseArgon2PHC(h.decoy)
+	if err != nil {
+		return nil, fmt.Errorf("argon2id parameters out of range: %w", err)
+	}
+	h.floor = newFailureFloor(decoy.kind(), time.Since(start))
 	return h, nil
 }
 
@@ -85,35 +93,53 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 // parseStored for the formats). A malformed hash or one of an unknown
 // format never matches.
 func (h *Hasher) Verify(ctx context.Context, password, encoded string) (ok, rehash bool, err error) {
+	v, err := h.Check(ctx, password, encoded)
+	return v.OK, v.Rehash, err
+}
+
+// Check is Verify for a login: its Verification can also hold a refused
+// login to the failure floor (see Verification.Refuse). The time the
+// check takes in its hashing slot is recorded for the floor.
+func (h *Hasher) Check(ctx context.Context, password, encoded string) (Verification, error) {
 	if err := h.acquire(ctx); err != nil {
-		return false, false, err
+		return Verification{}, err
 	}
-	defer h.release()
+	floor := h.floor.floor()
+	start := time.Now()
 	stored, perr := parseStored(encoded)
 	if perr != nil {
-		// Spend the same time as a real check, then refuse.
-		verifyArgon2(h.decoyParts())
-		return false, false, nil
+		// Spend the time of a check of the Hasher's own hash, then refuse.
+		stored, _ = parseArgon2PHC(h.decoy)
 	}
-	ok = stored.matches(password)
-	return ok, ok && stored.outdated(h.params), nil
+	ok := stored.matches(password) && perr == nil
+	cost := time.Since(start)
+	h.release()
+	h.floor.observe(stored.kind(), cost)
+	return Verification{OK: ok, Rehash: ok && stored.outdated(h.params), cost: cost, floor: floor}, nil
 }
 
-// VerifyDecoy spends the time of a real verification and always fails. It
-// is for logins of unknown users.
-func (h *Hasher) VerifyDecoy(ctx context.Context, password string) error {
-	_, _, err := h.Verify(ctx, password, h.decoy)
-	return err
+// CheckDecoy spends the time of a real check and never matches. It is for
+// logins of unknown users; Refuse the Verification.
+func (h *Hasher) CheckDecoy(ctx context.Context, password string) (Verification, error) {
+	v, err := h.Check(ctx, password, h.decoy)
+	v.OK, v.Rehash = false, false
+	return v, err
 }
 
-func (h *Hasher) decoyParts() (Argon2Params, []byte, []byte) {
-	a, _ := parseArgon2PHC(h.decoy)
-	return a.params, a.salt, a.key
+// Calibrate checks a random password against each of hashes, so that the
+// failure floor knows what their kinds cost before a login meets one. The
+// server calls it at start with a sample of each kind of stored hash.
+func (h *Hasher) Calibrate(ctx context.Context, hashes []string) error {
+	for _, encoded := range hashes {
+		if _, err := h.Check(ctx, rand.Text(), encoded); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-func verifyArgon2(p Argon2Params, salt, key []byte) {
-	argon2.IDKey(nil, salt, p.Iterations, p.Memory, p.Parallelism, uint32(len(key)))
-}
+// FailureFloor is how long a refused login takes at least, now.
+func (h *Hasher) FailureFloor() time.Duration { return h.floor.floor() }
 
 func (h *Hasher) hash(password string) string {
 	salt := make([]byte, saltLen)
@@ -168,6 +194,10 @@ func (a argon2Hash) matches(password string) bool {
 
 func (a argon2Hash) outdated(p Argon2Params) bool {
 	return a.foreign || a.variant != "argon2id" || a.params.Weaker(p)
+}
+
+func (a argon2Hash) kind() string {
+	return fmt.Sprintf("%s m=%d t=%d p=%d k=%d", a.variant, a.params.Memory, a.params.Iterations, a.params.Parallelism, len(a.key))
 }
 
 // parseArgon2PHC parses "$argon2id$v=19$m=..,t=..,p=..$salt$key", or the

@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"time"
 
 	"github.com/rolegate/rolegate/models"
@@ -39,13 +38,15 @@ type SessionStore interface {
 	// RotateRefreshToken spends the unspent token whose hash is oldHash and
 	// stores next in its session, in one transaction, and returns the
 	// session's user. A token that was spent before revokes its whole
-	// session and returns EUNAUTHORIZED wrapping models.ErrRefreshReused.
-	// An unknown or expired token, a revoked session, or an inactive user
-	// is EUNAUTHORIZED.
+	// session and returns a *models.RefreshReusedError naming the
+	// session's user, which wraps models.ErrRefreshReused and an
+	// EUNAUTHORIZED error. An unknown or expired token, a revoked session,
+	// or an inactive user is EUNAUTHORIZED.
 	RotateRefreshToken(ctx context.Context, oldHash string, next models.RefreshToken, now time.Time) (*models.User, error)
-	// RevokeSession ends a session. Revoking an unknown or already revoked
-	// session is not an error.
-	RevokeSession(ctx context.Context, id string, now time.Time) error
+	// EndSession ends the session of the token whose hash is tokenHash,
+	// spent or not. Ending a session that already ended is not an error;
+	// an unknown or expired token is EUNAUTHORIZED.
+	EndSession(ctx context.Context, tokenHash string, now time.Time) error
 }
 
 // Service logs users in and out, rotates refresh tokens, and authenticates
@@ -76,27 +77,31 @@ var ErrBadCredentials = &models.Error{Code: models.EUNAUTHORIZED, Reason: "no_ac
 
 // Login checks a username and password and starts a session. An unknown
 // user, a wrong password and an inactive account all cost one password
-// hash and return ErrBadCredentials.
+// hash, are held to the failure floor whatever the stored hash (see
+// Verification.Refuse), and return ErrBadCredentials.
 func (s *Service) Login(ctx context.Context, username, password string) (*models.User, Pair, error) {
 	u, err := s.users.UserByUsername(ctx, username)
 	if models.ErrorCode(err) == models.ENOTFOUND {
-		if err := s.hasher.VerifyDecoy(ctx, password); err != nil {
+		v, err := s.hasher.CheckDecoy(ctx, password)
+		if err != nil {
 			return nil, Pair{}, err
 		}
+		v.Refuse()
 		return nil, Pair{}, ErrBadCredentials
 	}
 	if err != nil {
 		return nil, Pair{}, err
 	}
-	ok, rehash, err := s.hasher.Verify(ctx, password, u.PasswordHash)
+	v, err := s.hasher.Check(ctx, password, u.PasswordHash)
 	if err != nil {
 		return nil, Pair{}, err
 	}
-	if !ok || !u.IsActive {
+	if !v.OK || !u.IsActive {
+		v.Refuse()
 		return nil, Pair{}, ErrBadCredentials
 	}
 	var newHash string
-	if rehash {
+	if v.Rehash {
 		if newHash, err = s.hasher.Hash(ctx, password); err != nil {
 			return nil, Pair{}, err
 		}
@@ -113,78 +118,59 @@ func (s *Service) Login(ctx context.Context, username, password string) (*models
 // StartSession starts a new session for u and returns its first tokens.
 func (s *Service) StartSession(ctx context.Context, u *models.User) (Pair, error) {
 	sess := models.Session{ID: rand.Text(), UserID: u.ID, CreatedAt: s.now().UTC()}
-	refresh, err := s.tokens.IssueRefresh(u, sess.ID)
-	if err != nil {
-		return Pair{}, models.Internal(err)
-	}
-	if err := s.sessions.CreateSession(ctx, sess, storedToken(refresh)); err != nil {
+	refresh, stored := s.tokens.NewRefresh()
+	stored.SessionID = sess.ID
+	if err := s.sessions.CreateSession(ctx, sess, stored); err != nil {
 		return Pair{}, err
 	}
 	access, err := s.tokens.IssueAccess(u)
 	if err != nil {
 		return Pair{}, models.Internal(err)
 	}
-	return Pair{Access: access.Token, Refresh: refresh.Token}, nil
-}
-
-func storedToken(t Issued) models.RefreshToken {
-	return models.RefreshToken{
-		Hash:      HashTokenID(t.Claims.ID),
-		SessionID: t.Claims.SessionID,
-		UserID:    t.Claims.UserID,
-		ExpiresAt: t.Claims.ExpiresAt.Time,
-	}
+	return Pair{Access: access.Token, Refresh: refresh}, nil
 }
 
 // Refresh spends a refresh token and returns a new pair in the same
 // session. Each refresh token works once; presenting a spent one ends the
 // session, including the token that replaced it, and returns a
-// *models.RefreshReusedError (EUNAUTHORIZED to clients).
+// *models.RefreshReusedError (EUNAUTHORIZED to clients). The session
+// belongs to the account that logged in (sessions go with a deleted
+// account), so the new access token is that account's.
 func (s *Service) Refresh(ctx context.Context, refresh string) (Pair, error) {
-	c, err := s.tokens.Verify(refresh, RefreshToken)
-	if err != nil {
-		return Pair{}, err
-	}
-	// The next token is signed before the store decides, so that spending
-	// the old one and storing the new one happen in one transaction.
-	next, err := s.tokens.IssueRefresh(&models.User{ID: c.UserID, TokenEpoch: c.Epoch}, c.SessionID)
-	if err != nil {
-		return Pair{}, models.Internal(err)
-	}
-	u, err := s.sessions.RotateRefreshToken(ctx, HashTokenID(c.ID), storedToken(next), s.now().UTC())
-	if errors.Is(err, models.ErrRefreshReused) {
-		// The token's signature vouches for its user id: name the victim
-		// for the audit trail.
-		return Pair{}, &models.RefreshReusedError{UserID: c.UserID, Err: err}
-	}
-	if err != nil {
-		return Pair{}, err
-	}
-	if u.TokenEpoch != c.Epoch {
+	old, ok := RefreshHash(refresh)
+	if !ok {
 		return Pair{}, ErrTokenInvalid
+	}
+	// The next token exists before the store decides, so that spending
+	// the old one and storing the new one happen in one transaction.
+	token, next := s.tokens.NewRefresh()
+	u, err := s.sessions.RotateRefreshToken(ctx, old, next, s.now().UTC())
+	if err != nil {
+		return Pair{}, err
 	}
 	access, err := s.tokens.IssueAccess(u)
 	if err != nil {
 		return Pair{}, models.Internal(err)
 	}
-	return Pair{Access: access.Token, Refresh: next.Token}, nil
+	return Pair{Access: access.Token, Refresh: token}, nil
 }
 
 // Logout ends the session of a refresh token. It is idempotent: logging
 // out of a session that already ended succeeds.
 func (s *Service) Logout(ctx context.Context, refresh string) error {
-	c, err := s.tokens.Verify(refresh, RefreshToken)
-	if err != nil {
-		return err
+	hash, ok := RefreshHash(refresh)
+	if !ok {
+		return ErrTokenInvalid
 	}
-	return s.sessions.RevokeSession(ctx, c.SessionID, s.now().UTC())
+	return s.sessions.EndSession(ctx, hash, s.now().UTC())
 }
 
 // Authenticate verifies an access token and returns its user as stored
-// now: a deleted or deactivated user, or a token issued before the user's
-// sessions were ended, is refused.
+// now: a deleted or deactivated user, a token issued before the user's
+// sessions were ended, or one issued to another account under the same id
+// (deleted, then imported again), is refused.
 func (s *Service) Authenticate(ctx context.Context, access string) (*models.User, error) {
-	c, err := s.tokens.Verify(access, AccessToken)
+	c, err := s.tokens.Verify(access)
 	if err != nil {
 		return nil, err
 	}
@@ -196,7 +182,7 @@ func (s *Service) Authenticate(ctx context.Context, access string) (*models.User
 		return nil, err
 	case !u.IsActive:
 		return nil, &models.Error{Code: models.EUNAUTHORIZED, Reason: "user_inactive", Message: "User is inactive"}
-	case u.TokenEpoch != c.Epoch:
+	case u.TokenEpoch != c.Epoch || u.AccountKey != c.AccountKey:
 		return nil, ErrTokenInvalid
 	}
 	return u, nil

@@ -17,6 +17,9 @@ type storedHash interface {
 	// outdated reports whether a hash that matched should be replaced by
 	// one made with p.
 	outdated(p Argon2Params) bool
+	// kind names the algorithm and parameters, which decide what a check
+	// costs.
+	kind() string
 }
 
 // parseStored parses a stored password hash. Three formats are read:
@@ -94,3 +97,5 @@ func (p pbkdf2Hash) matches(password string) bool {
 }
 
 func (pbkdf2Hash) outdated(Argon2Params) bool { return true }
+
+func (p pbkdf2Hash) kind() string { return fmt.Sprintf("pbkdf2_sha256 i=%d", p.iterations) }

@@ -3,10 +3,10 @@ package auth
 import (
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,11 +16,14 @@ import (
 	"github.com/rolegate/rolegate/models"
 )
 
-// Token types, carried in the token_type claim as simplejwt does.
-const (
-	AccessToken  = "access"
-	RefreshToken = "refresh"
-)
+// AccessToken is the token_type claim of access tokens, as simplejwt
+// names it. Refresh tokens are not JWTs (see refresh.go).
+const AccessToken = "access"
+
+// AccessTokenType is the "typ" header of access tokens, from RFC 9068:
+// a verifier that checks it cannot mistake any other JWT signed with
+// rolegate's keys for an access token.
+const AccessTokenType = "at+jwt"
 
 // Leeway is the clock skew tolerated when checking exp, nbf and iat.
 const Leeway = 30 * time.Second
@@ -36,18 +39,21 @@ type TokenConfig struct {
 	KeyFile string
 }
 
-// Claims are the claims of rolegate's tokens: simplejwt's (token_type, exp,
-// iat, jti, user_id) plus iss, aud, sub, the user's token epoch, and for a
-// refresh token the session it belongs to.
+// Claims are the claims of rolegate's access tokens: simplejwt's
+// (token_type, exp, iat, jti, user_id) plus iss, aud, sub, and the user's
+// token epoch and account key.
 type Claims struct {
 	jwt.RegisteredClaims
 	TokenType string `json:"token_type"`
 	UserID    int64  `json:"user_id"`
 	Epoch     int64  `json:"epoch"`
-	SessionID string `json:"sid,omitempty"`
+	// AccountKey binds the token to the account it was issued for, not
+	// just to its id, which an import may give to a new row.
+	AccountKey string `json:"account_key"`
 }
 
-// Tokens issues and verifies signed tokens.
+// Tokens issues and verifies signed access tokens, and issues refresh
+// tokens.
 type Tokens struct {
 	cfg    TokenConfig
 	keys   atomic.Pointer[KeySet]
@@ -98,36 +104,28 @@ type Issued struct {
 
 // IssueAccess signs an access token for u.
 func (t *Tokens) IssueAccess(u *models.User) (Issued, error) {
-	return t.issue(u, AccessToken, "", t.cfg.AccessTTL)
-}
-
-// IssueRefresh signs a refresh token for u in session sessionID.
-func (t *Tokens) IssueRefresh(u *models.User, sessionID string) (Issued, error) {
-	return t.issue(u, RefreshToken, sessionID, t.cfg.RefreshTTL)
-}
-
-func (t *Tokens) issue(u *models.User, typ, sessionID string, ttl time.Duration) (Issued, error) {
 	now := t.now().UTC()
 	c := Claims{
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    t.cfg.Issuer,
 			Subject:   strconv.FormatInt(u.ID, 10),
 			Audience:  jwt.ClaimStrings{t.cfg.Audience},
-			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
+			ExpiresAt: jwt.NewNumericDate(now.Add(t.cfg.AccessTTL)),
 			IssuedAt:  jwt.NewNumericDate(now),
 			ID:        rand.Text(),
 		},
-		TokenType: typ,
-		UserID:    u.ID,
-		Epoch:     u.TokenEpoch,
-		SessionID: sessionID,
+		TokenType:  AccessToken,
+		UserID:     u.ID,
+		Epoch:      u.TokenEpoch,
+		AccountKey: u.AccountKey,
 	}
-	key := t.keys.Load().Signer()
+	key := t.keys.Load().SignerAt(t.now())
 	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, c)
+	tok.Header["typ"] = AccessTokenType
 	tok.Header["kid"] = key.ID
 	s, err := tok.SignedString(key.private)
 	if err != nil {
-		return Issued{}, fmt.Errorf("sign %s token: %w", typ, err)
+		return Issued{}, fmt.Errorf("sign access token: %w", err)
 	}
 	return Issued{Token: s, Claims: c}, nil
 }
@@ -139,20 +137,18 @@ var ErrTokenInvalid = &models.Error{Code: models.EUNAUTHORIZED, Reason: "token_n
 // Header parameters that would let a token choose its own verification key.
 var forbiddenHeaders = []string{"jku", "jwk", "x5u", "x5c", "crit"}
 
-// Verify checks a token's signature, algorithm, lifetime, issuer, audience
-// and type, and returns its claims. Any failure is ErrTokenInvalid. An
-// access token verified before is found by its hash and only checked for
-// expiry again (see verifiedCache).
-func (t *Tokens) Verify(token, wantType string) (*Claims, error) {
-	if wantType != AccessToken {
-		return t.verify(token, wantType)
-	}
+// Verify checks an access token's signature, algorithm, type (the typ
+// header and the token_type claim), lifetime, issuer and audience, and
+// returns its claims. Any failure is ErrTokenInvalid. A token verified
+// before is found by its hash and only checked for expiry again (see
+// verifiedCache).
+func (t *Tokens) Verify(token string) (*Claims, error) {
 	key := sha256.Sum256([]byte(token))
 	cache := t.verified.Load()
 	if c, ok := cache.get(key, t.now()); ok {
 		return &c, nil
 	}
-	c, err := t.verify(token, wantType)
+	c, err := t.verify(token)
 	if err != nil {
 		return nil, err
 	}
@@ -160,7 +156,7 @@ func (t *Tokens) Verify(token, wantType string) (*Claims, error) {
 	return c, nil
 }
 
-func (t *Tokens) verify(token, wantType string) (*Claims, error) {
+func (t *Tokens) verify(token string) (*Claims, error) {
 	if !compactJWS(token) {
 		return nil, ErrTokenInvalid
 	}
@@ -169,13 +165,17 @@ func (t *Tokens) verify(token, wantType string) (*Claims, error) {
 	if err != nil {
 		return nil, tokenError(err)
 	}
-	if c.TokenType != wantType || c.UserID <= 0 || c.Subject != strconv.FormatInt(c.UserID, 10) || c.ID == "" {
-		return nil, ErrTokenInvalid
-	}
-	if wantType == RefreshToken && c.SessionID == "" {
+	if c.TokenType != AccessToken || c.UserID <= 0 || c.Subject != strconv.FormatInt(c.UserID, 10) || c.ID == "" || c.AccountKey == "" {
 		return nil, ErrTokenInvalid
 	}
 	return &c, nil
+}
+
+// isAccessTokenType reports whether a typ header names an access token:
+// RFC 9068 allows the media type's full name, and media types are
+// case-insensitive.
+func isAccessTokenType(typ string) bool {
+	return strings.EqualFold(typ, AccessTokenType) || strings.EqualFold(typ, "application/"+AccessTokenType)
 }
 
 // compactJWS reports whether token holds only what a token rolegate
@@ -200,6 +200,9 @@ func (t *Tokens) keyFor(tok *jwt.Token) (any, error) {
 		if _, ok := tok.Header[h]; ok {
 			return nil, fmt.Errorf("header %q is not accepted", h)
 		}
+	}
+	if typ, _ := tok.Header["typ"].(string); !isAccessTokenType(typ) {
+		return nil, fmt.Errorf("typ %q is not %s", typ, AccessTokenType)
 	}
 	kid, ok := tok.Header["kid"].(string)
 	if !ok || kid == "" {
@@ -236,10 +239,4 @@ func (t *Tokens) reloadFor(kid string) (Key, bool) {
 	t.keys.Store(ks)
 	k, ok := ks.byID[kid]
 	return k, ok
-}
-
-// HashTokenID returns the stored form of a refresh token's jti.
-func HashTokenID(jti string) string {
-	sum := sha256.Sum256([]byte(jti))
-	return hex.EncodeToString(sum[:])
 }

@@ -14,18 +14,18 @@ func TestVerifiedTokenStillExpires(t *testing.T) {
 	tk, _ := newTokens(t)
 	var offset atomic.Int64
 	tk.now = func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
-	access, _ := tk.IssueAccess(&models.User{ID: 7})
+	access, _ := tk.IssueAccess(&models.User{ID: 7, AccountKey: "k7"})
 	for i := range 2 { // the second time from the cache
-		if c, err := tk.Verify(access.Token, AccessToken); err != nil || c.UserID != 7 {
+		if c, err := tk.Verify(access.Token); err != nil || c.UserID != 7 {
 			t.Fatalf("verify %d: got %+v, %v, want user 7", i, c, err)
 		}
 	}
 	offset.Store(int64(time.Minute + Leeway/2))
-	if _, err := tk.Verify(access.Token, AccessToken); err != nil {
+	if _, err := tk.Verify(access.Token); err != nil {
 		t.Errorf("cached, expired within leeway: got %v, want valid", err)
 	}
 	offset.Store(int64(time.Minute + Leeway + time.Second))
-	if _, err := tk.Verify(access.Token, AccessToken); models.ErrorCode(err) != models.EUNAUTHORIZED {
+	if _, err := tk.Verify(access.Token); models.ErrorCode(err) != models.EUNAUTHORIZED {
 		t.Errorf("cached, expired beyond leeway: got %v, want EUNAUTHORIZED", err)
 	}
 }
@@ -35,24 +35,21 @@ func TestVerifiedTokenStillExpires(t *testing.T) {
 // full and refused; claims handed out are copies.
 func TestVerifiedCacheIsExact(t *testing.T) {
 	tk, _ := newTokens(t)
-	access, _ := tk.IssueAccess(&models.User{ID: 7})
-	c, err := tk.Verify(access.Token, AccessToken)
+	access, _ := tk.IssueAccess(&models.User{ID: 7, AccountKey: "k7"})
+	c, err := tk.Verify(access.Token)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c.UserID = 8
-	if c, _ := tk.Verify(access.Token, AccessToken); c == nil || c.UserID != 7 {
+	if c, _ := tk.Verify(access.Token); c == nil || c.UserID != 7 {
 		t.Errorf("after changing a returned copy: got %+v, want user 7", c)
 	}
 	tampered := access.Token[:len(access.Token)-2] + "AA"
 	if tampered == access.Token {
 		tampered = access.Token[:len(access.Token)-2] + "BB"
 	}
-	if _, err := tk.Verify(tampered, AccessToken); err == nil {
+	if _, err := tk.Verify(tampered); err == nil {
 		t.Error("tampered signature after a cached verify: got valid, want refused")
-	}
-	if _, err := tk.Verify(access.Token, RefreshToken); err == nil {
-		t.Error("cached access token as refresh: got valid, want refused")
 	}
 }
 
@@ -60,14 +57,14 @@ func TestVerifiedCacheIsExact(t *testing.T) {
 // refused at once.
 func TestSetKeysForgetsVerifiedTokens(t *testing.T) {
 	tk, _ := newTokens(t)
-	access, _ := tk.IssueAccess(&models.User{ID: 7})
-	if _, err := tk.Verify(access.Token, AccessToken); err != nil {
+	access, _ := tk.IssueAccess(&models.User{ID: 7, AccountKey: "k7"})
+	if _, err := tk.Verify(access.Token); err != nil {
 		t.Fatal(err)
 	}
 	other, _ := newTokens(t)
 	tk.SetKeys(other.Keys())
 	tk.cfg.KeyFile = "" // no re-read of the old file
-	if _, err := tk.Verify(access.Token, AccessToken); err == nil {
+	if _, err := tk.Verify(access.Token); err == nil {
 		t.Error("after the key set changed: got valid, want refused")
 	}
 }

@@ -139,7 +139,7 @@ func checkSecurityHeaders(t *testing.T, r *response) {
 	t.Helper()
 	for name, want := range securityHeaders {
 		if name == "Cache-Control" && strings.HasPrefix(r.What, "GET /.well-known/jwks.json") {
-			want = "public, max-age=300" // public keys only: caches may keep them
+			want = "public, max-age=300" // public keys only: caches may keep them for auth.JWKSMaxAge
 		}
 		if got := r.Header.Get(name); got != want {
 			t.Errorf("%s: got %s %q, want %q", r.What, name, got, want)

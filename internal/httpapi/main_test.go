@@ -310,5 +310,5 @@ func sameUser(a, b *models.User) bool {
 	sameLogin := (a.LastLogin == nil) == (b.LastLogin == nil) && (a.LastLogin == nil || a.LastLogin.Equal(*b.LastLogin))
 	return a.ID == b.ID && a.Username == b.Username && a.Email == b.Email && a.FirstName == b.FirstName &&
 		a.LastName == b.LastName && a.Role == b.Role && a.IsActive == b.IsActive && a.PasswordHash == b.PasswordHash &&
-		a.TokenEpoch == b.TokenEpoch && a.DateJoined.Equal(b.DateJoined) && sameLogin
+		a.TokenEpoch == b.TokenEpoch && a.AccountKey == b.AccountKey && a.DateJoined.Equal(b.DateJoined) && sameLogin
 }

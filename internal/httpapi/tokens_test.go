@@ -47,27 +47,26 @@ func (e *env) signingKey(t *testing.T) signingKey {
 	return signingKey{kid: k.Kid, priv: ed25519.NewKeyFromSeed(seed)}
 }
 
-// claims are the claims of a valid token of type typ for u.
+// claims are the claims of a valid access token for u, but for its
+// token_type claim, which is typ.
 func (e *env) claims(t *testing.T, u *user, typ string) jwt.MapClaims {
 	t.Helper()
 	now := time.Now()
+	stored := e.stored(t, u.ID)
 	c := jwt.MapClaims{
 		"iss": e.cfg.JWTIssuer, "aud": []string{e.cfg.JWTAudience}, "sub": strconv.FormatInt(u.ID, 10),
 		"iat": now.Unix(), "exp": now.Add(time.Minute).Unix(), "jti": rand.Text(),
-		"token_type": typ, "user_id": u.ID, "epoch": e.stored(t, u.ID).TokenEpoch,
-	}
-	if typ == "refresh" {
-		c["sid"] = rand.Text()
+		"token_type": typ, "user_id": u.ID, "epoch": stored.TokenEpoch, "account_key": stored.AccountKey,
 	}
 	return c
 }
 
-// sign signs c with the server's key and kid, then applies header: a nil
-// value removes a header parameter.
+// sign signs c with the server's key, kid and the access token typ, then
+// applies header: a nil value removes a header parameter.
 func (e *env) sign(t *testing.T, c jwt.MapClaims, header map[string]any) string {
 	t.Helper()
 	key := e.signingKey(t)
-	return signWith(t, jwt.SigningMethodEdDSA, key.priv, c, merge(map[string]any{"kid": key.kid}, header))
+	return signWith(t, jwt.SigningMethodEdDSA, key.priv, c, merge(map[string]any{"kid": key.kid, "typ": "at+jwt"}, header))
 }
 
 func signWith(t *testing.T, method jwt.SigningMethod, key any, c jwt.MapClaims, header map[string]any) string {
@@ -118,7 +117,8 @@ func (e *env) jwksKey(t *testing.T) (kid, x string) {
 }
 
 // TestJWKS checks that the published key is the one the server signs
-// with, and that issued tokens name it and use EdDSA.
+// with, that access tokens name it, use EdDSA and are typed at+jwt (RFC
+// 9068), and that refresh tokens are not JWTs.
 func TestJWKS(t *testing.T) {
 	forEach(t, func(t *testing.T, e *env) {
 		kid, x := e.jwksKey(t)
@@ -127,18 +127,19 @@ func TestJWKS(t *testing.T) {
 			t.Errorf("JWKS key: got kid %q x %q, want kid %q x %q", kid, x, key.kid, want)
 		}
 		u := e.newUser(t, roleUser)
-		for typ, tok := range map[string]string{"access": u.Access, "refresh": u.Refresh} {
-			var c jwt.MapClaims
-			parsed, _, err := jwt.NewParser().ParseUnverified(tok, &c)
-			if err != nil {
-				t.Fatalf("%s token: %v", typ, err)
-			}
-			if parsed.Header["alg"] != "EdDSA" || parsed.Header["kid"] != kid {
-				t.Errorf("%s token header: got %v, want alg EdDSA and kid %q", typ, parsed.Header, kid)
-			}
-			if c["token_type"] != typ || c["iss"] != e.cfg.JWTIssuer || c["exp"] == nil || c["user_id"] != float64(u.ID) {
-				t.Errorf("%s token claims: got %v, want token_type %q, iss, exp and user_id %d", typ, c, typ, u.ID)
-			}
+		var c jwt.MapClaims
+		parsed, _, err := jwt.NewParser().ParseUnverified(u.Access, &c)
+		if err != nil {
+			t.Fatalf("access token: %v", err)
+		}
+		if parsed.Header["alg"] != "EdDSA" || parsed.Header["kid"] != kid || parsed.Header["typ"] != "at+jwt" {
+			t.Errorf("access token header: got %v, want alg EdDSA, typ at+jwt and kid %q", parsed.Header, kid)
+		}
+		if c["token_type"] != "access" || c["iss"] != e.cfg.JWTIssuer || c["exp"] == nil || c["user_id"] != float64(u.ID) {
+			t.Errorf("access token claims: got %v, want token_type access, iss, exp and user_id %d", c, u.ID)
+		}
+		if _, _, err := jwt.NewParser().ParseUnverified(u.Refresh, &jwt.MapClaims{}); err == nil || !strings.HasPrefix(u.Refresh, "rgr_") {
+			t.Errorf("refresh token %q: got a JWT (%v), want an opaque rgr_ string", u.Refresh, err)
 		}
 	})
 }
@@ -185,10 +186,15 @@ func TestForgedTokens(t *testing.T) {
 			"wrong aud":                     e.sign(t, with(func(c jwt.MapClaims) { c["aud"] = []string{"another-service"} }), nil),
 			"no aud":                        e.sign(t, with(func(c jwt.MapClaims) { delete(c, "aud") }), nil),
 			"token_type refresh":            e.sign(t, e.claims(t, u, "refresh"), nil),
+			"typ JWT":                       e.sign(t, valid, map[string]any{"typ": "JWT"}),
+			"no typ":                        e.sign(t, valid, map[string]any{"typ": nil}),
+			"typ refresh+jwt":               e.sign(t, valid, map[string]any{"typ": "refresh+jwt"}),
 			"no token_type":                 e.sign(t, with(func(c jwt.MapClaims) { delete(c, "token_type") }), nil),
 			"token_type id":                 e.sign(t, with(func(c jwt.MapClaims) { c["token_type"] = "id" }), nil),
 			"sub not user_id":               e.sign(t, with(func(c jwt.MapClaims) { c["sub"] = strconv.FormatInt(other.ID, 10) }), nil),
 			"old epoch":                     e.sign(t, with(func(c jwt.MapClaims) { c["epoch"] = c["epoch"].(int64) - 1 }), nil),
+			"another account's key":         e.sign(t, with(func(c jwt.MapClaims) { c["account_key"] = e.stored(t, other.ID).AccountKey }), nil),
+			"no account key":                e.sign(t, with(func(c jwt.MapClaims) { delete(c, "account_key") }), nil),
 			"unknown kid":                   e.sign(t, valid, map[string]any{"kid": "not-a-key-we-know"}),
 			"no kid":                        e.sign(t, valid, map[string]any{"kid": nil}),
 			"another key under our kid":     signWith(t, jwt.SigningMethodEdDSA, strangerKey, valid, map[string]any{"kid": key.kid}),
@@ -263,19 +269,36 @@ func wantPair(t *testing.T, r *response) (access, refresh string) {
 	return m["access"], m["refresh"]
 }
 
+// oldRefreshToken is a refresh token as rolegate issued them before they
+// became opaque: a JWT signed with the server's key, typed JWT, naming a
+// session.
+func (e *env) oldRefreshToken(t *testing.T, u *user) string {
+	t.Helper()
+	c := e.claims(t, u, "refresh")
+	c["sid"] = rand.Text()
+	return e.sign(t, c, map[string]any{"typ": "JWT"})
+}
+
 // TestTokenTypes checks that each kind of token works only where it
-// belongs: an access token is refused at refresh and logout.
+// belongs: an access token, a signed JWT refresh token of the kind issued
+// before, or a well-formed refresh token that was never issued is refused
+// at refresh and logout, and changes nothing.
 func TestTokenTypes(t *testing.T) {
 	forEach(t, func(t *testing.T, e *env) {
 		for _, rs := range routeSets {
 			u := e.newUser(t, roleUser)
-			wantTokenRefused(t, e.refresh(t, rs.refresh, u.Access))
-			wantTokenRefused(t, e.do(t, http.MethodPost, rs.logout, "", obj{"refresh": u.Access}))
-			// A refresh token with a valid signature but no session.
-			wantStatus(t, e.refresh(t, rs.refresh, e.sign(t, e.claims(t, u, "refresh"), nil)), http.StatusUnauthorized)
-			expired := e.claims(t, u, "refresh")
-			expired["iat"], expired["exp"] = time.Now().Add(-48*time.Hour).Unix(), time.Now().Add(-24*time.Hour).Unix()
-			wantTokenRefused(t, e.refresh(t, rs.refresh, e.sign(t, expired, nil)))
+			for name, token := range map[string]string{
+				"access token":           u.Access,
+				"JWT refresh token":      e.oldRefreshToken(t, u),
+				"refresh never issued":   "rgr_" + strings.Repeat("A", 43),
+				"refresh cut short":      u.Refresh[:len(u.Refresh)-1],
+				"refresh with a newline": u.Refresh + "\n",
+			} {
+				t.Run(name, func(t *testing.T) {
+					wantTokenRefused(t, e.refresh(t, rs.refresh, token))
+					wantTokenRefused(t, e.do(t, http.MethodPost, rs.logout, "", obj{"refresh": token}))
+				})
+			}
 			wantPair(t, e.refresh(t, rs.refresh, u.Refresh))
 		}
 	})

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/rolegate/rolegate/internal/auth"
 	"github.com/rolegate/rolegate/models"
 )
 
@@ -398,7 +399,11 @@ func (h *handler) readyz(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"status": "ready", "policy_version": pol.Version()})
 }
 
+// jwksCacheControl lets clients and caches keep the public keys for
+// auth.JWKSMaxAge, the time a rotated key is published before it signs.
+var jwksCacheControl = fmt.Sprintf("public, max-age=%d", int(auth.JWKSMaxAge.Seconds()))
+
 func (h *handler) jwks(c *gin.Context) {
-	c.Header("Cache-Control", "public, max-age=300")
+	c.Header("Cache-Control", jwksCacheControl)
 	c.JSON(http.StatusOK, h.auth.JWKS())
 }

@@ -63,20 +63,34 @@ type Warning struct {
 	Reason string
 }
 
+// Revival is a row imported under the id of a deleted user.
+type Revival struct {
+	Ref string
+	ID  int64
+}
+
 // Summary is what an import did.
 type Summary struct {
 	Total     int
-	Imported  int
+	Imported  int // including the revivals
 	Unchanged int
 	Failures  []Failure // in file order
 	Warnings  []Warning // in file order; each row is also counted in Imported
-	Elapsed   time.Duration
+	// Revived are the imported rows whose id belonged to a deleted user,
+	// in file order. Each is a new account: tokens issued to the deleted
+	// user stay refused.
+	Revived []Revival
+	Elapsed time.Duration
 }
 
 // String is the summary line the command prints.
 func (s Summary) String() string {
-	line := fmt.Sprintf("imported %d, unchanged %d, failed %d (of %d rows) in %.1fs",
-		s.Imported, s.Unchanged, len(s.Failures), s.Total, s.Elapsed.Seconds())
+	revived := ""
+	if len(s.Revived) > 0 {
+		revived = fmt.Sprintf(" (%d under the id of a deleted user)", len(s.Revived))
+	}
+	line := fmt.Sprintf("imported %d%s, unchanged %d, failed %d (of %d rows) in %.1fs",
+		s.Imported, revived, s.Unchanged, len(s.Failures), s.Total, s.Elapsed.Seconds())
 	if n := len(s.Warnings); n > 0 {
 		line += fmt.Sprintf("; %d imported with a password hash that can never be verified", n)
 	}
@@ -152,6 +166,10 @@ func writeBatch(ctx context.Context, w Writer, rows []Row, batch []int, reasons,
 		switch o.Result {
 		case store.Imported:
 			sum.Imported++
+			warnings[batch[j]] = hashWarning(&rows[batch[j]].User)
+		case store.Revived:
+			sum.Imported++
+			sum.Revived = append(sum.Revived, Revival{Ref: rows[batch[j]].Ref, ID: users[j].ID})
 			warnings[batch[j]] = hashWarning(&rows[batch[j]].User)
 		case store.Unchanged:
 			sum.Unchanged++

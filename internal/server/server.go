@@ -39,6 +39,7 @@ type Server struct {
 
 	// startup is what New found and did, for the line Serve logs.
 	startup startup
+	hasher  *auth.Hasher
 	// draining is set when Serve starts shutting down.
 	draining atomic.Bool
 	// stopUsers ends the user cache's listener and waits for it.
@@ -123,7 +124,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, e
 		return metrics.AuditCounts{Written: s.Written, Dropped: s.Dropped, Aggregated: s.Aggregated, Suppressed: s.Suppressed, Overflowed: s.Overflowed}
 	})
 	auditReloads(manager, rec)
-	s = &Server{cfg: cfg, log: log, Store: st, Policy: manager, Auth: svc, Metrics: m, Audit: rec, startup: facts}
+	s = &Server{cfg: cfg, log: log, Store: st, Policy: manager, Auth: svc, Metrics: m, Audit: rec, startup: facts, hasher: hasher}
 	s.stopUsers = s.followUsers()
 	s.Handler = httpapi.NewHandler(httpapi.Deps{
 		Users: st, Auth: svc, Policies: manager, Audit: rec, AuditEvents: st, DefaultRole: cfg.DefaultRole, Log: log, Metrics: m,
@@ -266,7 +267,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	go s.purgeExpired(ctx)
-	go s.followKeyFile(ctx, time.Minute)
+	go s.CalibrateHasher(ctx)
+	go s.followKeyFile(ctx, auth.KeyFilePoll)
 	switch {
 	case s.cfg.PolicySource == config.PolicySourceDatabase:
 		go s.followPublished(ctx)
@@ -449,9 +451,30 @@ func (s *Server) purgeThrottle(ctx context.Context, now time.Time) {
 	}
 }
 
+// maxHashKindsCalibrated bounds the kinds of stored hash measured at start.
+const maxHashKindsCalibrated = 32
+
+// CalibrateHasher has the password hasher check one stored hash of each
+// kind (algorithm and parameters), so that refused logins are held to the
+// cost of the most expensive kind from the start, not from the first login
+// that meets it (see auth.Verification.Refuse). Serve runs it once, in the
+// background; each check takes a hashing slot like a login.
+func (s *Server) CalibrateHasher(ctx context.Context) {
+	samples, err := s.Store.PasswordHashSamples(ctx, maxHashKindsCalibrated)
+	if err == nil {
+		err = s.hasher.Calibrate(ctx, samples)
+	}
+	if err != nil {
+		s.log.Warn("measure stored password hashes; refused logins learn their cost as they meet them", "err", err)
+		return
+	}
+	s.log.Info("measured stored password hashes", "kinds", len(samples), "failure_floor", s.hasher.FailureFloor().String())
+}
+
 // followKeyFile re-reads the signing key file every interval, so that
-// after "rolegate keys rotate" every replica signs with the new key before
-// the old one can be dropped.
+// every replica publishes a key added by "rolegate keys rotate" well
+// before it signs (see auth.PublishDelay), and stops accepting a key
+// "rolegate keys retire" removed.
 func (s *Server) followKeyFile(ctx context.Context, interval time.Duration) {
 	every(ctx, interval, func() {
 		if err := s.Auth.ReloadKeys(s.cfg.JWTKeyFile); err != nil {

@@ -37,3 +37,10 @@ func (s *Store) MigrateTo(ctx context.Context, id string) error {
 func (s *Store) Exec(ctx context.Context, sql string, args ...any) error {
 	return s.db.WithContext(ctx).Exec(sql, args...).Error
 }
+
+// Strings runs a query of one text column on s's database.
+func (s *Store) Strings(ctx context.Context, query string, args ...any) ([]string, error) {
+	var out []string
+	err := s.db.WithContext(ctx).Raw(query, args...).Scan(&out).Error
+	return out, err
+}

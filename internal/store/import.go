@@ -26,6 +26,11 @@ const (
 	// Conflicted means the id or the username belongs to another user, so
 	// nothing was written. Reason says which.
 	Conflicted
+	// Revived means the user was inserted with the id it carried, which
+	// belonged to a user deleted before. The new row has an account key
+	// of its own, so no token issued to the deleted user is accepted for
+	// it. Reason says so.
+	Revived
 )
 
 // ImportOutcome is what became of one user offered to ImportUsers.
@@ -38,7 +43,7 @@ type ImportOutcome struct {
 // lists their values.
 var importColumns = []string{
 	"id", "username", "username_key", "username_skeleton", "email", "first_name", "last_name",
-	"role", "is_active", "password_hash", "token_epoch", "date_joined", "last_login",
+	"role", "is_active", "password_hash", "token_epoch", "account_key", "date_joined", "last_login",
 }
 
 // BulkTimeout bounds one batch of ImportUsers. A batch writes a thousand
@@ -52,8 +57,9 @@ const BulkTimeout = time.Minute
 // per user in order. A user whose username (compared case-insensitively)
 // and id are already stored together is Unchanged; one whose id or
 // username belongs to another user is Conflicted; the rest are inserted
-// with multi-row INSERTs. Afterwards new users get ids above every stored
-// one. The caller validates the users, and keeps batches to a few
+// with multi-row INSERTs, each with a new account key, and are Imported,
+// or Revived when their id is a deleted user's. Afterwards new users get
+// ids above every stored one. The caller validates the users, and keeps batches to a few
 // thousand: the transaction must end within BulkTimeout.
 // Returns EUNAVAILABLE if the database fails.
 func (s *Store) ImportUsers(ctx context.Context, users []*models.User) ([]ImportOutcome, error) {
@@ -88,6 +94,9 @@ func (s *Store) ImportUsers(ctx context.Context, users []*models.User) ([]Import
 			return err
 		}
 		for _, i := range fresh {
+			if inserted[users[i].ID] && known.deleted[users[i].ID] {
+				out[i] = ImportOutcome{Revived, fmt.Sprintf("id %d belonged to a deleted user; the imported user is a new account, and the deleted user's tokens stay refused", users[i].ID)}
+			}
 			if !inserted[users[i].ID] {
 				// Another writer took the id or username since the lookup.
 				out[i] = ImportOutcome{Conflicted, "a user with this id or username was created during the import"}
@@ -102,14 +111,16 @@ func (s *Store) ImportUsers(ctx context.Context, users []*models.User) ([]Import
 }
 
 // identities are the stored users that share an id or a username
-// skeleton with a batch.
+// skeleton with a batch, and the batch's ids that were deleted users'.
 type identities struct {
 	byID       map[int64]string // id → username
 	bySkeleton map[string]int64 // username skeleton key → id
+	deleted    map[int64]bool
 }
 
 // storedIdentities looks the batch's ids and username skeletons up. Both
-// databases answer the OR from the two unique indexes.
+// databases answer the OR from the two unique indexes, and the deleted ids
+// from their primary key.
 func storedIdentities(tx *gorm.DB, users []*models.User) (identities, error) {
 	ids := make([]int64, len(users))
 	keys := make([]string, len(users))
@@ -121,10 +132,17 @@ func storedIdentities(tx *gorm.DB, users []*models.User) (identities, error) {
 	if err != nil {
 		return identities{}, err
 	}
-	known := identities{byID: make(map[int64]string, len(rows)), bySkeleton: make(map[string]int64, len(rows))}
+	var deleted []int64
+	if err := tx.Table("deleted_user_ids").Where("id IN ?", ids).Pluck("id", &deleted).Error; err != nil {
+		return identities{}, err
+	}
+	known := identities{byID: make(map[int64]string, len(rows)), bySkeleton: make(map[string]int64, len(rows)), deleted: make(map[int64]bool, len(deleted))}
 	for _, r := range rows {
 		known.byID[r.ID] = r.Username
 		known.bySkeleton[r.UsernameSkeleton] = r.ID
+	}
+	for _, id := range deleted {
+		known.deleted[id] = true
 	}
 	return known, nil
 }
@@ -223,6 +241,8 @@ func insertSQL(n int) string {
 	return b.String()
 }
 
+// userArgs are the values of u's columns, with a new account key: an
+// imported user is a new account here, whatever it was elsewhere.
 func userArgs(u *models.User) []any {
 	r := rowOf(u)
 	var lastLogin *time.Time
@@ -232,7 +252,7 @@ func userArgs(u *models.User) []any {
 	}
 	return []any{
 		r.ID, r.Username, r.UsernameKey, r.UsernameSkeleton, r.Email, r.FirstName, r.LastName,
-		r.Role, r.IsActive, r.PasswordHash, r.TokenEpoch, r.DateJoined, lastLogin,
+		r.Role, r.IsActive, r.PasswordHash, r.TokenEpoch, newAccountKey(), r.DateJoined, lastLogin,
 	}
 }
 

@@ -48,7 +48,6 @@ var (
 	errExpiredToken   = errors.New("expired refresh token")
 	errSessionRevoked = errors.New("session revoked")
 	errUserInactive   = errors.New("user inactive")
-	errWrongSession   = errors.New("next token is for another session")
 )
 
 // CreateSession stores a new session and its first refresh token.
@@ -69,12 +68,14 @@ func tokenRow(t models.RefreshToken) *refreshTokenRow {
 }
 
 // RotateRefreshToken spends the token with hash oldHash and stores next in
-// the same session, in one transaction, and returns the session's user.
+// the same session (next.SessionID is not read), in one transaction, and
+// returns the session's user.
 //
 // The spend is one conditional UPDATE, so of any number of concurrent
 // refreshes with one token exactly one succeeds. A token that was already
 // spent revokes its session (committed even though the refresh fails) and
-// returns an error wrapping ErrRefreshReused.
+// returns a *models.RefreshReusedError naming the session's user, which
+// wraps ErrRefreshReused.
 //
 // On PostgreSQL a good token is spent in one statement (rotateSQL); only a
 // token that statement declines goes through the transaction.
@@ -89,7 +90,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next mod
 		// spent before.
 	}
 	var user *models.User
-	reused := false
+	var reusedBy int64
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		res := tx.Model(&refreshTokenRow{}).Where("hash = ? AND used_at IS NULL", oldHash).Update("used_at", timestamp(now))
 		if res.Error != nil {
@@ -103,15 +104,19 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next mod
 			return err
 		}
 		if res.RowsAffected == 0 {
-			reused = true
+			var sess sessionRow
+			if err := tx.Where("id = ?", tok.SessionID).Take(&sess).Error; err != nil {
+				return err
+			}
+			reusedBy = sess.UserID
 			return revokeSession(tx, tok.SessionID, now, "refresh_reuse")
 		}
 		var err error
 		user, err = spend(tx, tok, next, now)
 		return err
 	})
-	if reused {
-		return nil, errTokenInvalid(ErrRefreshReused)
+	if err == nil && reusedBy != 0 {
+		return nil, &models.RefreshReusedError{UserID: reusedBy, Err: errTokenInvalid(ErrRefreshReused)}
 	}
 	if err != nil {
 		return nil, dbError(err)
@@ -119,12 +124,11 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next mod
 	return user, nil
 }
 
-// rotateSQL spends a token and stores its successor in one statement, when
-// every check spend makes passes: the token is unspent and unexpired, the
-// successor is for its session, the session is not revoked and its user is
-// active. It returns the user, or no row when any check fails; then
-// nothing has changed, since the INSERT only inserts what the UPDATE
-// returned.
+// rotateSQL spends a token and stores its successor in its session in one
+// statement, when every check spend makes passes: the token is unspent and
+// unexpired, the session is not revoked and its user is active. It returns
+// the user, or no row when any check fails; then nothing has changed,
+// since the INSERT only inserts what the UPDATE returned.
 //
 // The UPDATE locks the token's row and, under READ COMMITTED, re-checks
 // "used_at IS NULL" on the newest version once a concurrent spender
@@ -133,14 +137,15 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next mod
 const rotateSQL = `WITH spent AS (
 	UPDATE refresh_tokens t SET used_at = $2
 	FROM sessions s JOIN users u ON u.id = s.user_id
-	WHERE t.hash = $1 AND t.used_at IS NULL AND t.expires_at > $2 AND t.session_id = $3
+	WHERE t.hash = $1 AND t.used_at IS NULL AND t.expires_at > $2
 		AND s.id = t.session_id AND s.revoked_at IS NULL AND u.is_active
-	RETURNING u.id, u.username, u.username_key, u.email, u.first_name, u.last_name, u.role,
-		u.is_active, u.password_hash, u.token_epoch, u.date_joined, u.last_login
+	RETURNING t.session_id, u.id, u.username, u.username_key, u.email, u.first_name, u.last_name, u.role,
+		u.is_active, u.password_hash, u.token_epoch, u.account_key, u.date_joined, u.last_login
 ), stored AS (
-	INSERT INTO refresh_tokens (hash, session_id, expires_at) SELECT $4, $3, $5 FROM spent
+	INSERT INTO refresh_tokens (hash, session_id, expires_at) SELECT $3, session_id, $4 FROM spent
 )
-SELECT * FROM spent`
+SELECT id, username, username_key, email, first_name, last_name, role,
+	is_active, password_hash, token_epoch, account_key, date_joined, last_login FROM spent`
 
 // rotateInOneStatement is the common case of RotateRefreshToken on
 // PostgreSQL: a good token, spent in one round trip and one commit. The
@@ -155,7 +160,7 @@ func (s *Store) rotateInOneStatement(ctx context.Context, oldHash string, next m
 	if err != nil {
 		return nil, models.Unavailable(err)
 	}
-	r, err := scanUserRow(sqlDB.QueryRowContext(ctx, rotateSQL, oldHash, timestamp(now), next.SessionID, next.Hash, timestamp(next.ExpiresAt)))
+	r, err := scanUserRow(sqlDB.QueryRowContext(ctx, rotateSQL, oldHash, timestamp(now), next.Hash, timestamp(next.ExpiresAt)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -166,14 +171,12 @@ func (s *Store) rotateInOneStatement(ctx context.Context, oldHash string, next m
 }
 
 // spend checks that a just-spent token was good to spend, and stores its
-// successor.
+// successor in its session.
 func spend(tx *gorm.DB, tok refreshTokenRow, next models.RefreshToken, now time.Time) (*models.User, error) {
 	if !tok.ExpiresAt.After(now) {
 		return nil, errTokenInvalid(errExpiredToken)
 	}
-	if next.SessionID != tok.SessionID {
-		return nil, errTokenInvalid(errWrongSession)
-	}
+	next.SessionID = tok.SessionID
 	var sess sessionRow
 	if err := tx.Where("id = ?", tok.SessionID).Take(&sess).Error; err != nil {
 		return nil, err
@@ -194,12 +197,23 @@ func spend(tx *gorm.DB, tok refreshTokenRow, next models.RefreshToken, now time.
 	return u.model(), nil
 }
 
-// RevokeSession ends session id. Unknown or already revoked sessions are
-// not an error.
-func (s *Store) RevokeSession(ctx context.Context, id string, now time.Time) error {
+// EndSession ends the session of the refresh token whose hash is
+// tokenHash, spent or not: a logout. A session that already ended is not
+// an error; an unknown or expired token is EUNAUTHORIZED.
+func (s *Store) EndSession(ctx context.Context, tokenHash string, now time.Time) error {
 	db, cancel := s.conn(ctx)
 	defer cancel()
-	return dbError(revokeSession(db, id, now, "logout"))
+	var tok refreshTokenRow
+	if err := db.Where("hash = ?", tokenHash).Take(&tok).Error; err != nil {
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return errTokenInvalid(errUnknownToken)
+		}
+		return dbError(err)
+	}
+	if !tok.ExpiresAt.After(now) {
+		return errTokenInvalid(errExpiredToken)
+	}
+	return dbError(revokeSession(db, tok.SessionID, now, "logout"))
 }
 
 func revokeSession(tx *gorm.DB, id string, now time.Time, reason string) error {
@@ -224,8 +238,8 @@ func (s *Store) SessionByID(ctx context.Context, id string) (*models.Session, er
 }
 
 // PurgeExpired deletes refresh tokens that expired before cutoff, and the
-// sessions left with no tokens. An expired token is refused by its
-// signature's exp claim already, so forgetting it loses nothing.
+// sessions left with no tokens. An expired token is refused already, and
+// an unknown one is refused the same way, so forgetting it loses nothing.
 func (s *Store) PurgeExpired(ctx context.Context, cutoff time.Time) (int64, error) {
 	var n int64
 	err := s.tx(ctx, func(tx *gorm.DB) error {

@@ -38,6 +38,7 @@ var suite = map[string]func(*testing.T, *store.Store){
 	"AdminsRemovingEachOther":     testAdminsRemovingEachOther,
 	"RefreshRotatesOnce":          testRefreshRotatesOnce,
 	"ConcurrentRefreshOneWinner":  testConcurrentRefreshOneWinner,
+	"SuccessorJoinsSpentSession":  testSuccessorJoinsTheSpentTokensSession,
 	"RefreshRefusals":             testRefreshRefusals,
 	"RefreshInOneStatement":       testRefreshInOneStatement,
 	"DeleteCascadesAndPurge":      testDeleteCascadesAndPurge,
@@ -184,8 +185,8 @@ func testListPagesFiltersAndSearches(t *testing.T, s *store.Store) {
 		t.Errorf("search %%: got %d users (%v), want none", len(us), err)
 	}
 
-	// A listed user is the stored user, but for the password hash, which
-	// no listing reads.
+	// A listed user is the stored user, but for the password hash and the
+	// account key, which no listing reads.
 	if err := s.RecordLogin(ctx, ids[1], time.Date(2026, 5, 4, 3, 2, 1, 123456000, time.UTC), ""); err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +198,7 @@ func testListPagesFiltersAndSearches(t *testing.T, s *store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want.PasswordHash = ""
+	want.PasswordHash, want.AccountKey = "", ""
 	if got := us[0]; !reflect.DeepEqual(got, want) || got.DateJoined.Location() != time.UTC || got.LastLogin.Location() != time.UTC {
 		t.Errorf("listed user:\n got %+v\nwant %+v, in UTC", got, want)
 	}
@@ -325,15 +326,38 @@ func testRefreshRotatesOnce(t *testing.T, s *store.Store) {
 	if err != nil || got.ID != u.ID {
 		t.Fatalf("first rotation: got %v, %v; want user %d", got, err, u.ID)
 	}
-	// Replaying the first token revokes the session, so the second dies too.
+	// Replaying the first token revokes the session, so the second dies
+	// too, and names the session's user for the audit trail.
 	_, err = s.RotateRefreshToken(ctx, first.Hash, nextToken(sess, "3"), time.Now())
-	if !errors.Is(err, store.ErrRefreshReused) {
-		t.Fatalf("replay: got %v, want ErrRefreshReused", err)
+	var reused *models.RefreshReusedError
+	if !errors.Is(err, store.ErrRefreshReused) || !errors.As(err, &reused) || reused.UserID != u.ID || models.ErrorCode(err) != models.EUNAUTHORIZED {
+		t.Fatalf("replay: got %v, want ErrRefreshReused naming user %d, EUNAUTHORIZED", err, u.ID)
 	}
 	_, err = s.RotateRefreshToken(ctx, second.Hash, nextToken(sess, "4"), time.Now())
 	wantCode(t, err, models.EUNAUTHORIZED)
 	if st, _ := s.SessionByID(ctx, sess.ID); st == nil || st.RevokedAt == nil {
 		t.Errorf("session after replay: got %+v, want revoked", st)
+	}
+}
+
+// A successor is stored in the spent token's session, whatever session
+// it names: a refresh token carries no session of its own.
+func testSuccessorJoinsTheSpentTokensSession(t *testing.T, s *store.Store) {
+	u := newUser(t, s, "user")
+	sess, first := session(t, s, u)
+	other, _ := session(t, s, u)
+	second := nextToken(other, "elsewhere")
+	if _, err := s.RotateRefreshToken(ctx, first.Hash, second, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.EndSession(ctx, second.Hash, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := s.SessionByID(ctx, sess.ID); st == nil || st.RevokedAt == nil {
+		t.Errorf("spent token's session: got %+v, want ended by its successor's logout", st)
+	}
+	if st, _ := s.SessionByID(ctx, other.ID); st == nil || st.RevokedAt != nil {
+		t.Errorf("the session the successor named: got %+v, want untouched", st)
 	}
 }
 
@@ -378,10 +402,6 @@ func testRefreshRefusals(t *testing.T, s *store.Store) {
 	refused := nextToken(sess, "y")
 	_, err = s.RotateRefreshToken(ctx, first.Hash, refused, time.Now().Add(2*time.Hour))
 	wantCode(t, err, models.EUNAUTHORIZED)
-	// A successor for another session.
-	other, _ := session(t, s, u)
-	_, err = s.RotateRefreshToken(ctx, first.Hash, nextToken(other, "v"), time.Now())
-	wantCode(t, err, models.EUNAUTHORIZED)
 	// Neither refusal changed anything: the token is still unspent (no
 	// reuse), and the refused successor was never stored.
 	if _, err := s.RotateRefreshToken(ctx, first.Hash, nextToken(sess, "y2"), time.Now()); err != nil {
@@ -395,16 +415,32 @@ func testRefreshRefusals(t *testing.T, s *store.Store) {
 	if st, _ := s.SessionByID(ctx, sess.ID); st == nil || st.RevokedAt != nil {
 		t.Errorf("session after refusals: got %+v, want not revoked", st)
 	}
-	// Logged out.
+	// Logged out, with the token or a spent one of the same session; an
+	// unknown or expired token logs nothing out.
 	sess2, tok2 := session(t, s, u)
-	if err := s.RevokeSession(ctx, sess2.ID, time.Now()); err != nil {
+	wantCode(t, s.EndSession(ctx, hash("never issued"), time.Now()), models.EUNAUTHORIZED)
+	wantCode(t, s.EndSession(ctx, tok2.Hash, time.Now().Add(2*time.Hour)), models.EUNAUTHORIZED)
+	if st, _ := s.SessionByID(ctx, sess2.ID); st == nil || st.RevokedAt != nil {
+		t.Fatalf("session after refused logouts: got %+v, want not revoked", st)
+	}
+	if err := s.EndSession(ctx, tok2.Hash, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.RevokeSession(ctx, sess2.ID, time.Now()); err != nil {
+	if err := s.EndSession(ctx, tok2.Hash, time.Now()); err != nil {
 		t.Fatalf("second logout: got %v, want nil", err)
 	}
 	_, err = s.RotateRefreshToken(ctx, tok2.Hash, nextToken(sess2, "z"), time.Now())
 	wantCode(t, err, models.EUNAUTHORIZED)
+	sess4, tok4 := session(t, s, u)
+	if _, err := s.RotateRefreshToken(ctx, tok4.Hash, nextToken(sess4, "s"), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.EndSession(ctx, tok4.Hash, time.Now()); err != nil {
+		t.Fatalf("logout with a spent token: got %v, want nil", err)
+	}
+	if st, _ := s.SessionByID(ctx, sess4.ID); st == nil || st.RevokedAt == nil {
+		t.Errorf("session after a logout with a spent token: got %+v, want revoked", st)
+	}
 	// Inactive user.
 	sess3, tok3 := session(t, s, u)
 	inactive := false
@@ -424,13 +460,9 @@ func testRefreshInOneStatement(t *testing.T, s *store.Store) {
 	}
 	u := newUser(t, s, "user")
 	sess, first := session(t, s, u)
-	other, _ := session(t, s, u)
 	declined := map[string]func() (*models.User, error){
 		"expired": func() (*models.User, error) {
 			return store.RotateInOneStatement(s, first.Hash, nextToken(sess, "e"), time.Now().Add(2*time.Hour))
-		},
-		"successor for another session": func() (*models.User, error) {
-			return store.RotateInOneStatement(s, first.Hash, nextToken(other, "o"), time.Now())
 		},
 		"unknown": func() (*models.User, error) {
 			return store.RotateInOneStatement(s, hash("never issued"), nextToken(sess, "n"), time.Now())
@@ -455,7 +487,7 @@ func testRefreshInOneStatement(t *testing.T, s *store.Store) {
 	}
 	// A revoked session and an inactive user are declined too.
 	sess2, tok2 := session(t, s, u)
-	if err := s.RevokeSession(ctx, sess2.ID, time.Now()); err != nil {
+	if err := s.EndSession(ctx, tok2.Hash, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := store.RotateInOneStatement(s, tok2.Hash, nextToken(sess2, "r"), time.Now()); got != nil || err != nil {

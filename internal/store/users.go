@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -29,6 +30,7 @@ type userRow struct {
 	IsActive         bool
 	PasswordHash     string
 	TokenEpoch       int64
+	AccountKey       string
 	DateJoined       time.Time
 	LastLogin        *time.Time
 }
@@ -39,7 +41,7 @@ func (r *userRow) model() *models.User {
 	u := &models.User{
 		ID: r.ID, Username: r.Username, Email: r.Email, FirstName: r.FirstName, LastName: r.LastName,
 		Role: r.Role, IsActive: r.IsActive, PasswordHash: r.PasswordHash, TokenEpoch: r.TokenEpoch,
-		DateJoined: r.DateJoined.UTC(),
+		AccountKey: r.AccountKey, DateJoined: r.DateJoined.UTC(),
 	}
 	if r.LastLogin != nil {
 		t := r.LastLogin.UTC()
@@ -52,16 +54,17 @@ func rowOf(u *models.User) *userRow {
 	return &userRow{
 		ID: u.ID, Username: u.Username, UsernameKey: account.UsernameKey(u.Username), UsernameSkeleton: skeletonKey(u.Username), Email: u.Email,
 		FirstName: u.FirstName, LastName: u.LastName, Role: u.Role, IsActive: u.IsActive,
-		PasswordHash: u.PasswordHash, TokenEpoch: u.TokenEpoch, DateJoined: timestamp(u.DateJoined), LastLogin: u.LastLogin,
+		PasswordHash: u.PasswordHash, TokenEpoch: u.TokenEpoch, AccountKey: u.AccountKey, DateJoined: timestamp(u.DateJoined), LastLogin: u.LastLogin,
 	}
 }
 
 // timestamp is t as stored: UTC, to the microsecond both databases keep.
 func timestamp(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 
-// CreateUser stores a new user and returns it with its id. DateJoined is
-// set to now when zero. Returns EINVALID if the username, or one that
-// looks like it, is taken.
+// CreateUser stores a new user and returns it with its id and a new
+// account key (whatever u.AccountKey says). DateJoined is set to now when
+// zero. Returns EINVALID if the username, or one that looks like it, is
+// taken.
 func (s *Store) CreateUser(ctx context.Context, u *models.User) (*models.User, error) {
 	db, cancel := s.conn(ctx)
 	defer cancel()
@@ -69,6 +72,7 @@ func (s *Store) CreateUser(ctx context.Context, u *models.User) (*models.User, e
 		u.DateJoined = time.Now()
 	}
 	row := rowOf(u)
+	row.AccountKey = newAccountKey()
 	if err := db.Create(row).Error; err != nil {
 		if errors.Is(err, gorm.ErrDuplicatedKey) {
 			return nil, s.usernameConflict(ctx, u.Username)
@@ -104,7 +108,7 @@ func (s *Store) userByIDSQL(ctx context.Context, id int64) (*models.User, error)
 		return nil, models.Unavailable(err)
 	}
 	r, err := scanUserRow(sqlDB.QueryRowContext(ctx, `SELECT id, username, username_key, email, first_name, last_name, role,
-		is_active, password_hash, token_epoch, date_joined, last_login FROM users WHERE id = $1`, id))
+		is_active, password_hash, token_epoch, account_key, date_joined, last_login FROM users WHERE id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		err = gorm.ErrRecordNotFound
 	}
@@ -116,14 +120,17 @@ func (s *Store) userByIDSQL(ctx context.Context, id int64) (*models.User, error)
 
 // scanUserRow scans a row whose columns are the users table's in
 // userRow's order: id, username, username_key, email, first_name,
-// last_name, role, is_active, password_hash, token_epoch, date_joined,
-// last_login.
+// last_name, role, is_active, password_hash, token_epoch, account_key,
+// date_joined, last_login.
 func scanUserRow(row *sql.Row) (userRow, error) {
 	var r userRow
 	err := row.Scan(&r.ID, &r.Username, &r.UsernameKey, &r.Email, &r.FirstName, &r.LastName, &r.Role,
-		&r.IsActive, &r.PasswordHash, &r.TokenEpoch, &r.DateJoined, &r.LastLogin)
+		&r.IsActive, &r.PasswordHash, &r.TokenEpoch, &r.AccountKey, &r.DateJoined, &r.LastLogin)
 	return r, err
 }
+
+// newAccountKey returns a new random account key: 130 bits, in base32.
+func newAccountKey() string { return rand.Text() }
 
 // UserByUsername returns the user whose username looks like username: the
 // same name in any case, compatibility form or confusable characters, as
@@ -163,7 +170,7 @@ func (s *Store) ListUsers(ctx context.Context, f models.UserFilter) ([]*models.U
 	}
 	db, cancel := s.conn(ctx)
 	defer cancel()
-	q := db.Model(&userRow{}).Omit("password_hash").Where("id > ?", f.AfterID)
+	q := db.Model(&userRow{}).Omit("password_hash", "account_key").Where("id > ?", f.AfterID)
 	if f.Role != nil {
 		q = q.Where("role = ?", *f.Role)
 	}
@@ -355,8 +362,9 @@ func (s *Store) UpdateUser(ctx context.Context, id int64, patch models.UserPatch
 	return out, nil
 }
 
-// DeleteUser deletes user id with their sessions. Returns ENOTFOUND, or
-// ECONFLICT when id is the last active user holding a role in guard.
+// DeleteUser deletes user id with their sessions, and remembers the id as
+// a deleted user's (see ImportUsers). Returns ENOTFOUND, or ECONFLICT when
+// id is the last active user holding a role in guard.
 func (s *Store) DeleteUser(ctx context.Context, id int64, guard models.AdminGuard) error {
 	defer s.users.invalidate(id)
 	return dbError(s.tx(ctx, func(tx *gorm.DB) error {
@@ -373,6 +381,9 @@ func (s *Store) DeleteUser(ctx context.Context, id int64, guard models.AdminGuar
 			}
 		}
 		if err := tx.Where("id = ?", id).Delete(&userRow{}).Error; err != nil {
+			return err
+		}
+		if err := rememberDeleted(tx, id, time.Now()); err != nil {
 			return err
 		}
 		return s.notifyUsers(tx, id)
@@ -435,4 +446,31 @@ func changedColumns(before, after *models.User) map[string]any {
 		cols["is_active"] = after.IsActive
 	}
 	return cols
+}
+
+// rememberDeleted records id as a deleted user's.
+func rememberDeleted(tx *gorm.DB, id int64, at time.Time) error {
+	return tx.Exec(`INSERT INTO deleted_user_ids (id, deleted_at) VALUES (?, ?)
+		ON CONFLICT (id) DO UPDATE SET deleted_at = excluded.deleted_at`, id, timestamp(at)).Error
+}
+
+// hashKindSQL is the part of a stored password hash before its last two
+// $-separated fields (salt and key): its algorithm and parameters, such as
+// "pbkdf2_sha256$870000$" or "$argon2id$v=19$m=19456,t=2,p=1$". rtrim with
+// the hash's own characters but "$" strips up to the last "$"; the same
+// expression runs on SQLite and PostgreSQL.
+const hashKindSQL = `rtrim(rtrim(rtrim(password_hash, replace(password_hash, '$', '')), '$'), replace(password_hash, '$', ''))`
+
+// PasswordHashSamples returns one stored password hash of each kind
+// (algorithm and parameters), at most limit of them, so that the hasher
+// can learn what each kind costs to check. It reads the whole table once.
+func (s *Store) PasswordHashSamples(ctx context.Context, limit int) ([]string, error) {
+	ctx, cancel := context.WithTimeout(ctx, max(BulkTimeout, s.opTimeout))
+	defer cancel()
+	var out []string
+	err := s.db.WithContext(ctx).Raw(`SELECT MIN(password_hash) FROM users GROUP BY `+hashKindSQL+` ORDER BY 1 LIMIT ?`, limit).Scan(&out).Error
+	if err != nil {
+		return nil, dbError(err)
+	}
+	return out, nil
 }
