@@ -1,0 +1,228 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/rolegate/rolegate/bench/peers"
+)
+
+// Files prepare writes into its directory.
+const (
+	questionsFile = "questions.jsonl"
+	usersFile     = "users.csv"
+)
+
+func requestFile(kind string) string { return kind + ".req" }
+
+// Cold-token request files of run r (from 0).
+func coldFile(what string, r int) string { return fmt.Sprintf("cold-%s-%d.req", what, r) }
+
+func prepare(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("prepare", flag.ContinueOnError)
+	out := fs.String("out", "", "directory to write into (created)")
+	n := fs.Int("n", 10_000, "how many questions")
+	seed := fs.Uint64("seed", 1, "seed of the question set")
+	users := fs.Int64("users", 10_000, "users in the directory the questions are about")
+	coldRuns := fs.Int("cold-runs", 3, "cold-token runs to prepare, each with its own users")
+	coldSize := fs.Int64("cold-size", 10_000, "users (and tokens) in each cold-token run")
+	cerbosHTTP := fs.String("cerbos-http", "127.0.0.1:3592", "Cerbos's HTTP address")
+	cerbosGRPC := fs.String("cerbos-grpc", "127.0.0.1:3593", "Cerbos's gRPC address")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *out == "" {
+		return fmt.Errorf("prepare: -out is required")
+	}
+	root, err := peers.RepoRoot()
+	if err != nil {
+		return err
+	}
+	p, err := peers.LoadPolicy(filepath.Join(root, "policy", "model.conf"), filepath.Join(root, "policy", "policy.csv"))
+	if err != nil {
+		return err
+	}
+	d := peers.Directory{Size: *users, ColdSize: *coldSize}
+	qs, subs, err := questions(ctx, p, d, filepath.Join(root, "bench", "peers", "policy", "rolegate.rego"), *seed, *n)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "%d questions, every in-process engine agreeing with rolegate\n", len(qs))
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		return err
+	}
+	steps := []func() error{
+		func() error { return writeQuestions(filepath.Join(*out, questionsFile), qs) },
+		func() error { return d.WriteUsers(filepath.Join(*out, usersFile), 2**coldRuns) },
+		func() error { return writePeerFiles(p, *out, *cerbosHTTP, *cerbosGRPC) },
+		func() error { return writeRequests(getenv, d, *out, qs, subs, *coldRuns) },
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// questions generates the set, answers it with rolegate and checks every
+// other in-process engine gives the same answers.
+func questions(ctx context.Context, p peers.Policy, d peers.Directory, regoFile string, seed uint64, n int) ([]peers.Question, []peers.Subject, error) {
+	v, err := p.Vocabulary()
+	if err != nil {
+		return nil, nil, err
+	}
+	qs, subs, err := peers.Generate(v, d, seed, n)
+	if err != nil {
+		return nil, nil, err
+	}
+	engines, err := peers.InProcess(ctx, p, regoFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := peers.Answer(ctx, engines[0], qs); err != nil {
+		return nil, nil, err
+	}
+	for _, e := range engines[1:] {
+		if err := peers.Agree(ctx, e, qs); err != nil {
+			return nil, nil, err
+		}
+	}
+	return qs, subs, nil
+}
+
+func writeQuestions(path string, qs []peers.Question) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := peers.WriteQuestions(f, qs); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// writePeerFiles writes OPA's data document and Cerbos's policies and
+// configuration.
+func writePeerFiles(p peers.Policy, out, cerbosHTTP, cerbosGRPC string) error {
+	data, err := p.OPAData()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Join(out, "opa"), 0o755); err != nil {
+		return err
+	}
+	if err := peers.WriteOPAData(filepath.Join(out, "opa", "data.json"), data); err != nil {
+		return err
+	}
+	policies, err := p.CerbosPolicies()
+	if err != nil {
+		return err
+	}
+	dir := filepath.Join(out, "cerbos", "policies")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for name, text := range policies {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			return err
+		}
+	}
+	return os.WriteFile(filepath.Join(out, "cerbos", "config.yaml"), []byte(peers.CerbosConfig(dir, cerbosHTTP, cerbosGRPC)), 0o644)
+}
+
+// writeRequests signs the tokens and writes every engine's request file
+// and the cold-token files: run r's GET /me/ asks as the users of cold set
+// 2r, its check as those of set 2r+1, and the baseline's GET /me/ as the
+// users of set 2r with tokens of its own.
+func writeRequests(getenv func(string) string, d peers.Directory, out string, qs []peers.Question, subs []peers.Subject, coldRuns int) error {
+	m, err := peers.NewMinter(getenv)
+	if err != nil {
+		return err
+	}
+	tokens := peers.Tokens{}
+	for _, id := range append([]int64{peers.AdminID}, httpUsers(subs)...) {
+		if tokens[id], err = m.Access(id); err != nil {
+			return err
+		}
+	}
+	byKind := map[string][]peers.Request{}
+	for i, q := range qs {
+		rg, err := peers.RolegateRequest(q, subs[i], tokens)
+		if err != nil {
+			return err
+		}
+		opa, err := peers.OPARequest(q)
+		if err != nil {
+			return err
+		}
+		cerbos, err := peers.CerbosHTTPRequest(q)
+		if err != nil {
+			return err
+		}
+		byKind[peers.KindRolegate] = append(byKind[peers.KindRolegate], rg)
+		byKind[peers.KindOPA] = append(byKind[peers.KindOPA], opa)
+		byKind[peers.KindCerbos] = append(byKind[peers.KindCerbos], cerbos)
+	}
+	for kind, reqs := range byKind {
+		if err := peers.WriteRequests(filepath.Join(out, requestFile(kind)), reqs); err != nil {
+			return err
+		}
+	}
+	for r := range coldRuns {
+		for _, f := range []struct {
+			what string
+			set  int
+			req  func(id int64, tok string) (peers.Request, error)
+		}{
+			{"me", 2 * r, meRequest},
+			{"check", 2*r + 1, checkOwn},
+			{"base", 2 * r, meRequest},
+		} {
+			reqs := make([]peers.Request, d.ColdSize)
+			for i := range reqs {
+				id := d.ColdUser(f.set, i)
+				tok, err := m.Access(id)
+				if err != nil {
+					return err
+				}
+				if reqs[i], err = f.req(id, tok); err != nil {
+					return err
+				}
+			}
+			if err := peers.WriteRequests(filepath.Join(out, coldFile(f.what, r)), reqs); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// httpUsers lists the users HTTP questions are asked as or about, once each.
+func httpUsers(subs []peers.Subject) []int64 {
+	seen := map[int64]bool{}
+	var ids []int64
+	for _, s := range subs {
+		if !seen[s.HTTPUser] {
+			seen[s.HTTPUser] = true
+			ids = append(ids, s.HTTPUser)
+		}
+	}
+	return ids
+}
+
+func meRequest(_ int64, tok string) (peers.Request, error) {
+	return peers.Request{Method: "GET", Path: "/me/", Auth: "Bearer " + tok}, nil
+}
+
+// checkOwn asks whether the user may read their own account.
+func checkOwn(id int64, tok string) (peers.Request, error) {
+	b, err := json.Marshal(map[string]any{"resource": "users", "action": "read", "owner_id": id})
+	return peers.Request{Method: "POST", Path: "/v1/authz/check", Auth: "Bearer " + tok, Body: b}, err
+}
