@@ -75,7 +75,11 @@ func TestAgreement(t *testing.T) {
 // the in-process timings use, role inheritance (g lines) included.
 func TestAgreementAtSize(t *testing.T) {
 	modelFile, _, regoFile := paths(t)
-	for _, lines := range []int{10, 1_000, 10_000} {
+	sizes, n := []int{10, 1_000, 10_000}, 2_000
+	if testing.Short() {
+		sizes, n = []int{10, 1_000}, 300
+	}
+	for _, lines := range sizes {
 		p, err := Synthetic(modelFile, t.TempDir(), lines)
 		if err != nil {
 			t.Fatal(err)
@@ -88,7 +92,7 @@ func TestAgreementAtSize(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		agreeAll(t, engines, Random(v, Anyone{Roles: v.Roles}, uint64(lines), 2_000))
+		agreeAll(t, engines, Random(v, Anyone{Roles: v.Roles}, uint64(lines), n))
 	}
 }
 

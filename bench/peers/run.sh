@@ -33,7 +33,9 @@
 # CERBOS (1; 0 skips building and running Cerbos), PG_URL
 # (postgres://postgres@127.0.0.1:5432; a fresh database is created and
 # dropped), SVG (write the plot there, e.g. docs/peers.svg), OUT (keep the
-# results there), PPROF_ADDR (expose rolegate's pprof listener), and the
+# results there), PPROF_ADDR (expose rolegate's pprof listener) with
+# PROFILE_DIR (then the first rolegate run at 64 connections also saves a
+# CPU profile of it, cpu.prof, and a 2 s execution trace, trace.out), and the
 # ports RG_PORT (18180), BASE_PORT (18190), OPA_PORT (18181), CERBOS_PORT
 # (18182; gRPC on the next). Everything listens on 127.0.0.1 only.
 set -euo pipefail
@@ -160,9 +162,17 @@ done
 # RESULT line goes to the results.
 wrk_run() {
   echo "  $1" >&2
+  local prof=()
+  if [ -n "${PROFILE_DIR:-}" ] && [ -n "${PPROF_ADDR:-}" ] && [ "$1" = "http c=64 rolegate" ] && [ ! -e "$PROFILE_DIR/cpu.prof" ]; then
+    mkdir -p "$PROFILE_DIR"
+    local secs=$(( ${6%s} > 4 ? ${6%s} - 2 : 1 ))
+    curl -s -o "$PROFILE_DIR/cpu.prof" "http://$PPROF_ADDR/debug/pprof/profile?seconds=$secs" & prof+=("$!")
+    (sleep 1; curl -s -o "$PROFILE_DIR/trace.out" "http://$PPROF_ADDR/debug/pprof/trace?seconds=2") & prof+=("$!")
+  fi
   BENCH_NAME="$1" BENCH_REQUESTS="$4" BENCH_THREADS=$(( $5 < THREADS ? $5 : THREADS )) \
     wrk -t"$(( $5 < THREADS ? $5 : THREADS ))" -c"$5" -d"$6" --timeout 10s -s "bench/peers/wrk/$3" "$2" \
     | tee -a "$work/wrk.log" | grep '^RESULT' >> "$work/results.txt"
+  if [ ${#prof[@]} -gt 0 ]; then wait "${prof[@]}" || true; fi
 }
 
 echo "== timed: over HTTP, and cold tokens" >&2
