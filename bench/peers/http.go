@@ -79,7 +79,7 @@ func CerbosHTTPRequest(q Question) (Request, error) {
 	return Request{Method: http.MethodPost, Path: "/api/check/resources", Body: b}, err
 }
 
-// Answer reads an engine's allowed-or-not from a response body.
+// ParseAnswer reads an engine's allowed-or-not from a response body.
 func ParseAnswer(kind string, body []byte, action string) (bool, error) {
 	switch kind {
 	case KindRolegate:

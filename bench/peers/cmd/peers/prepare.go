@@ -36,8 +36,13 @@ func prepare(ctx context.Context, args []string, getenv func(string) string, std
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *out == "" {
+	switch {
+	case *out == "":
 		return fmt.Errorf("prepare: -out is required")
+	case *users < 100:
+		return fmt.Errorf("prepare: -users must be at least 100, so that the directory holds every role and inactive users")
+	case *coldRuns < 0 || *coldSize < 1:
+		return fmt.Errorf("prepare: -cold-runs must not be negative and -cold-size must be positive")
 	}
 	root, err := peers.RepoRoot()
 	if err != nil {
