@@ -8,8 +8,9 @@ import (
 
 // Plot geometry and the colour of each engine, in order of appearance.
 const (
-	plotW, panelH, barW = 760, 260, 18
-	left, top           = 70, 40
+	plotW, panelH, barW = 880, 260, 18
+	left, top, gap      = 70, 40, 70
+	legendW             = 250 // the legend's column, right of the bars
 )
 
 var colours = []string{"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd"}
@@ -19,7 +20,7 @@ var colours = []string{"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd"}
 // log scale: the engines differ by orders of magnitude).
 func plot(wrk map[string][]wrkResult, order []string, in map[inprocKey][]inprocResult, inOrder []inprocKey) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="12">`+"\n", plotW, 2*panelH+3*top)
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="12">`+"\n", plotW, top+2*panelH+gap+top)
 	b.WriteString(`<rect width="100%" height="100%" fill="white"/>` + "\n")
 	conns, engines := httpRuns(order)
 	var groups []string
@@ -43,7 +44,7 @@ func plot(wrk map[string][]wrkResult, order []string, in map[inprocKey][]inprocR
 		}
 		values = append(values, row)
 	}
-	bars(&b, 2*top+panelH, "In process: CPU per warm decision, log scale (lower is better)", groups, inEngines, values, true)
+	bars(&b, top+panelH+gap, "In process: CPU per warm decision, log scale (lower is better)", groups, inEngines, values, true)
 	b.WriteString("</svg>\n")
 	return b.String()
 }
@@ -77,11 +78,11 @@ func bars(b *strings.Builder, y0 int, title string, groups, series []string, val
 		return float64(panelH) * (v - lo) / (hi - lo)
 	}
 	fmt.Fprintf(b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="black"/>`+"\n", left, y0, left, y0+panelH)
-	fmt.Fprintf(b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="black"/>`+"\n", left, y0+panelH, plotW-180, y0+panelH)
+	fmt.Fprintf(b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="black"/>`+"\n", left, y0+panelH, plotW-legendW, y0+panelH)
 	for _, tick := range ticks(lo, hi, logScale) {
 		y := float64(y0+panelH) - scale(tick)
 		fmt.Fprintf(b, `<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#ddd"/><text x="%d" y="%.1f" text-anchor="end">%s</text>`+"\n",
-			left, y, plotW-180, y, left-4, y+4, label(tick, logScale))
+			left, y, plotW-legendW, y, left-4, y+4, label(tick, logScale))
 	}
 	groupW := (plotW - 180 - left) / max(len(groups), 1)
 	for g, row := range values {
@@ -96,7 +97,7 @@ func bars(b *strings.Builder, y0 int, title string, groups, series []string, val
 	for s, name := range series {
 		y := y0 + 10 + s*18
 		fmt.Fprintf(b, `<rect x="%d" y="%d" width="12" height="12" fill="%s"/><text x="%d" y="%d">%s</text>`+"\n",
-			plotW-170, y, colours[s%len(colours)], plotW-152, y+10, name)
+			plotW-legendW+10, y, colours[s%len(colours)], plotW-legendW+28, y+10, name)
 	}
 }
 
@@ -123,7 +124,7 @@ func ticks(lo, hi float64, logScale bool) []float64 {
 
 func label(v float64, ns bool) string {
 	if ns {
-		return fmtNs(v)
+		return strings.NewReplacer(".00 ", " ", ".0 ", " ").Replace(fmtNs(v))
 	}
 	return thousands(v)
 }
