@@ -14,6 +14,9 @@
 //	    they agree
 //	peers report -results FILE -inproc FILE [-svg OUT]
 //	    the tables of a run, with ratios, and its plot
+//	go tool trace -d=parsed trace.out | peers tracestat
+//	    how long runnable goroutines waited for a processor, and the GC's
+//	    cycles and pauses, in an execution trace (run.sh's PROFILE_DIR)
 //
 // Everything runs from rolegate's checkout root, as run.sh does; the
 // environment is rolegate's (ROLEGATE_JWT_KEY_FILE and the rest), for the
@@ -36,7 +39,7 @@ func main() {
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: peers prepare|agree|inproc|report [flags]")
+		return fmt.Errorf("usage: peers prepare|agree|inproc|report|tracestat [flags]")
 	}
 	switch args[0] {
 	case "prepare":
@@ -47,6 +50,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return inproc(ctx, args[1:], stdout, stderr)
 	case "report":
 		return report(args[1:], stdout)
+	case "tracestat":
+		return tracestat(os.Stdin, stdout)
 	}
 	return fmt.Errorf("unknown command %q", args[0])
 }
