@@ -52,12 +52,12 @@ type Tokens map[int64]string
 
 // RolegateRequest is q to POST /v1/authz/check, asked by its subject with
 // their own token; a question about the anonymous role is asked by the
-// administrator AdminID about s.HTTPUser, an inactive user, whom rolegate
+// administrator AdminID about q.HTTPUser, an inactive user, whom rolegate
 // decides for as anonymous.
-func RolegateRequest(q Question, s Subject, tokens Tokens) (Request, error) {
-	asker, body := s.HTTPUser, checkBody{Resource: q.Resource, Action: q.Action, OwnerID: q.OwnerID}
+func RolegateRequest(q Question, tokens Tokens) (Request, error) {
+	asker, body := q.HTTPUser, checkBody{Resource: q.Resource, Action: q.Action, OwnerID: q.OwnerID}
 	if q.Role == models.AnonymousRole {
-		asker, body.Subject = AdminID, &checkSubject{UserID: s.HTTPUser}
+		asker, body.Subject = AdminID, &checkSubject{UserID: q.HTTPUser}
 	}
 	tok, ok := tokens[asker]
 	if !ok {

@@ -92,18 +92,18 @@ func TestParseAnswer(t *testing.T) {
 // about the inactive user.
 func TestRequestFileRoundTrip(t *testing.T) {
 	tokens := Tokens{AdminID: "admin-token", 7: "seven-token"}
-	anon, err := RolegateRequest(Question{Role: "anonymous", Resource: "users", Action: "list"}, Subject{Role: "anonymous", HTTPUser: 97}, tokens)
+	anon, err := RolegateRequest(Question{Role: "anonymous", Resource: "users", Action: "list", HTTPUser: 97}, tokens)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if anon.Auth != "Bearer admin-token" || string(anon.Body) != `{"resource":"users","action":"list","subject":{"user_id":97}}` {
 		t.Errorf("anonymous question: got %q %s", anon.Auth, anon.Body)
 	}
-	own, err := RolegateRequest(Question{Role: "user", UserID: 7, Resource: "users", OwnerID: 7, Action: "read"}, Subject{Role: "user", UserID: 7, HTTPUser: 7}, tokens)
+	own, err := RolegateRequest(Question{Role: "user", UserID: 7, Resource: "users", OwnerID: 7, Action: "read", HTTPUser: 7}, tokens)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := RolegateRequest(Question{Role: "user", UserID: 8, Resource: "users", Action: "read"}, Subject{Role: "user", UserID: 8, HTTPUser: 8}, tokens); err == nil {
+	if _, err := RolegateRequest(Question{Role: "user", UserID: 8, Resource: "users", Action: "read", HTTPUser: 8}, tokens); err == nil {
 		t.Error("a user without a token: got no error, want one")
 	}
 	path := filepath.Join(t.TempDir(), "r.req")

@@ -14,7 +14,9 @@ import (
 // Question is one request to every engine: may the subject (a role and a
 // user id; id 0 for an anonymous caller) do Action on an object of
 // Resource owned by OwnerID (0 for none: a list, an area)? Want is
-// rolegate's answer, filled in by Answer.
+// rolegate's answer, filled in by Answer. HTTPUser is the stored user an
+// HTTP request to rolegate names: the subject, or for the anonymous role
+// an inactive user (see RolegateRequest); 0 when there is none.
 type Question struct {
 	Role     string `json:"role"`
 	UserID   int64  `json:"user_id,omitempty"`
@@ -22,6 +24,7 @@ type Question struct {
 	OwnerID  int64  `json:"owner_id,omitempty"`
 	Action   string `json:"action"`
 	Want     bool   `json:"want"`
+	HTTPUser int64  `json:"http_user,omitempty"`
 }
 
 func (q Question) String() string {
@@ -66,8 +69,8 @@ func (d Directory) Active(id int64) bool { return id%97 != 0 }
 const AdminID = 1
 
 // Subject is who a question is about: a role and the user id the question
-// carries (0 for anonymous). HTTPUser is the user an HTTP request about it
-// names: the subject, or for the anonymous role an inactive user.
+// carries (0 for anonymous), and the stored user an HTTP request names
+// (Question.HTTPUser).
 type Subject struct {
 	Role     string
 	UserID   int64
@@ -142,9 +145,8 @@ const (
 
 // generator builds questions from one seeded source.
 type generator struct {
-	rng  *rand.Rand
-	qs   []Question
-	subs []Subject
+	rng *rand.Rand
+	qs  []Question
 }
 
 func newGenerator(seed uint64) *generator {
@@ -152,7 +154,7 @@ func newGenerator(seed uint64) *generator {
 }
 
 func (g *generator) add(s Subject, resource, action string, own Ownership) {
-	q := Question{Role: s.Role, UserID: s.UserID, Resource: resource, Action: action}
+	q := Question{Role: s.Role, UserID: s.UserID, Resource: resource, Action: action, HTTPUser: s.HTTPUser}
 	if own == OwnerSelf && s.UserID == 0 {
 		own = OwnerOther // an anonymous caller owns nothing
 	}
@@ -165,7 +167,6 @@ func (g *generator) add(s Subject, resource, action string, own Ownership) {
 		}
 	}
 	g.qs = append(g.qs, q)
-	g.subs = append(g.subs, s)
 }
 
 // random adds one question about a random subject, resource, action and
@@ -176,20 +177,16 @@ func (g *generator) random(v Vocabulary, pop Population) {
 
 // shuffled returns the questions in a random order, so that any prefix
 // mixes cases.
-func (g *generator) shuffled() ([]Question, []Subject) {
-	g.rng.Shuffle(len(g.qs), func(i, j int) {
-		g.qs[i], g.qs[j] = g.qs[j], g.qs[i]
-		g.subs[i], g.subs[j] = g.subs[j], g.subs[i]
-	})
-	return g.qs, g.subs
+func (g *generator) shuffled() []Question {
+	g.rng.Shuffle(len(g.qs), func(i, j int) { g.qs[i], g.qs[j] = g.qs[j], g.qs[i] })
+	return g.qs
 }
 
 // Generate returns n questions from seed: first every combination of role,
 // resource, action and ownership case the vocabulary allows (an anonymous
 // caller owns nothing), each about a random subject of that role, then
-// random questions about random subjects. subjects[i] is who question i is
-// about. n must cover the combinations.
-func Generate(v Vocabulary, pop Population, seed uint64, n int) (questions []Question, subjects []Subject, err error) {
+// random questions about random subjects. n must cover the combinations.
+func Generate(v Vocabulary, pop Population, seed uint64, n int) ([]Question, error) {
 	g := newGenerator(seed)
 	for _, role := range v.Roles {
 		for _, res := range v.Resources {
@@ -204,13 +201,12 @@ func Generate(v Vocabulary, pop Population, seed uint64, n int) (questions []Que
 		}
 	}
 	if n < len(g.qs) {
-		return nil, nil, fmt.Errorf("%d questions cannot cover the %d combinations of role, resource, action and ownership", n, len(g.qs))
+		return nil, fmt.Errorf("%d questions cannot cover the %d combinations of role, resource, action and ownership", n, len(g.qs))
 	}
 	for len(g.qs) < n {
 		g.random(v, pop)
 	}
-	questions, subjects = g.shuffled()
-	return questions, subjects, nil
+	return g.shuffled(), nil
 }
 
 // Random returns n random questions from seed, for policies too large for
@@ -220,8 +216,7 @@ func Random(v Vocabulary, pop Population, seed uint64, n int) []Question {
 	for range n {
 		g.random(v, pop)
 	}
-	qs, _ := g.shuffled()
-	return qs
+	return g.shuffled()
 }
 
 // WriteQuestions writes one JSON question a line.

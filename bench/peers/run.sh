@@ -94,10 +94,13 @@ wait_ready() {
 echo "== build (into $work)" >&2
 go build -o "$work/rolegate" ./cmd/rolegate
 go build -o "$work/baseline" ./bench/baseline
-(cd bench/peers && go build -o "$work/peers" ./cmd/peers && go build -o "$work/opa" github.com/open-policy-agent/opa)
+# bench/peers and bench/peers/cerbos are modules of their own that replace
+# rolegate with this checkout: -mod=mod lets them pick up a dependency
+# rolegate gained since their go.sum was last tidied.
+(cd bench/peers && go build -mod=mod -o "$work/peers" ./cmd/peers && go build -mod=mod -o "$work/opa" github.com/open-policy-agent/opa)
 if [ "$CERBOS" = 1 ]; then
   # Cerbos's own module: its dependencies stay out of bench/peers's.
-  if ! (cd bench/peers/cerbos && go build -o "$work/cerbos" github.com/cerbos/cerbos/cmd/cerbos) 2>"$work/cerbos-build.log"; then
+  if ! (cd bench/peers/cerbos && go build -mod=mod -o "$work/cerbos" github.com/cerbos/cerbos/cmd/cerbos) 2>"$work/cerbos-build.log"; then
     echo "Cerbos did not build; running without it:" >&2
     cat "$work/cerbos-build.log" >&2
     CERBOS=0
@@ -129,6 +132,8 @@ export ROLEGATE_DATABASE_URL="$PG_URL/$pgdb?sslmode=disable" ROLEGATE_JWT_KEY_FI
 "$work/peers" prepare -out "$work/set" -n "$QUESTIONS" -users "$USERS" -cold-runs "$RUNS" -cold-size "$COLD_SIZE" \
   -cerbos-http "127.0.0.1:$CERBOS_PORT" -cerbos-grpc "127.0.0.1:$((CERBOS_PORT + 1))"
 "$work/rolegate" users import "$work/set/users.csv" >"$work/import.log" 2>&1 || { cat "$work/import.log" >&2; exit 1; }
+# Tokens for the users as stored, signed as rolegate serve signs them.
+"$work/peers" tokens -dir "$work/set"
 
 echo "== servers" >&2
 ROLEGATE_ADDR=127.0.0.1:$RG_PORT ROLEGATE_PPROF_ADDR=${PPROF_ADDR:-} "$work/rolegate" serve >"$work/rolegate.log" 2>&1 & pids+=("$!")

@@ -2,13 +2,16 @@ package peers
 
 import (
 	"bufio"
+	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
+	"sync"
 
 	"github.com/rolegate/rolegate/config"
 	"github.com/rolegate/rolegate/internal/auth"
-	"github.com/rolegate/rolegate/models"
+	"github.com/rolegate/rolegate/internal/store"
 )
 
 // ColdUser is the i-th user (from 0) of cold set k (from 0): cold users
@@ -47,11 +50,17 @@ func (d Directory) WriteUsers(path string, coldSets int) error {
 }
 
 // Minter signs access tokens as rolegate serve would with the same
-// environment: its key file, issuer, audience and lifetime.
-type Minter struct{ tokens *auth.Tokens }
+// environment (its key file, issuer, audience and lifetime), for users as
+// they are stored: a token carries what the server checks against the
+// stored user, whatever that is (the token epoch, and so on).
+type Minter struct {
+	tokens *auth.Tokens
+	users  *store.Store
+}
 
-// NewMinter reads rolegate's configuration from getenv.
-func NewMinter(getenv func(string) string) (*Minter, error) {
+// NewMinter reads rolegate's configuration from getenv and opens its
+// database. Close it when done.
+func NewMinter(ctx context.Context, getenv func(string) string) (*Minter, error) {
 	cfg, err := config.Load(getenv, flag.NewFlagSet("config", flag.ContinueOnError), nil)
 	if err != nil {
 		return nil, err
@@ -60,14 +69,47 @@ func NewMinter(getenv func(string) string) (*Minter, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Minter{tokens: auth.NewTokens(auth.TokenConfig{
+	st, err := store.Open(ctx, cfg.DatabaseURL, store.Options{})
+	if err != nil {
+		return nil, err
+	}
+	return &Minter{users: st, tokens: auth.NewTokens(auth.TokenConfig{
 		Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience, AccessTTL: cfg.AccessTTL, KeyFile: cfg.JWTKeyFile,
 	}, ks)}, nil
 }
 
-// Access signs a new access token for user id (token epoch 0, as imported
-// users have). Every call gives a new token.
-func (m *Minter) Access(id int64) (string, error) {
-	iss, err := m.tokens.IssueAccess(&models.User{ID: id})
+// Close closes the database.
+func (m *Minter) Close() error { return m.users.Close() }
+
+// Access signs a new access token for stored user id. Every call gives a
+// new token.
+func (m *Minter) Access(ctx context.Context, id int64) (string, error) {
+	u, err := m.users.UserByID(ctx, id)
+	if err != nil {
+		return "", fmt.Errorf("user %d: %w", id, err)
+	}
+	iss, err := m.tokens.IssueAccess(u)
 	return iss.Token, err
+}
+
+// AccessAll signs a token for each of ids, parallel at a time; tokens[i]
+// is for ids[i].
+func (m *Minter) AccessAll(ctx context.Context, ids []int64, parallel int) ([]string, error) {
+	tokens := make([]string, len(ids))
+	errs := make([]error, len(ids))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range parallel {
+		wg.Go(func() {
+			for i := range next {
+				tokens[i], errs[i] = m.Access(ctx, ids[i])
+			}
+		})
+	}
+	for i := range ids {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return tokens, errors.Join(errs...)
 }

@@ -3,9 +3,11 @@
 //
 //	peers prepare -out DIR [-n 10000 -seed 1 -users 10000 -cold-runs 3]
 //	    the question set (rolegate's answers included, every in-process
-//	    engine agreeing), the HTTP request files of each engine, the user
-//	    file to import, the cold-token request files, OPA's data and
-//	    Cerbos's policies and configuration
+//	    engine agreeing), the user file to import, OPA's data, Cerbos's
+//	    policies and configuration, and their request files
+//	peers tokens -dir DIR
+//	    after the import: access tokens for the stored users, rolegate's
+//	    request file and the cold-token request files
 //	peers agree -kind rolegate|opa|cerbos -url URL -dir DIR
 //	    ask a server every question of DIR over HTTP; exit 1 on the first
 //	    answer that differs from rolegate's, printing the question
@@ -39,11 +41,13 @@ func main() {
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: peers prepare|agree|inproc|report|tracestat [flags]")
+		return fmt.Errorf("usage: peers prepare|tokens|agree|inproc|report|tracestat [flags]")
 	}
 	switch args[0] {
 	case "prepare":
-		return prepare(ctx, args[1:], getenv, stderr)
+		return prepare(ctx, args[1:], stderr)
+	case "tokens":
+		return tokens(ctx, args[1:], getenv, stderr)
 	case "agree":
 		return agree(ctx, args[1:], stderr)
 	case "inproc":
