@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -190,20 +189,20 @@ func TestCacheableMatchers(t *testing.T) {
 func TestDecisionCacheIsBounded(t *testing.T) {
 	c := newDecisionCache()
 	for i := range MaxCachedDecisions + 5 {
-		c.put(strconv.Itoa(i), true, []string{"r"})
+		c.put(decisionKey{role: "r", subjectID: int64(i)}, true, []string{"r"})
 	}
 	if n := c.cur.Load().n.Load(); n != 5 {
 		t.Errorf("after %d puts: got %d entries counted, want 5 (a full cache starts over)", MaxCachedDecisions+5, n)
 	}
-	if _, _, hit := c.get("0"); hit {
+	if _, _, hit := c.get(decisionKey{role: "r", subjectID: 0}); hit {
 		t.Error("an entry from before the cache started over: got a hit, want none")
 	}
-	ok, rule, hit := c.get(strconv.Itoa(MaxCachedDecisions + 4))
+	ok, rule, hit := c.get(decisionKey{role: "r", subjectID: MaxCachedDecisions + 4})
 	if !hit || !ok || !slices.Equal(rule, []string{"r"}) {
 		t.Errorf("the newest entry: got %v %v %v, want a hit allowing by [r]", hit, ok, rule)
 	}
 	rule[0] = "changed"
-	if _, again, _ := c.get(strconv.Itoa(MaxCachedDecisions + 4)); again[0] != "r" {
+	if _, again, _ := c.get(decisionKey{role: "r", subjectID: MaxCachedDecisions + 4}); again[0] != "r" {
 		t.Errorf("after changing a returned rule: got %v, want [r]", again)
 	}
 }

@@ -265,7 +265,7 @@ func rolesOf(rules []rule) []string {
 // enforcer could not decide; callers must treat it as a deny.
 func (p *Policy) Decide(sub models.Subject, res models.Resource, action string) (models.Decision, error) {
 	d := models.Decision{PolicyVersion: p.version}
-	ok, rule, err := p.enforce(p.request(sub, res, action))
+	ok, rule, err := p.enforce(sub, res, action)
 	if err != nil {
 		return d, models.Unavailable(fmt.Errorf("enforce %s %s %s: %w", sub.Role, res.Type, action, err))
 	}
@@ -297,25 +297,26 @@ func (p *Policy) request(sub models.Subject, res models.Resource, action string)
 	return rvals
 }
 
-// enforce decides with the partition of the request's resource type when
-// the policy has partitions. A type no rule names has no partition, and no
-// rule could match it: a deny.
-func (p *Policy) enforce(rvals []any) (bool, []string, error) {
+// enforce answers from the decision cache when it can, and otherwise asks
+// Casbin (evaluate). The request is laid out for Casbin only on a miss.
+func (p *Policy) enforce(sub models.Subject, res models.Resource, action string) (bool, []string, error) {
 	if p.decisions == nil {
-		return p.evaluate(rvals)
+		return p.evaluate(p.request(sub, res, action))
 	}
-	key := decisionKey(rvals)
+	key := decisionKey{role: sub.Role, resource: res.Type, action: action, subjectID: sub.ID, ownerID: res.OwnerID}
 	if ok, rule, hit := p.decisions.get(key); hit {
 		return ok, rule, nil
 	}
-	ok, rule, err := p.evaluate(rvals)
+	ok, rule, err := p.evaluate(p.request(sub, res, action))
 	if err == nil {
 		p.decisions.put(key, ok, rule)
 	}
 	return ok, rule, err
 }
 
-// evaluate asks Casbin.
+// evaluate asks Casbin, with the partition of the request's resource type
+// when the policy has partitions. A type no rule names has no partition,
+// and no rule could match it: a deny.
 func (p *Policy) evaluate(rvals []any) (bool, []string, error) {
 	if p.byObj == nil {
 		return p.enforcer.EnforceEx(rvals...)
@@ -341,7 +342,7 @@ func idString(id int64) string {
 func (p *Policy) rolesAllowedOverOthers(resource, action string) ([]string, error) {
 	var out []string
 	for _, role := range p.roles {
-		ok, _, err := p.enforce(p.request(models.Subject{ID: 1, Role: role}, models.Resource{Type: resource, OwnerID: 2}, action))
+		ok, _, err := p.enforce(models.Subject{ID: 1, Role: role}, models.Resource{Type: resource, OwnerID: 2}, action)
 		if err != nil {
 			return nil, err
 		}

@@ -237,3 +237,28 @@ func TestRuleLinesFollowRules(t *testing.T) {
 func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
+
+// TestWarmDecideAllocates checks that a decision the cache already holds
+// costs at most one allocation, the copy of its rule: a warm Decide is on
+// the path of every request.
+func TestWarmDecideAllocates(t *testing.T) {
+	p := compile(t, shipped(t))
+	for _, c := range []struct {
+		sub    models.Subject
+		res    models.Resource
+		action string
+		allow  bool
+		max    float64
+	}{
+		{models.Subject{ID: 7, Role: "user"}, models.Resource{Type: "users", OwnerID: 7}, "read", true, 1},
+		{models.Subject{ID: 7, Role: "user"}, models.Resource{Type: "users", OwnerID: 8}, "read", false, 0},
+	} {
+		d, err := p.Decide(c.sub, c.res, c.action)
+		if err != nil || d.Allowed != c.allow {
+			t.Fatalf("%+v %+v %s: got %v, %v, want allowed=%v", c.sub, c.res, c.action, d.Allowed, err, c.allow)
+		}
+		if got := testing.AllocsPerRun(200, func() { _, _ = p.Decide(c.sub, c.res, c.action) }); got > c.max {
+			t.Errorf("%+v %+v %s: got %v allocations per warm Decide, want at most %v", c.sub, c.res, c.action, got, c.max)
+		}
+	}
+}
