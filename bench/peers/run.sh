@@ -95,12 +95,12 @@ echo "== build (into $work)" >&2
 go build -o "$work/rolegate" ./cmd/rolegate
 go build -o "$work/baseline" ./bench/baseline
 # bench/peers and bench/peers/cerbos are modules of their own that replace
-# rolegate with this checkout: -mod=mod lets them pick up a dependency
-# rolegate gained since their go.sum was last tidied.
-(cd bench/peers && go build -mod=mod -o "$work/peers" ./cmd/peers && go build -mod=mod -o "$work/opa" github.com/open-policy-agent/opa)
+# rolegate with this checkout; when rolegate gains a dependency, run
+# "go mod tidy" in both (the build says so).
+(cd bench/peers && go build -o "$work/peers" ./cmd/peers && go build -o "$work/opa" github.com/open-policy-agent/opa)
 if [ "$CERBOS" = 1 ]; then
   # Cerbos's own module: its dependencies stay out of bench/peers's.
-  if ! (cd bench/peers/cerbos && go build -mod=mod -o "$work/cerbos" github.com/cerbos/cerbos/cmd/cerbos) 2>"$work/cerbos-build.log"; then
+  if ! (cd bench/peers/cerbos && go build -o "$work/cerbos" github.com/cerbos/cerbos/cmd/cerbos) 2>"$work/cerbos-build.log"; then
     echo "Cerbos did not build; running without it:" >&2
     cat "$work/cerbos-build.log" >&2
     CERBOS=0
