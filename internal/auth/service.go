@@ -24,12 +24,14 @@ type UserStore interface {
 	// replaces the password hash without ending sessions. Returns
 	// ENOTFOUND if the user is gone.
 	RecordLogin(ctx context.Context, id int64, at time.Time, newHash string) error
-	// UpdateUser applies patch to the user. A patch that ends sessions
-	// (a new password, a deactivation) revokes every session of the user
-	// and advances the user's token epoch in the same transaction. Returns
-	// ENOTFOUND, EINVALID for a taken username, or ECONFLICT when the patch
-	// would remove the last active holder of a role in guard.
-	UpdateUser(ctx context.Context, id int64, patch models.UserPatch, guard models.AdminGuard) (*models.User, error)
+	// UpdateUser applies patch to the user once check, unless nil, has
+	// approved it against the user's row as locked by the write. A patch
+	// that ends sessions (a new password, a deactivation) revokes every
+	// session of the user and advances the user's token epoch in the same
+	// transaction. Returns ENOTFOUND, EINVALID for a taken username,
+	// ECONFLICT when the patch would remove the last active holder of a
+	// role in guard, or check's error as it is.
+	UpdateUser(ctx context.Context, id int64, patch models.UserPatch, guard models.AdminGuard, check models.UserCheck) (models.UserChange, error)
 }
 
 // SessionStore keeps login sessions and their refresh tokens.
@@ -232,7 +234,8 @@ func (s *Service) SetPassword(ctx context.Context, id int64, username, newPasswo
 	if err != nil {
 		return nil, err
 	}
-	return s.users.UpdateUser(ctx, id, models.UserPatch{PasswordHash: &hash}, guard)
+	change, err := s.users.UpdateUser(ctx, id, models.UserPatch{PasswordHash: &hash}, guard, nil)
+	return change.After, err
 }
 
 // PasswordProblems returns why password is not acceptable for username, or

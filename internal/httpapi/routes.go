@@ -25,9 +25,12 @@ type UserStore interface {
 	// UserByID returns ENOTFOUND if there is no such user.
 	UserByID(ctx context.Context, id int64) (*models.User, error)
 	ListUsers(ctx context.Context, f models.UserFilter) ([]*models.User, error)
-	// UpdateUser returns ENOTFOUND, EINVALID for a taken username, or
-	// ECONFLICT when it would remove the last active administrator.
-	UpdateUser(ctx context.Context, id int64, patch models.UserPatch, guard models.AdminGuard) (*models.User, error)
+	// UpdateUser applies patch after check has approved it against the
+	// user's row as locked by the write, and returns the user before and
+	// after. Returns ENOTFOUND, EINVALID for a taken username, ECONFLICT
+	// when it would remove the last active administrator, or check's
+	// error as it is.
+	UpdateUser(ctx context.Context, id int64, patch models.UserPatch, guard models.AdminGuard, check models.UserCheck) (models.UserChange, error)
 	// DeleteUser returns ENOTFOUND, or ECONFLICT for the last active
 	// administrator.
 	DeleteUser(ctx context.Context, id int64, guard models.AdminGuard) error

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -213,8 +214,11 @@ func (h *handler) updateUser(c *gin.Context) {
 // update is PUT and PATCH of one user, for /me and /v1/users/:id alike. PUT
 // is partial, as the seed's was. The caller must be allowed to update the
 // user; changing the role or the active flag is also assign_role. The
-// decision comes before the user is looked up, so that a caller who may
-// not see a user cannot tell whether it exists.
+// update decision comes before the user is looked up, so that a caller
+// who may not see a user cannot tell whether it exists. Whether the body
+// changes the role or the flag is decided on the row as the write locks
+// it, never on an earlier read: a change that is not allowed there is 403
+// and nothing is written.
 func (h *handler) update(c *gin.Context, id int64, message string) {
 	pol := h.policies.Current()
 	target := models.Resource{Type: models.ResourceUsers, OwnerID: id}
@@ -234,21 +238,32 @@ func (h *handler) update(c *gin.Context, id int64, message string) {
 		writeError(c, h.log, err)
 		return
 	}
-	before, err := h.users.UserByID(c.Request.Context(), id)
 	var assign models.Decision
-	if err == nil && patch.ChangesAccess(before) {
-		assign, err = h.authorize(c, pol, target, models.ActionAssignRole)
+	if patch.TouchesAccess() {
+		// Asked now, applied to the locked row: the answer does not depend
+		// on the row, only whether it is needed does.
+		if assign, err = h.decide(pol, subject(principal(c.Request.Context())), target, models.ActionAssignRole); err != nil {
+			writeError(c, h.log, err)
+			return
+		}
 	}
-	var after *models.User
-	if err == nil {
-		after, err = h.users.UpdateUser(c.Request.Context(), id, patch, pol.AdminGuard())
+	check := func(locked *models.User, p models.UserPatch) error {
+		if p.ChangesAccess(locked) && !assign.Allowed {
+			return &deniedError{resource: target.Type, action: models.ActionAssignRole, version: assign.PolicyVersion}
+		}
+		return nil
+	}
+	change, err := h.users.UpdateUser(c.Request.Context(), id, patch, pol.AdminGuard(), check)
+	var denied *deniedError
+	if errors.As(err, &denied) {
+		h.recordDeny(c, assign, target, denied.action)
 	}
 	if err != nil {
 		writeError(c, h.log, err)
 		return
 	}
-	h.recordUpdate(c, upd, assign, before, after)
-	c.JSON(http.StatusOK, gin.H{"message": message, "user": toJSON(after)})
+	h.recordUpdate(c, upd, assign, change.Before, change.After)
+	c.JSON(http.StatusOK, gin.H{"message": message, "user": toJSON(change.After)})
 }
 
 // deleteUser deletes an account. The user is read first so that the

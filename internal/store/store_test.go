@@ -34,6 +34,7 @@ var suite = map[string]func(*testing.T, *store.Store){
 	"ListPagesFiltersAndSearches": testListPagesFiltersAndSearches,
 	"UpdateChangesOnlyPatched":    testUpdateChangesOnlyPatched,
 	"PasswordChangeEndsSessions":  testPasswordChangeEndsSessions,
+	"UpdateChecksTheLockedRow":    testUpdateChecksTheLockedRow,
 	"LastAdminIsKept":             testLastAdminIsKept,
 	"AdminsRemovingEachOther":     testAdminsRemovingEachOther,
 	"RefreshRotatesOnce":          testRefreshRotatesOnce,
@@ -200,17 +201,72 @@ func testListPagesFiltersAndSearches(t *testing.T, s *store.Store) {
 func testUpdateChangesOnlyPatched(t *testing.T, s *store.Store) {
 	u := newUser(t, s, "user")
 	email, first := "new@example.org", "Ann"
-	got, err := s.UpdateUser(ctx, u.ID, models.UserPatch{Email: &email, FirstName: &first}, models.AdminGuard{})
+	change, err := s.UpdateUser(ctx, u.ID, models.UserPatch{Email: &email, FirstName: &first}, models.AdminGuard{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !reflect.DeepEqual(change.Before, u) {
+		t.Errorf("before: got %+v, want %+v", change.Before, u)
+	}
+	got := change.After
 	if got.Email != email || got.FirstName != first || got.Username != u.Username || got.Role != u.Role || got.TokenEpoch != u.TokenEpoch {
 		t.Errorf("got %+v, want only email and first name changed from %+v", got, u)
 	}
 	other := newUser(t, s, "user")
 	taken := "U" + other.Username[1:]
-	_, err = s.UpdateUser(ctx, u.ID, models.UserPatch{Username: &taken}, models.AdminGuard{})
+	_, err = s.UpdateUser(ctx, u.ID, models.UserPatch{Username: &taken}, models.AdminGuard{}, nil)
 	wantCode(t, err, models.EINVALID)
+}
+
+// testUpdateChecksTheLockedRow checks that UpdateUser hands its check the
+// row as stored when the write runs, not an earlier read; that a refusal
+// writes nothing and comes back as it was; and that the change returned
+// holds the row before and after the write.
+func testUpdateChecksTheLockedRow(t *testing.T, s *store.Store) {
+	u := newUser(t, s, "staff")
+	// Another writer demotes the user after the caller's last read.
+	demoted, inactive := "user", false
+	if _, err := s.UpdateUser(ctx, u.ID, models.UserPatch{Role: &demoted, IsActive: &inactive}, models.AdminGuard{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	stale, active := u.Role, true
+	first := "Mallory"
+	refused := errors.New("refused")
+	var seen *models.User
+	_, err := s.UpdateUser(ctx, u.ID, models.UserPatch{Role: &stale, IsActive: &active, FirstName: &first}, models.AdminGuard{},
+		func(locked *models.User, p models.UserPatch) error {
+			seen = locked
+			if p.ChangesAccess(locked) {
+				return refused
+			}
+			return nil
+		})
+	if err != refused {
+		t.Fatalf("update refused by its check: got error %v, want the check's own error", err)
+	}
+	if seen == nil || seen.Role != demoted || seen.IsActive {
+		t.Errorf("check saw %+v, want the row as locked (role %q, inactive)", seen, demoted)
+	}
+	got, err := s.UserByID(ctx, u.ID)
+	if err != nil || got.Role != demoted || got.IsActive || got.FirstName != u.FirstName {
+		t.Errorf("after a refused update: got %+v, %v; want it unchanged", got, err)
+	}
+	// A patch that repeats the locked values passes the same check and
+	// writes nothing: the token epoch stays.
+	change, err := s.UpdateUser(ctx, u.ID, models.UserPatch{Role: &demoted, IsActive: &inactive, FirstName: &first}, models.AdminGuard{},
+		func(locked *models.User, p models.UserPatch) error {
+			if p.ChangesAccess(locked) {
+				return refused
+			}
+			return nil
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if change.Before.FirstName != u.FirstName || change.After.FirstName != first || change.After.Role != demoted ||
+		change.After.IsActive || change.After.TokenEpoch != change.Before.TokenEpoch {
+		t.Errorf("change: got before %+v after %+v, want only the first name changed", change.Before, change.After)
+	}
 }
 
 func testPasswordChangeEndsSessions(t *testing.T, s *store.Store) {
@@ -221,10 +277,11 @@ func testPasswordChangeEndsSessions(t *testing.T, s *store.Store) {
 		t.Fatal(err)
 	}
 	h := "$argon2id$new"
-	got, err := s.UpdateUser(ctx, u.ID, models.UserPatch{PasswordHash: &h}, models.AdminGuard{})
+	change, err := s.UpdateUser(ctx, u.ID, models.UserPatch{PasswordHash: &h}, models.AdminGuard{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	got := change.After
 	if got.TokenEpoch != u.TokenEpoch+1 || got.PasswordHash != h {
 		t.Errorf("got epoch %d hash %q, want epoch %d and the new hash", got.TokenEpoch, got.PasswordHash, u.TokenEpoch+1)
 	}
@@ -242,9 +299,9 @@ func testLastAdminIsKept(t *testing.T, s *store.Store) {
 	guard := models.AdminGuard{Roles: []string{role}}
 	admin := newUser(t, s, role)
 	user, inactive := "user", false
-	_, err := s.UpdateUser(ctx, admin.ID, models.UserPatch{Role: &user}, guard)
+	_, err := s.UpdateUser(ctx, admin.ID, models.UserPatch{Role: &user}, guard, nil)
 	wantCode(t, err, models.ECONFLICT)
-	_, err = s.UpdateUser(ctx, admin.ID, models.UserPatch{IsActive: &inactive}, guard)
+	_, err = s.UpdateUser(ctx, admin.ID, models.UserPatch{IsActive: &inactive}, guard, nil)
 	wantCode(t, err, models.ECONFLICT)
 	wantCode(t, s.DeleteUser(ctx, admin.ID, guard), models.ECONFLICT)
 	if got, err := s.UserByID(ctx, admin.ID); err != nil || got.Role != role || !got.IsActive {
@@ -252,7 +309,7 @@ func testLastAdminIsKept(t *testing.T, s *store.Store) {
 	}
 	// With a second admin, the first may go.
 	newUser(t, s, role)
-	if _, err := s.UpdateUser(ctx, admin.ID, models.UserPatch{Role: &user}, guard); err != nil {
+	if _, err := s.UpdateUser(ctx, admin.ID, models.UserPatch{Role: &user}, guard, nil); err != nil {
 		t.Fatalf("demote with another admin: %v", err)
 	}
 }
@@ -267,7 +324,7 @@ func testAdminsRemovingEachOther(t *testing.T, s *store.Store) {
 		wg.Go(func() { errs[0] = s.DeleteUser(ctx, a.ID, guard) })
 		wg.Go(func() {
 			inactive := false
-			_, errs[1] = s.UpdateUser(ctx, b.ID, models.UserPatch{IsActive: &inactive}, guard)
+			_, errs[1] = s.UpdateUser(ctx, b.ID, models.UserPatch{IsActive: &inactive}, guard, nil)
 		})
 		wg.Wait()
 		ok := 0
@@ -398,7 +455,7 @@ func testRefreshRefusals(t *testing.T, s *store.Store) {
 	// Inactive user.
 	sess3, tok3 := session(t, s, u)
 	inactive := false
-	if _, err := s.UpdateUser(ctx, u.ID, models.UserPatch{IsActive: &inactive}, models.AdminGuard{}); err != nil {
+	if _, err := s.UpdateUser(ctx, u.ID, models.UserPatch{IsActive: &inactive}, models.AdminGuard{}, nil); err != nil {
 		t.Fatal(err)
 	}
 	_, err = s.RotateRefreshToken(ctx, tok3.Hash, nextToken(sess3, "w"), time.Now())
@@ -453,7 +510,7 @@ func testRefreshInOneStatement(t *testing.T, s *store.Store) {
 	}
 	sess3, tok3 := session(t, s, u)
 	inactive := false
-	if _, err := s.UpdateUser(ctx, u.ID, models.UserPatch{IsActive: &inactive}, models.AdminGuard{}); err != nil {
+	if _, err := s.UpdateUser(ctx, u.ID, models.UserPatch{IsActive: &inactive}, models.AdminGuard{}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := store.RotateInOneStatement(s, tok3.Hash, nextToken(sess3, "i"), time.Now()); got != nil || err != nil {
@@ -491,7 +548,7 @@ func testMissingUserIsNotFound(t *testing.T, s *store.Store) {
 	_, err = s.UserByUsername(ctx, "nobody-at-all")
 	wantCode(t, err, models.ENOTFOUND)
 	email := "a@b.co"
-	_, err = s.UpdateUser(ctx, 1<<40, models.UserPatch{Email: &email}, models.AdminGuard{})
+	_, err = s.UpdateUser(ctx, 1<<40, models.UserPatch{Email: &email}, models.AdminGuard{}, nil)
 	wantCode(t, err, models.ENOTFOUND)
 	wantCode(t, s.RecordLogin(ctx, 1<<40, time.Now(), ""), models.ENOTFOUND)
 }

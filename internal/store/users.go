@@ -283,13 +283,18 @@ func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	return fn(db)
 }
 
-// UpdateUser applies patch to user id and returns the result. A patch that
-// ends sessions advances the user's token epoch and revokes every session
-// in the same transaction. Returns ENOTFOUND, EINVALID for a taken
-// username, or ECONFLICT when the patch would leave no active user holding
-// a role in guard.
-func (s *Store) UpdateUser(ctx context.Context, id int64, patch models.UserPatch, guard models.AdminGuard) (*models.User, error) {
-	var out *models.User
+// UpdateUser applies patch to user id and returns the user before and
+// after, both as the write's transaction saw them. check, unless nil,
+// decides on the user's row as locked, before anything is written; an
+// error from it rolls the write back and is returned as it is. Only the
+// columns whose values differ from the locked row are written. A patch
+// that ends sessions advances the user's token epoch and revokes every
+// session in the same transaction. Returns ENOTFOUND, EINVALID for a taken
+// username, ECONFLICT when the patch would leave no active user holding
+// a role in guard, or check's error.
+func (s *Store) UpdateUser(ctx context.Context, id int64, patch models.UserPatch, guard models.AdminGuard, check models.UserCheck) (models.UserChange, error) {
+	var change models.UserChange
+	var checkErr error
 	// Dropped after the commit (or the rollback): see userCache.
 	defer s.users.invalidate(id)
 	err := s.tx(ctx, func(tx *gorm.DB) error {
@@ -301,6 +306,11 @@ func (s *Store) UpdateUser(ctx context.Context, id int64, patch models.UserPatch
 		before, err := lockUser(tx, id)
 		if err != nil {
 			return err
+		}
+		if check != nil {
+			if checkErr = check(before, patch); checkErr != nil {
+				return checkErr
+			}
 		}
 		after := *before
 		patch.Apply(&after)
@@ -328,13 +338,16 @@ func (s *Store) UpdateUser(ctx context.Context, id int64, patch models.UserPatch
 		if err := tx.Where("id = ?", id).Take(&row).Error; err != nil {
 			return err
 		}
-		out = row.model()
+		change = models.UserChange{Before: before, After: row.model()}
 		return s.notifyUsers(tx, id)
 	})
-	if err != nil {
-		return nil, dbError(err)
+	if checkErr != nil {
+		return models.UserChange{}, checkErr
 	}
-	return out, nil
+	if err != nil {
+		return models.UserChange{}, dbError(err)
+	}
+	return change, nil
 }
 
 // DeleteUser deletes user id with their sessions. Returns ENOTFOUND, or
