@@ -6,7 +6,8 @@ import "time"
 const (
 	ThrottleLoginAccount = "login_account" // failed logins for one username
 	ThrottleLoginIP      = "login_ip"      // failed logins from one client address
-	ThrottleSignupIP     = "signup_ip"     // signups from one client address
+	ThrottleSignupIP     = "signup_ip"     // signups and username changes from one client address
+	ThrottleRenameUser   = "rename_user"   // username changes made by one user
 )
 
 // ThrottleKey names one counter: its kind and what it counts, such as a

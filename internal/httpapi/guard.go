@@ -87,3 +87,6 @@ func (noThrottle) LoginFailed(context.Context, string, string) error { return ni
 func (noThrottle) LoginSucceeded(context.Context, string) error      { return nil }
 func (noThrottle) CheckSignup(context.Context, string) error         { return nil }
 func (noThrottle) SignupAttempted(context.Context, string) error     { return nil }
+
+func (noThrottle) CheckRename(context.Context, int64, string) error     { return nil }
+func (noThrottle) RenameAttempted(context.Context, int64, string) error { return nil }

@@ -79,7 +79,7 @@ func TestDemotionSticks(t *testing.T) {
 	const rounds = 20
 	forEach(t, func(t *testing.T, e *env) {
 		admin := e.newUser(t, roleAdmin) // an actor of its own, for the audit trail
-		refusals := map[int64]int{} // by user: their 403s, each a deny in the audit trail
+		refusals := map[int64]int{}      // by user: their 403s, each a deny in the audit trail
 		for round := range rounds {
 			u := e.newUser(t, roleStaff)
 			started, stop := hammer(e, 4, 2000, func() (*http.Request, error) {

@@ -98,7 +98,8 @@ type Deps struct {
 	Draining func() bool
 	// Metrics counts traffic and decisions; nil counts nothing.
 	Metrics Observer
-	// Throttle limits logins and signups; nil limits nothing.
+	// Throttle limits logins, signups and username changes; nil limits
+	// nothing.
 	Throttle Throttle
 	// TrustedProxies are the addresses and CIDRs of proxies whose
 	// X-Forwarded-For names the client; empty trusts no proxy.
@@ -117,6 +118,8 @@ type Throttle interface {
 	LoginSucceeded(ctx context.Context, username string) error
 	CheckSignup(ctx context.Context, ip string) error
 	SignupAttempted(ctx context.Context, ip string) error
+	CheckRename(ctx context.Context, userID int64, ip string) error
+	RenameAttempted(ctx context.Context, userID int64, ip string) error
 }
 
 type handler struct {

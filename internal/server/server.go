@@ -161,7 +161,9 @@ func auditReloads(manager *authz.Manager, rec *audit.Recorder) {
 	manager.Observe(record)
 }
 
-// ThrottleLimits returns the login and signup limits cfg describes.
+// ThrottleLimits returns the login and signup limits cfg describes. A
+// user's username changes have the signup limit: like signups, each
+// tells whether a name is taken.
 func ThrottleLimits(cfg config.Config) throttle.Limits {
 	limit := func(n int, window time.Duration) models.ThrottleLimit {
 		return models.ThrottleLimit{Max: n, Window: window, BaseDelay: cfg.ThrottleBaseDelay}
@@ -170,6 +172,7 @@ func ThrottleLimits(cfg config.Config) throttle.Limits {
 		LoginAccount: limit(cfg.LoginAccountLimit, cfg.LoginWindow),
 		LoginIP:      limit(cfg.LoginIPLimit, cfg.LoginWindow),
 		SignupIP:     limit(cfg.SignupIPLimit, cfg.SignupWindow),
+		RenameUser:   limit(cfg.SignupIPLimit, cfg.SignupWindow),
 	}
 }
 

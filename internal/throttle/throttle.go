@@ -1,6 +1,7 @@
 // Package throttle limits brute force: failed logins per account and per
-// client address, and signups per client address. The counters live in
-// the database, so every replica sees the same ones.
+// client address, and signups and username changes per client address and
+// per account. The counters live in the database, so every replica sees
+// the same ones.
 package throttle
 
 import (
@@ -8,6 +9,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/netip"
+	"strconv"
 	"time"
 
 	"github.com/rolegate/rolegate/internal/account"
@@ -31,6 +33,9 @@ type Limits struct {
 	LoginAccount models.ThrottleLimit
 	LoginIP      models.ThrottleLimit
 	SignupIP     models.ThrottleLimit
+	// RenameUser limits the username changes one user makes: each tells,
+	// like a signup, whether a username is taken.
+	RenameUser models.ThrottleLimit
 }
 
 // Limiter decides whether a login or a signup may go ahead, and counts
@@ -51,13 +56,13 @@ func New(store Store, limits Limits) *Limiter {
 // username exists or not. A database failure is EUNAVAILABLE: the login
 // must not go ahead unchecked.
 func (l *Limiter) CheckLogin(ctx context.Context, username, ip string) error {
-	return l.check(ctx, accountKey(username), ipKey(models.ThrottleLoginIP, ip))
+	return l.check(ctx, usernameKey(models.ThrottleLoginAccount, username), ipKey(models.ThrottleLoginIP, ip))
 }
 
 // LoginFailed counts a failed login against username and ip.
 func (l *Limiter) LoginFailed(ctx context.Context, username, ip string) error {
 	now := l.now()
-	if _, err := l.store.CountThrottle(ctx, accountKey(username), l.limits.LoginAccount, now); err != nil {
+	if _, err := l.store.CountThrottle(ctx, usernameKey(models.ThrottleLoginAccount, username), l.limits.LoginAccount, now); err != nil {
 		return err
 	}
 	_, err := l.store.CountThrottle(ctx, ipKey(models.ThrottleLoginIP, ip), l.limits.LoginIP, now)
@@ -68,7 +73,7 @@ func (l *Limiter) LoginFailed(ctx context.Context, username, ip string) error {
 // client address stay: one good password must not reset a guesser's
 // budget for every other account.
 func (l *Limiter) LoginSucceeded(ctx context.Context, username string) error {
-	return l.store.ResetThrottle(ctx, accountKey(username))
+	return l.store.ResetThrottle(ctx, usernameKey(models.ThrottleLoginAccount, username))
 }
 
 // CheckSignup returns ETHROTTLED when ip may not sign up now, or
@@ -80,6 +85,24 @@ func (l *Limiter) CheckSignup(ctx context.Context, ip string) error {
 // SignupAttempted counts a signup from ip.
 func (l *Limiter) SignupAttempted(ctx context.Context, ip string) error {
 	_, err := l.store.CountThrottle(ctx, ipKey(models.ThrottleSignupIP, ip), l.limits.SignupIP, l.now())
+	return err
+}
+
+// CheckRename returns ETHROTTLED when user userID or the address ip may
+// not change a username now, or EUNAVAILABLE. A username change answers,
+// like a signup, whether a name is taken, so it shares the address's
+// signup counter.
+func (l *Limiter) CheckRename(ctx context.Context, userID int64, ip string) error {
+	return l.check(ctx, renameKey(userID), ipKey(models.ThrottleSignupIP, ip))
+}
+
+// RenameAttempted counts a username change by user userID from ip.
+func (l *Limiter) RenameAttempted(ctx context.Context, userID int64, ip string) error {
+	now := l.now()
+	if _, err := l.store.CountThrottle(ctx, renameKey(userID), l.limits.RenameUser, now); err != nil {
+		return err
+	}
+	_, err := l.store.CountThrottle(ctx, ipKey(models.ThrottleSignupIP, ip), l.limits.SignupIP, now)
 	return err
 }
 
@@ -98,13 +121,19 @@ func (l *Limiter) check(ctx context.Context, keys ...models.ThrottleKey) error {
 	return models.Throttled(until.Sub(now))
 }
 
-// accountKey is the counter of a username: a hash of its normalized form,
-// so that the same account is counted however it is spelled, and so that
-// the table never holds what people typed (sometimes a password) in the
-// username field.
-func accountKey(username string) models.ThrottleKey {
+// usernameKey is a counter of kind for a username: a hash of its
+// normalized form, so that the same account is counted however it is
+// spelled, and so that the table never holds what people typed (sometimes
+// a password) in the username field.
+func usernameKey(kind, username string) models.ThrottleKey {
 	sum := sha256.Sum256([]byte(account.UsernameKey(username)))
-	return models.ThrottleKey{Kind: models.ThrottleLoginAccount, Name: hex.EncodeToString(sum[:])}
+	return models.ThrottleKey{Kind: kind, Name: hex.EncodeToString(sum[:])}
+}
+
+// renameKey is the counter of the username changes a user makes, by id:
+// it stays with the user through their own renames.
+func renameKey(userID int64) models.ThrottleKey {
+	return models.ThrottleKey{Kind: models.ThrottleRenameUser, Name: strconv.FormatInt(userID, 10)}
 }
 
 // ipKey is the counter of a client address. IPv6 clients are counted per

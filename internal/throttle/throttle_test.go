@@ -1,6 +1,10 @@
 package throttle
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/rolegate/rolegate/models"
+)
 
 func TestBucket(t *testing.T) {
 	for ip, want := range map[string]string{
@@ -18,7 +22,8 @@ func TestBucket(t *testing.T) {
 }
 
 func TestAccountKeyIgnoresCase(t *testing.T) {
-	a, b, c := accountKey("Alice"), accountKey("alice"), accountKey("alice2")
+	key := func(name string) models.ThrottleKey { return usernameKey(models.ThrottleLoginAccount, name) }
+	a, b, c := key("Alice"), key("alice"), key("alice2")
 	if a != b || a == c || len(a.Name) != 64 {
 		t.Errorf("got %v, %v, %v; want Alice and alice one 64-hex-digit key, alice2 another", a, b, c)
 	}
