@@ -1,6 +1,9 @@
 package httpapi_test
 
 import (
+	"crypto/pbkdf2"
+	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"reflect"
@@ -11,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rolegate/rolegate/internal/auth"
 	"github.com/rolegate/rolegate/models"
 )
 
@@ -156,4 +160,147 @@ func (e *env) waitAudit(t *testing.T, f models.AuditFilter, n int) []models.Audi
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// outdatedHashes make a password hash the server replaces at the next
+// successful login: argon2id at fewer passes than the server's, and an
+// imported Django PBKDF2 hash.
+var outdatedHashes = map[string]func(t *testing.T, password string) string{
+	"argon2id t=2": func(t *testing.T, password string) string {
+		h, err := auth.NewHasher(auth.Argon2Params{Memory: 64, Iterations: 2, Parallelism: 1}, 1, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hash, err := h.Hash(t.Context(), password)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return hash
+	},
+	"imported pbkdf2_sha256": func(t *testing.T, password string) string {
+		salt := unique("salt")
+		key, err := pbkdf2.Key(sha256.New, password, []byte(salt), 1000, sha256.Size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprintf("pbkdf2_sha256$1000$%s$%s", salt, base64.StdEncoding.EncodeToString(key))
+	},
+}
+
+// TestRehashDoesNotUndoReset is issue 10's second race: logins with the
+// old password rehash an outdated hash while an admin resets the
+// password. The reset must stick: afterwards the new password logs in and
+// the old one does not. A rehash is written only over the hash it was
+// derived from.
+func TestRehashDoesNotUndoReset(t *testing.T) {
+	const rounds, logins = 10, 4
+	forEach(t, func(t *testing.T, e *env) {
+		// The server hashes at t=3; the users' hashes are older.
+		e = freshEnvWith(t, e, shippedPolicy, map[string]string{"ROLEGATE_ARGON2_ITERATIONS": "3", "ROLEGATE_HASH_CONCURRENCY": "5"})
+		admin := e.adminToken(t)
+		for kind, outdated := range outdatedHashes {
+			for round := range rounds {
+				u := e.storedUser(t, roleUser)
+				setHash(t, e, u.ID, outdated(t, u.Password))
+				newPassword := newPassword()
+				start := make(chan struct{})
+				answers := make([]*response, logins+1)
+				errs := make([]error, logins+1)
+				var wg sync.WaitGroup
+				for i := range logins {
+					req := mustRequest(t, e, http.MethodPost, "/v1/auth/login", obj{"username": u.Username, "password": u.Password})
+					wg.Go(func() { <-start; answers[i], errs[i] = e.roundTrip(req) })
+				}
+				reset := mustRequest(t, e, http.MethodPost, fmt.Sprintf("/v1/users/%d/password", u.ID), obj{"new_password": newPassword})
+				reset.Header.Set("Authorization", "Bearer "+admin)
+				wg.Go(func() { <-start; answers[logins], errs[logins] = e.roundTrip(reset) })
+				close(start)
+				wg.Wait()
+				for i, err := range errs {
+					if err != nil {
+						t.Fatal(err)
+					}
+					if want := http.StatusOK; i == logins && answers[i].Status != want {
+						t.Fatalf("%s, round %d: reset got %d %s, want 200", kind, round, answers[i].Status, answers[i].Body)
+					}
+					if s := answers[i].Status; s != http.StatusOK && s != http.StatusUnauthorized {
+						t.Errorf("%s, round %d: a racing login got %d %s, want 200 or 401", kind, round, s, answers[i].Body)
+					}
+				}
+				wantStatus(t, e.loginAs(t, u.Username, newPassword, ""), http.StatusOK)
+				if r := e.loginAs(t, u.Username, u.Password, ""); r.Status != http.StatusUnauthorized {
+					t.Fatalf("%s, round %d: the old password after the reset got %d, want 401 (the logins answered %v)",
+						kind, round, r.Status, statusesOf(answers[:logins]))
+				}
+			}
+		}
+	})
+}
+
+func statusesOf(rs []*response) []int {
+	out := make([]int, len(rs))
+	for i, r := range rs {
+		out[i] = r.Status
+	}
+	return out
+}
+
+// setHash stores hash as user id's password hash, as an import would.
+func setHash(t *testing.T, e *env, id int64, hash string) {
+	t.Helper()
+	if _, err := e.srv.Store.UpdateUser(t.Context(), id, models.UserPatch{PasswordHash: &hash}, models.AdminGuard{}, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestPasswordChangeDoesNotUndoReset races a user changing their own
+// password with an admin resetting it. Whatever the order, the admin's
+// password must be the one in force afterwards: a change that checked
+// the old password against the hash the reset replaced is refused (409),
+// or its token is already dead (401), and never overwrites the reset.
+func TestPasswordChangeDoesNotUndoReset(t *testing.T) {
+	const rounds = 15
+	forEach(t, func(t *testing.T, e *env) {
+		e = freshEnvWith(t, e, shippedPolicy, map[string]string{"ROLEGATE_HASH_CONCURRENCY": "3"})
+		admin := e.adminToken(t)
+		seen := map[int]int{}
+		for round := range rounds {
+			u := e.newUser(t, roleUser)
+			chosen, reset := newPassword(), newPassword()
+			change := mustRequest(t, e, http.MethodPost, "/v1/me/password", obj{"old_password": u.Password, "new_password": chosen})
+			change.Header.Set("Authorization", "Bearer "+u.Access)
+			resetReq := mustRequest(t, e, http.MethodPost, fmt.Sprintf("/v1/users/%d/password", u.ID), obj{"new_password": reset})
+			resetReq.Header.Set("Authorization", "Bearer "+admin)
+			start := make(chan struct{})
+			var changed, wasReset *response
+			var errs [2]error
+			var wg sync.WaitGroup
+			wg.Go(func() { <-start; changed, errs[0] = e.roundTrip(change) })
+			wg.Go(func() { <-start; wasReset, errs[1] = e.roundTrip(resetReq) })
+			close(start)
+			wg.Wait()
+			for _, err := range errs {
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			checkResponse(t, changed, nil)
+			if wasReset.Status != http.StatusOK {
+				t.Fatalf("round %d: reset got %d %s, want 200", round, wasReset.Status, wasReset.Body)
+			}
+			switch changed.Status {
+			case http.StatusOK, http.StatusUnauthorized:
+			case http.StatusConflict:
+				wantBody(t, changed, obj{"detail": "Your password was changed by another request; log in again with the new password.", "code": "conflict"})
+			default:
+				t.Errorf("round %d: the user's change got %d %s, want 200, 401 or 409", round, changed.Status, changed.Body)
+			}
+			seen[changed.Status]++
+			wantStatus(t, e.loginAs(t, u.Username, reset, ""), http.StatusOK)
+			if r := e.loginAs(t, u.Username, chosen, ""); r.Status != http.StatusUnauthorized {
+				t.Fatalf("round %d: the user's own new password after the reset got %d, want 401 (the change answered %d)", round, r.Status, changed.Status)
+			}
+		}
+		t.Logf("the user's changes answered %v", seen)
+	})
 }

@@ -35,6 +35,7 @@ var suite = map[string]func(*testing.T, *store.Store){
 	"UpdateChangesOnlyPatched":    testUpdateChangesOnlyPatched,
 	"PasswordChangeEndsSessions":  testPasswordChangeEndsSessions,
 	"UpdateChecksTheLockedRow":    testUpdateChecksTheLockedRow,
+	"LoginRecordedOnlyAsVerified": testLoginRecordedOnlyAsVerified,
 	"LastAdminIsKept":             testLastAdminIsKept,
 	"AdminsRemovingEachOther":     testAdminsRemovingEachOther,
 	"RefreshRotatesOnce":          testRefreshRotatesOnce,
@@ -177,7 +178,11 @@ func testListPagesFiltersAndSearches(t *testing.T, s *store.Store) {
 
 	// A listed user is the stored user, but for the password hash, which
 	// no listing reads.
-	if err := s.RecordLogin(ctx, ids[1], time.Date(2026, 5, 4, 3, 2, 1, 123456000, time.UTC), ""); err != nil {
+	read, err := s.UserByID(ctx, ids[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordLogin(ctx, read, time.Date(2026, 5, 4, 3, 2, 1, 123456000, time.UTC), ""); err != nil {
 		t.Fatal(err)
 	}
 	us, err = s.ListUsers(ctx, models.UserFilter{Search: tag + "_", AfterID: ids[0], Limit: 1})
@@ -267,6 +272,42 @@ func testUpdateChecksTheLockedRow(t *testing.T, s *store.Store) {
 		change.After.IsActive || change.After.TokenEpoch != change.Before.TokenEpoch {
 		t.Errorf("change: got before %+v after %+v, want only the first name changed", change.Before, change.After)
 	}
+}
+
+// testLoginRecordedOnlyAsVerified checks that a login, and the rehash it
+// carries, are written only while the stored hash and token epoch are the
+// ones the password was checked against: a password reset or a
+// deactivation in between is ECONFLICT and is not undone.
+func testLoginRecordedOnlyAsVerified(t *testing.T, s *store.Store) {
+	u := newUser(t, s, "user")
+	read, err := s.UserByID(ctx, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reset := "$argon2id$reset"
+	if _, err := s.UpdateUser(ctx, u.ID, models.UserPatch{PasswordHash: &reset}, models.AdminGuard{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, s.RecordLogin(ctx, read, time.Now(), "$argon2id$rehashed"), models.ECONFLICT)
+	got, err := s.UserByID(ctx, u.ID)
+	if err != nil || got.PasswordHash != reset || got.LastLogin != nil {
+		t.Fatalf("after a rehash of a replaced hash: got %+v, %v; want the reset hash and no login", got, err)
+	}
+	// Read again, the login goes through.
+	if err := s.RecordLogin(ctx, got, time.Now(), "$argon2id$rehashed"); err != nil {
+		t.Fatal(err)
+	}
+	// A deactivation moves the token epoch: a login checked before it is
+	// refused.
+	read, err = s.UserByID(ctx, u.ID)
+	if err != nil || read.PasswordHash != "$argon2id$rehashed" || read.LastLogin == nil {
+		t.Fatalf("after a login: got %+v, %v; want the rehash and a last login", read, err)
+	}
+	inactive := false
+	if _, err := s.UpdateUser(ctx, u.ID, models.UserPatch{IsActive: &inactive}, models.AdminGuard{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, s.RecordLogin(ctx, read, time.Now(), ""), models.ECONFLICT)
 }
 
 func testPasswordChangeEndsSessions(t *testing.T, s *store.Store) {
@@ -550,5 +591,5 @@ func testMissingUserIsNotFound(t *testing.T, s *store.Store) {
 	email := "a@b.co"
 	_, err = s.UpdateUser(ctx, 1<<40, models.UserPatch{Email: &email}, models.AdminGuard{}, nil)
 	wantCode(t, err, models.ENOTFOUND)
-	wantCode(t, s.RecordLogin(ctx, 1<<40, time.Now(), ""), models.ENOTFOUND)
+	wantCode(t, s.RecordLogin(ctx, &models.User{ID: 1 << 40}, time.Now(), ""), models.ENOTFOUND)
 }

@@ -92,7 +92,13 @@ var userWrites = map[string]struct {
 		},
 	},
 	"login": {
-		func(s *store.Store, id int64) error { return s.RecordLogin(ctx, id, time.Now(), "$argon2id$rehashed") },
+		func(s *store.Store, id int64) error {
+			u, err := s.UserByID(ctx, id)
+			if err != nil {
+				return err
+			}
+			return s.RecordLogin(ctx, u, time.Now(), "$argon2id$rehashed")
+		},
 		func(after, _ *models.User, err error) error {
 			return want(err == nil && after.LastLogin != nil && after.PasswordHash == "$argon2id$rehashed", after, err)
 		},

@@ -251,24 +251,47 @@ func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
-// RecordLogin sets last_login, and replaces the password hash when newHash
-// is not "". Returns ENOTFOUND if the user is gone.
-func (s *Store) RecordLogin(ctx context.Context, id int64, at time.Time, newHash string) error {
-	defer s.users.invalidate(id)
+// errChangedSinceVerified refuses a login whose user changed between the
+// password check and its record.
+var errChangedSinceVerified = models.Errorf(models.ECONFLICT, "The account changed during the login; try again.")
+
+// RecordLogin records a login of verified, the user as read when its
+// password was checked: it sets last_login, and replaces the password
+// hash with newHash when that is not "". Both are written only if the
+// stored hash and token epoch are still verified's, so that a rehash
+// derived from the old hash can never overwrite a password changed or
+// reset meanwhile, and a login never outlives a concurrent deactivation.
+// Returns ECONFLICT when they are not, or ENOTFOUND if the user is gone.
+func (s *Store) RecordLogin(ctx context.Context, verified *models.User, at time.Time, newHash string) error {
+	defer s.users.invalidate(verified.ID)
 	cols := map[string]any{"last_login": timestamp(at)}
 	if newHash != "" {
 		cols["password_hash"] = newHash
 	}
 	return dbError(s.write(ctx, func(tx *gorm.DB) error {
-		res := tx.Model(&userRow{}).Where("id = ?", id).Updates(cols)
+		res := tx.Model(&userRow{}).Where("id = ? AND password_hash = ? AND token_epoch = ?",
+			verified.ID, verified.PasswordHash, verified.TokenEpoch).Updates(cols)
 		if res.Error != nil {
 			return res.Error
 		}
 		if res.RowsAffected == 0 {
-			return models.Errorf(models.ENOTFOUND, "Not found.")
+			return missingOrChanged(tx, verified.ID)
 		}
-		return s.notifyUsers(tx, id)
+		return s.notifyUsers(tx, verified.ID)
 	}))
+}
+
+// missingOrChanged tells why a conditional write to user id matched no
+// row: ENOTFOUND if the user is gone, else ECONFLICT.
+func missingOrChanged(tx *gorm.DB, id int64) error {
+	var n int64
+	if err := tx.Model(&userRow{}).Where("id = ?", id).Count(&n).Error; err != nil {
+		return err
+	}
+	if n == 0 {
+		return models.Errorf(models.ENOTFOUND, "Not found.")
+	}
+	return errChangedSinceVerified
 }
 
 // write runs fn, a write that may announce itself with notifyUsers: in a
