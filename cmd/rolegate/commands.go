@@ -190,7 +190,7 @@ func createUser(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	if u.PasswordHash, err = hasher.Hash(ctx, password); err != nil {
+	if u.PasswordHash, err = hasher.Hash(ctx, auth.Requester{Account: u.Username}, password); err != nil {
 		return err
 	}
 	st, err := server.OpenStore(ctx, cfg)

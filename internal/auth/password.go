@@ -14,8 +14,6 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
-
-	"github.com/rolegate/rolegate/models"
 )
 
 // Argon2Params are argon2id's cost parameters.
@@ -42,11 +40,12 @@ const (
 // Hasher hashes and verifies passwords with argon2id. It caps how many
 // hashes run at once, because each costs Memory KiB and a core: a login
 // flood waits for a slot, up to a limit, and then gets EUNAVAILABLE
-// instead of exhausting the machine.
+// instead of exhausting the machine. Waiting requesters take turns (see
+// fairSlots), so that a flood from one account or one client delays
+// everyone else by about one hash, not by the whole flood.
 type Hasher struct {
 	params Argon2Params
-	slots  chan struct{}
-	wait   time.Duration
+	slots  *fairSlots
 	// decoy is a hash of a random password, verified for unknown users so
 	// that their logins cost as much as a wrong password.
 	decoy string
@@ -58,10 +57,7 @@ func NewHasher(p Argon2Params, concurrency int, wait time.Duration) (*Hasher, er
 	if p.Memory == 0 || p.Iterations == 0 || p.Parallelism == 0 {
 		return nil, fmt.Errorf("argon2id parameters must be positive: %+v", p)
 	}
-	if concurrency < 1 {
-		concurrency = 1
-	}
-	h := &Hasher{params: p, slots: make(chan struct{}, concurrency), wait: wait}
+	h := &Hasher{params: p, slots: newFairSlots(concurrency, wait)}
 	h.decoy = h.hash(rand.Text())
 	return h, nil
 }
@@ -69,13 +65,14 @@ func NewHasher(p Argon2Params, concurrency int, wait time.Duration) (*Hasher, er
 // Params returns the parameters new hashes use.
 func (h *Hasher) Params() Argon2Params { return h.params }
 
-// Hash returns the PHC string of password. It returns EUNAVAILABLE when no
-// hashing slot frees up in time.
-func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
-	if err := h.acquire(ctx); err != nil {
+// Hash returns the PHC string of password, hashed for who. It returns
+// EUNAVAILABLE when no hashing slot frees up in time.
+func (h *Hasher) Hash(ctx context.Context, who Requester, password string) (string, error) {
+	release, err := h.slots.acquire(ctx, who)
+	if err != nil {
 		return "", err
 	}
-	defer h.release()
+	defer release()
 	return h.hash(password), nil
 }
 
@@ -83,12 +80,14 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 // whether the hash should be replaced: because it uses weaker parameters
 // than the Hasher's, or because it was imported from Django (see
 // parseStored for the formats). A malformed hash or one of an unknown
-// format never matches.
-func (h *Hasher) Verify(ctx context.Context, password, encoded string) (ok, rehash bool, err error) {
-	if err := h.acquire(ctx); err != nil {
+// format never matches. It returns EUNAVAILABLE when no hashing slot
+// frees up in time for who.
+func (h *Hasher) Verify(ctx context.Context, who Requester, password, encoded string) (ok, rehash bool, err error) {
+	release, err := h.slots.acquire(ctx, who)
+	if err != nil {
 		return false, false, err
 	}
-	defer h.release()
+	defer release()
 	stored, perr := parseStored(encoded)
 	if perr != nil {
 		// Spend the same time as a real check, then refuse.
@@ -101,8 +100,8 @@ func (h *Hasher) Verify(ctx context.Context, password, encoded string) (ok, reha
 
 // VerifyDecoy spends the time of a real verification and always fails. It
 // is for logins of unknown users.
-func (h *Hasher) VerifyDecoy(ctx context.Context, password string) error {
-	_, _, err := h.Verify(ctx, password, h.decoy)
+func (h *Hasher) VerifyDecoy(ctx context.Context, who Requester, password string) error {
+	_, _, err := h.Verify(ctx, who, password, h.decoy)
 	return err
 }
 
@@ -125,26 +124,6 @@ func (h *Hasher) hash(password string) string {
 }
 
 var b64 = base64.RawStdEncoding
-
-func (h *Hasher) acquire(ctx context.Context) error {
-	select {
-	case h.slots <- struct{}{}:
-		return nil
-	default:
-	}
-	t := time.NewTimer(h.wait)
-	defer t.Stop()
-	select {
-	case h.slots <- struct{}{}:
-		return nil
-	case <-t.C:
-		return &models.Error{Code: models.EUNAVAILABLE, Reason: "busy", Message: "Too many password checks in progress; try again shortly."}
-	case <-ctx.Done():
-		return models.Unavailable(ctx.Err())
-	}
-}
-
-func (h *Hasher) release() { <-h.slots }
 
 // argon2Hash is a parsed argon2 hash: rolegate's own, or Django's.
 type argon2Hash struct {

@@ -89,14 +89,16 @@ const maxLoginChecks = 3
 // hash and return ErrBadCredentials. A login is recorded, and an outdated
 // hash replaced, only on the account as it was checked; when it changed
 // meanwhile, the password is checked again on the account as it is now,
-// and after maxLoginChecks such changes the answer is ECONFLICT.
-func (s *Service) Login(ctx context.Context, username, password string) (*models.User, Pair, error) {
+// and after maxLoginChecks such changes the answer is ECONFLICT. client
+// is the caller's address, for sharing the hashing slots fairly.
+func (s *Service) Login(ctx context.Context, username, password, client string) (*models.User, Pair, error) {
+	who := Requester{Account: username, Client: client}
 	for check := 1; ; check++ {
-		u, rehash, err := s.checkPassword(ctx, username, password)
+		u, rehash, err := s.checkPassword(ctx, who, password)
 		if err != nil {
 			return nil, Pair{}, err
 		}
-		err = s.recordLogin(ctx, u, password, rehash)
+		err = s.recordLogin(ctx, who, u, password, rehash)
 		switch models.ErrorCode(err) {
 		case "":
 			pair, err := s.StartSession(ctx, u)
@@ -112,13 +114,13 @@ func (s *Service) Login(ctx context.Context, username, password string) (*models
 	}
 }
 
-// checkPassword returns the active user named username if password is
+// checkPassword returns the active user named who.Account if password is
 // theirs, and whether their hash should be replaced; else
 // ErrBadCredentials, after one password hash whatever the reason.
-func (s *Service) checkPassword(ctx context.Context, username, password string) (*models.User, bool, error) {
-	u, err := s.users.UserByUsername(ctx, username)
+func (s *Service) checkPassword(ctx context.Context, who Requester, password string) (*models.User, bool, error) {
+	u, err := s.users.UserByUsername(ctx, who.Account)
 	if models.ErrorCode(err) == models.ENOTFOUND {
-		if err := s.hasher.VerifyDecoy(ctx, password); err != nil {
+		if err := s.hasher.VerifyDecoy(ctx, who, password); err != nil {
 			return nil, false, err
 		}
 		return nil, false, ErrBadCredentials
@@ -126,7 +128,7 @@ func (s *Service) checkPassword(ctx context.Context, username, password string) 
 	if err != nil {
 		return nil, false, err
 	}
-	ok, rehash, err := s.hasher.Verify(ctx, password, u.PasswordHash)
+	ok, rehash, err := s.hasher.Verify(ctx, who, password, u.PasswordHash)
 	if err != nil {
 		return nil, false, err
 	}
@@ -138,11 +140,11 @@ func (s *Service) checkPassword(ctx context.Context, username, password string) 
 
 // recordLogin stores the login of u, checked with password, rehashing the
 // password when asked; see UserStore.RecordLogin.
-func (s *Service) recordLogin(ctx context.Context, u *models.User, password string, rehash bool) error {
+func (s *Service) recordLogin(ctx context.Context, who Requester, u *models.User, password string, rehash bool) error {
 	var newHash string
 	if rehash {
 		var err error
-		if newHash, err = s.hasher.Hash(ctx, password); err != nil {
+		if newHash, err = s.hasher.Hash(ctx, who, password); err != nil {
 			return err
 		}
 	}
@@ -264,12 +266,14 @@ var errPasswordChangedMeanwhile = models.Errorf(models.ECONFLICT,
 // written only over the hash the old password was checked against: u may
 // be a cached copy, and a concurrent change or reset is ECONFLICT, never
 // overwritten. Every session of u ends, and a new one is started for the
-// caller. Returns ErrWrongOldPassword for a wrong old password.
-func (s *Service) ChangePassword(ctx context.Context, u *models.User, oldPassword, newPassword string) (Pair, error) {
+// caller. Returns ErrWrongOldPassword for a wrong old password. client is
+// the caller's address, for sharing the hashing slots fairly.
+func (s *Service) ChangePassword(ctx context.Context, u *models.User, oldPassword, newPassword, client string) (Pair, error) {
 	if err := s.checkNewPassword(newPassword, u.Username); err != nil {
 		return Pair{}, err
 	}
-	ok, _, err := s.hasher.Verify(ctx, oldPassword, u.PasswordHash)
+	who := Requester{Account: u.Username, Client: client}
+	ok, _, err := s.hasher.Verify(ctx, who, oldPassword, u.PasswordHash)
 	if err != nil {
 		return Pair{}, err
 	}
@@ -277,7 +281,7 @@ func (s *Service) ChangePassword(ctx context.Context, u *models.User, oldPasswor
 		return Pair{}, ErrWrongOldPassword
 	}
 	checked := u.PasswordHash
-	change, err := s.storePassword(ctx, u.ID, newPassword, models.AdminGuard{}, func(locked *models.User, _ models.UserPatch) error {
+	change, err := s.storePassword(ctx, who, u.ID, newPassword, models.AdminGuard{}, func(locked *models.User, _ models.UserPatch) error {
 		if locked.PasswordHash != checked {
 			return errPasswordChangedMeanwhile
 		}
@@ -290,12 +294,13 @@ func (s *Service) ChangePassword(ctx context.Context, u *models.User, oldPasswor
 }
 
 // SetPassword checks newPassword against the password policy, hashes it
-// and stores it, ending every session of the user.
-func (s *Service) SetPassword(ctx context.Context, id int64, username, newPassword string, guard models.AdminGuard) (*models.User, error) {
+// and stores it, ending every session of the user. client is the address
+// of whoever sets it, for sharing the hashing slots fairly.
+func (s *Service) SetPassword(ctx context.Context, id int64, username, newPassword string, guard models.AdminGuard, client string) (*models.User, error) {
 	if err := s.checkNewPassword(newPassword, username); err != nil {
 		return nil, err
 	}
-	change, err := s.storePassword(ctx, id, newPassword, guard, nil)
+	change, err := s.storePassword(ctx, Requester{Account: username, Client: client}, id, newPassword, guard, nil)
 	return change.After, err
 }
 
@@ -310,8 +315,8 @@ func (s *Service) checkNewPassword(newPassword, username string) error {
 
 // storePassword hashes newPassword and stores it once check approves the
 // user's row as locked.
-func (s *Service) storePassword(ctx context.Context, id int64, newPassword string, guard models.AdminGuard, check models.UserCheck) (models.UserChange, error) {
-	hash, err := s.hasher.Hash(ctx, newPassword)
+func (s *Service) storePassword(ctx context.Context, who Requester, id int64, newPassword string, guard models.AdminGuard, check models.UserCheck) (models.UserChange, error) {
+	hash, err := s.hasher.Hash(ctx, who, newPassword)
 	if err != nil {
 		return models.UserChange{}, err
 	}
@@ -324,9 +329,9 @@ func (s *Service) PasswordProblems(password, username string) []string {
 	return s.policy.Check(password, username)
 }
 
-// HashPassword hashes an already checked password.
-func (s *Service) HashPassword(ctx context.Context, password string) (string, error) {
-	return s.hasher.Hash(ctx, password)
+// HashPassword hashes an already checked password for who.
+func (s *Service) HashPassword(ctx context.Context, who Requester, password string) (string, error) {
+	return s.hasher.Hash(ctx, who, password)
 }
 
 // JWKS returns the public signing keys as a JWK Set.

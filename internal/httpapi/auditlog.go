@@ -9,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/rolegate/rolegate/internal/account"
+	"github.com/rolegate/rolegate/internal/auth"
 	"github.com/rolegate/rolegate/models"
 )
 
@@ -63,6 +64,26 @@ func (h *handler) recordLoginFailure(c *gin.Context, username string, err error)
 	h.record(c, models.AuditEvent{
 		Action: models.AuditLoginFailure, Result: models.AuditFailure,
 		Detail: map[string]any{"username": clip(username, account.MaxUsernameLength), "reason": reason},
+	})
+}
+
+// recordPasswordChangeFailure records a refused change of u's own
+// password that matters to security: a wrong old password, a refusal by
+// the throttle, or a conflict with another change. A new password the
+// policy refuses is the caller's typo, not an event.
+func (h *handler) recordPasswordChangeFailure(c *gin.Context, u *models.User, err error) {
+	var reason string
+	switch {
+	case errors.Is(err, auth.ErrWrongOldPassword):
+		reason = "wrong_old_password"
+	case models.ErrorCode(err) == models.ETHROTTLED, models.ErrorCode(err) == models.ECONFLICT:
+		reason = defaultReason[models.ErrorCode(err)]
+	default:
+		return
+	}
+	h.record(c, models.AuditEvent{
+		Action: models.AuditUserPasswordChange, Result: models.AuditFailure, Target: userTarget(u.ID),
+		Detail: map[string]any{"reason": reason},
 	})
 }
 

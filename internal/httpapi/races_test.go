@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,23 +17,24 @@ import (
 	"github.com/rolegate/rolegate/models"
 )
 
-// hammer sends request from n goroutines, over and over, until stop is
-// closed or each has sent max requests, and counts the answers by status.
-// It returns a function that stops it and returns the counts.
-func hammer(e *env, n, max int, request func() (*http.Request, error)) (started *atomic.Int64, stop func() (map[int]int, error)) {
-	started = new(atomic.Int64)
-	done := make(chan struct{})
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		statuses = map[int]int{}
-		firstErr error
-	)
+// hammering is a flood of requests in progress.
+type hammering struct {
+	done     chan struct{}
+	wg       sync.WaitGroup
+	mu       sync.Mutex
+	statuses map[int]int
+	firstErr error
+}
+
+// hammer sends request from n goroutines, over and over, until stopped or
+// each has sent max requests, and counts the answers by status.
+func hammer(e *env, n, max int, request func() (*http.Request, error)) *hammering {
+	h := &hammering{done: make(chan struct{}), statuses: map[int]int{}}
 	for range n {
-		wg.Go(func() {
+		h.wg.Go(func() {
 			for range max {
 				select {
-				case <-done:
+				case <-h.done:
 					return
 				default:
 				}
@@ -43,35 +43,60 @@ func hammer(e *env, n, max int, request func() (*http.Request, error)) (started 
 				if err == nil {
 					r, err = e.roundTrip(req)
 				}
-				mu.Lock()
-				if err != nil && firstErr == nil {
-					firstErr = err
+				h.mu.Lock()
+				if err != nil && h.firstErr == nil {
+					h.firstErr = err
 				}
 				if r != nil {
-					statuses[r.Status]++
+					h.statuses[r.Status]++
 				}
-				mu.Unlock()
-				started.Add(1)
+				h.mu.Unlock()
 			}
 		})
 	}
-	return started, func() (map[int]int, error) {
-		close(done)
-		wg.Wait()
-		return statuses, firstErr
-	}
+	return h
 }
 
-// waitCount polls until n reaches want, for at most within.
-func waitCount(t *testing.T, n *atomic.Int64, want int64, within time.Duration) {
+// answered returns how many answers had status, or any status for 0.
+func (h *hammering) answered(status int) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if status != 0 {
+		return h.statuses[status]
+	}
+	n := 0
+	for _, c := range h.statuses {
+		n += c
+	}
+	return n
+}
+
+// waitAnswered polls until h has had want answers of status (0: any), for
+// at most within.
+func (h *hammering) waitAnswered(t *testing.T, status, want int, within time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(within)
-	for n.Load() < want {
+	for h.answered(status) < want {
 		if time.Now().After(deadline) {
-			t.Fatalf("got %d answers within %v, want at least %d", n.Load(), within, want)
+			t.Fatalf("got %d answers of status %d within %v, want at least %d (all: %v)", h.answered(status), status, within, want, h.stop())
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// stop ends the flood, waits for the requests in flight, and returns the
+// count of answers by status. It fails the test if a request could not be
+// sent.
+func (h *hammering) stop() map[int]int {
+	select {
+	case <-h.done:
+	default:
+		close(h.done)
+	}
+	h.wg.Wait()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.statuses
 }
 
 // TestDemotionSticks is issue 10's first race: a user keeps sending their
@@ -86,15 +111,15 @@ func TestDemotionSticks(t *testing.T) {
 		refusals := map[int64]int{}      // by user: their 403s, each a deny in the audit trail
 		for round := range rounds {
 			u := e.newUser(t, roleStaff)
-			started, stop := hammer(e, 4, 2000, func() (*http.Request, error) {
+			flood := hammer(e, 4, 2000, func() (*http.Request, error) {
 				return e.newRequest(http.MethodPatch, "/me/", u.Access, obj{"role": roleStaff, "is_active": true})
 			})
-			waitCount(t, started, 4, 10*time.Second)
+			flood.waitAnswered(t, 0, 4, 10*time.Second)
 			r := e.do(t, http.MethodPatch, fmt.Sprintf("/v1/users/%d", u.ID), admin.Access, obj{"role": roleUser, "is_active": false})
 			wantStatus(t, r, http.StatusOK)
-			statuses, err := stop()
-			if err != nil {
-				t.Fatal(err)
+			statuses := flood.stop()
+			if flood.firstErr != nil {
+				t.Fatal(flood.firstErr)
 			}
 			for status := range statuses {
 				// 200 before the admin's change, 403 for a request that
@@ -171,7 +196,7 @@ var outdatedHashes = map[string]func(t *testing.T, password string) string{
 		if err != nil {
 			t.Fatal(err)
 		}
-		hash, err := h.Hash(t.Context(), password)
+		hash, err := h.Hash(t.Context(), auth.Requester{}, password)
 		if err != nil {
 			t.Fatal(err)
 		}

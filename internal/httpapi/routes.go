@@ -38,22 +38,26 @@ type UserStore interface {
 	Ping(ctx context.Context) error
 }
 
-// Authenticator is what the API needs from the auth service.
+// Authenticator is what the API needs from the auth service. Methods that
+// hash a password take the caller's client address, by which the hashing
+// slots are shared.
 type Authenticator interface {
 	// Login returns auth.ErrBadCredentials for any failed login.
-	Login(ctx context.Context, username, password string) (*models.User, auth.Pair, error)
+	Login(ctx context.Context, username, password, client string) (*models.User, auth.Pair, error)
 	// Refresh returns EUNAUTHORIZED for a bad, spent or revoked token.
 	Refresh(ctx context.Context, refresh string) (auth.Pair, error)
 	Logout(ctx context.Context, refresh string) error
 	// Authenticate returns EUNAUTHORIZED unless the access token is valid
 	// and its user active.
 	Authenticate(ctx context.Context, access string) (*models.User, error)
-	// ChangePassword returns EINVALID for a wrong old or a bad new password.
-	ChangePassword(ctx context.Context, u *models.User, oldPassword, newPassword string) (auth.Pair, error)
+	// ChangePassword returns auth.ErrWrongOldPassword for a wrong old
+	// password, EINVALID for a bad new one, and ECONFLICT when the
+	// password changed since u was read.
+	ChangePassword(ctx context.Context, u *models.User, oldPassword, newPassword, client string) (auth.Pair, error)
 	// SetPassword returns EINVALID for a bad new password.
-	SetPassword(ctx context.Context, id int64, username, newPassword string, guard models.AdminGuard) (*models.User, error)
+	SetPassword(ctx context.Context, id int64, username, newPassword string, guard models.AdminGuard, client string) (*models.User, error)
 	PasswordProblems(password, username string) []string
-	HashPassword(ctx context.Context, password string) (string, error)
+	HashPassword(ctx context.Context, who auth.Requester, password string) (string, error)
 	JWKS() any
 }
 
@@ -114,6 +118,9 @@ type Deps struct {
 // must then fail).
 type Throttle interface {
 	CheckLogin(ctx context.Context, username, ip string) error
+	// CheckPasswordChange checks the failure counters CheckLogin checks;
+	// LoginFailed counts a wrong old password too.
+	CheckPasswordChange(ctx context.Context, username, ip string) error
 	LoginFailed(ctx context.Context, username, ip string) error
 	LoginSucceeded(ctx context.Context, username string) error
 	CheckSignup(ctx context.Context, ip string) error

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/rolegate/rolegate/internal/auth"
 	"github.com/rolegate/rolegate/internal/authz"
 	"github.com/rolegate/rolegate/models"
 )
@@ -376,7 +377,7 @@ func (h *handler) resetPassword(c *gin.Context) {
 		u, err = h.users.UserByID(c.Request.Context(), id)
 	}
 	if err == nil {
-		_, err = h.auth.SetPassword(c.Request.Context(), id, u.Username, *in.NewPassword, models.AdminGuard{})
+		_, err = h.auth.SetPassword(c.Request.Context(), id, u.Username, *in.NewPassword, models.AdminGuard{}, hashClient(c))
 	}
 	if err != nil {
 		writeError(c, h.log, err)
@@ -418,7 +419,10 @@ type changePasswordInput struct {
 
 // changePassword replaces the caller's password. Every session of the
 // caller ends, including other devices; this response carries a new pair
-// so the caller stays logged in.
+// so the caller stays logged in. A wrong old password counts against the
+// caller's failed-login limit, which is checked before any hashing, like
+// a login's: a stolen access token cannot be used to guess the password
+// any faster than the login route allows.
 func (h *handler) changePassword(c *gin.Context) {
 	u := principal(c.Request.Context())
 	d, err := h.authorize(c, h.policies.Current(), models.Resource{Type: models.ResourceUsers, OwnerID: u.ID}, models.ActionUpdate)
@@ -435,8 +439,20 @@ func (h *handler) changePassword(c *gin.Context) {
 		writeError(c, h.log, err)
 		return
 	}
-	pair, err := h.auth.ChangePassword(c.Request.Context(), u, *in.OldPassword, *in.NewPassword)
+	ctx, ip := c.Request.Context(), c.ClientIP()
+	err = h.throttle.CheckPasswordChange(ctx, u.Username, ip)
+	var pair auth.Pair
+	if err == nil {
+		pair, err = h.auth.ChangePassword(ctx, u, *in.OldPassword, *in.NewPassword, hashClient(c))
+	}
+	if errors.Is(err, auth.ErrWrongOldPassword) {
+		// Uncounted, a wrong guess must not be answered as one.
+		if terr := h.throttle.LoginFailed(ctx, u.Username, ip); terr != nil {
+			err = terr
+		}
+	}
 	if err != nil {
+		h.recordPasswordChangeFailure(c, u, err)
 		writeError(c, h.log, err)
 		return
 	}

@@ -171,6 +171,7 @@ func ThrottleLimits(cfg config.Config) throttle.Limits {
 	return throttle.Limits{
 		LoginAccount: limit(cfg.LoginAccountLimit, cfg.LoginWindow),
 		LoginIP:      limit(cfg.LoginIPLimit, cfg.LoginWindow),
+		LoginSession: limit(cfg.LoginSessionLimit, time.Minute),
 		SignupIP:     limit(cfg.SignupIPLimit, cfg.SignupWindow),
 		RenameUser:   limit(cfg.SignupIPLimit, cfg.SignupWindow),
 	}

@@ -1,5 +1,6 @@
-// Package throttle limits brute force: failed logins per account and per
-// client address, and signups and username changes per client address and
+// Package throttle limits brute force: failed password checks (logins and
+// password changes) per account and per client address, successful logins
+// per account, and signups and username changes per client address and
 // per account. The counters live in the database, so every replica sees
 // the same ones.
 package throttle
@@ -32,6 +33,10 @@ type Store interface {
 type Limits struct {
 	LoginAccount models.ThrottleLimit
 	LoginIP      models.ThrottleLimit
+	// LoginSession limits successful logins (new sessions) per username,
+	// so that a flood of right passwords costs a hash each only until it
+	// is blocked.
+	LoginSession models.ThrottleLimit
 	SignupIP     models.ThrottleLimit
 	// RenameUser limits the username changes one user makes: each tells,
 	// like a signup, whether a username is taken.
@@ -52,14 +57,24 @@ func New(store Store, limits Limits) *Limiter {
 }
 
 // CheckLogin returns ETHROTTLED, with the time to wait, when username or
-// ip is blocked. It reads no account, so its answer is the same whether
-// username exists or not. A database failure is EUNAVAILABLE: the login
-// must not go ahead unchecked.
+// ip is blocked: by failed password checks or, for username, by too many
+// successful logins. It reads no account, so its answer is the same
+// whether username exists or not. A database failure is EUNAVAILABLE: the
+// login must not go ahead unchecked.
 func (l *Limiter) CheckLogin(ctx context.Context, username, ip string) error {
+	return l.check(ctx, usernameKey(models.ThrottleLoginAccount, username), usernameKey(models.ThrottleLoginSession, username),
+		ipKey(models.ThrottleLoginIP, ip))
+}
+
+// CheckPasswordChange is CheckLogin for users changing their own password:
+// the same failure counters, which LoginFailed counts a wrong old
+// password against, but not the successful logins.
+func (l *Limiter) CheckPasswordChange(ctx context.Context, username, ip string) error {
 	return l.check(ctx, usernameKey(models.ThrottleLoginAccount, username), ipKey(models.ThrottleLoginIP, ip))
 }
 
-// LoginFailed counts a failed login against username and ip.
+// LoginFailed counts a failed password check, a login's or a password
+// change's, against username and ip.
 func (l *Limiter) LoginFailed(ctx context.Context, username, ip string) error {
 	now := l.now()
 	if _, err := l.store.CountThrottle(ctx, usernameKey(models.ThrottleLoginAccount, username), l.limits.LoginAccount, now); err != nil {
@@ -69,11 +84,16 @@ func (l *Limiter) LoginFailed(ctx context.Context, username, ip string) error {
 	return err
 }
 
-// LoginSucceeded forgets the failed logins of username. Those of the
+// LoginSucceeded forgets the failed logins of username and counts the new
+// session against its limit of successful logins. The failures of the
 // client address stay: one good password must not reset a guesser's
 // budget for every other account.
 func (l *Limiter) LoginSucceeded(ctx context.Context, username string) error {
-	return l.store.ResetThrottle(ctx, usernameKey(models.ThrottleLoginAccount, username))
+	if err := l.store.ResetThrottle(ctx, usernameKey(models.ThrottleLoginAccount, username)); err != nil {
+		return err
+	}
+	_, err := l.store.CountThrottle(ctx, usernameKey(models.ThrottleLoginSession, username), l.limits.LoginSession, l.now())
+	return err
 }
 
 // CheckSignup returns ETHROTTLED when ip may not sign up now, or
