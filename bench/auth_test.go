@@ -57,7 +57,7 @@ func BenchmarkHashPassword(b *testing.B) {
 	b.ReportAllocs()
 	cpu := startCPU()
 	for b.Loop() {
-		if _, err := h.Hash(context.Background(), "correct horse battery staple"); err != nil {
+		if _, err := h.Hash(context.Background(), auth.Requester{}, "correct horse battery staple"); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -69,6 +69,7 @@ type Config struct {
 	LoginAccountLimit int
 	LoginIPLimit      int
 	LoginWindow       time.Duration
+	LoginSessionLimit int
 	SignupIPLimit     int
 	SignupWindow      time.Duration
 	ThrottleBaseDelay time.Duration
@@ -210,7 +211,8 @@ var binds = []bind{
 	{Setting{"login-account-limit", "ROLEGATE_LOGIN_ACCOUNT_LIMIT", "10", "failed logins per username in a login window before each further one blocks"}, integer(func(c *Config) *int { return &c.LoginAccountLimit })},
 	{Setting{"login-ip-limit", "ROLEGATE_LOGIN_IP_LIMIT", "100", "failed logins per client address in a login window before each further one blocks"}, integer(func(c *Config) *int { return &c.LoginIPLimit })},
 	{Setting{"login-window", "ROLEGATE_LOGIN_WINDOW", "15m", "window of the login limits, and their longest block"}, dur(func(c *Config) *time.Duration { return &c.LoginWindow })},
-	{Setting{"signup-ip-limit", "ROLEGATE_SIGNUP_IP_LIMIT", "20", "signups per client address in a signup window before each further one blocks"}, integer(func(c *Config) *int { return &c.SignupIPLimit })},
+	{Setting{"login-session-limit", "ROLEGATE_LOGIN_SESSION_LIMIT", "30", "successful logins (new sessions) per username in a minute before each further one blocks"}, integer(func(c *Config) *int { return &c.LoginSessionLimit })},
+	{Setting{"signup-ip-limit", "ROLEGATE_SIGNUP_IP_LIMIT", "20", "signups and username changes per client address, and username changes per user, in a signup window before each further one blocks"}, integer(func(c *Config) *int { return &c.SignupIPLimit })},
 	{Setting{"signup-window", "ROLEGATE_SIGNUP_WINDOW", "1h", "window of the signup limit, and its longest block"}, dur(func(c *Config) *time.Duration { return &c.SignupWindow })},
 	{Setting{"throttle-base-delay", "ROLEGATE_THROTTLE_BASE_DELAY", "1s", "first block past a limit; each further attempt doubles it"}, dur(func(c *Config) *time.Duration { return &c.ThrottleBaseDelay })},
 	{Setting{"trusted-proxies", "ROLEGATE_TRUSTED_PROXIES", "", "comma-separated proxy addresses or CIDRs whose X-Forwarded-For is believed; empty trusts none"}, str(func(c *Config) *string { return &c.TrustedProxies })},
@@ -429,6 +431,7 @@ func (c Config) Validate() error {
 	check(c.LoginAccountLimit >= 1, "login-account-limit", "must be at least 1")
 	check(c.LoginIPLimit >= 1, "login-ip-limit", "must be at least 1")
 	check(c.LoginWindow > 0, "login-window", "must be positive")
+	check(c.LoginSessionLimit >= 1, "login-session-limit", "must be at least 1")
 	check(c.SignupIPLimit >= 1, "signup-ip-limit", "must be at least 1")
 	check(c.SignupWindow > 0, "signup-window", "must be positive")
 	check(c.ThrottleBaseDelay >= time.Millisecond, "throttle-base-delay", "must be at least 1ms")

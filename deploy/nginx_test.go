@@ -33,6 +33,7 @@ import (
 	"github.com/goccy/go-yaml"
 
 	"github.com/rolegate/rolegate/config"
+	"github.com/rolegate/rolegate/internal/auth"
 	"github.com/rolegate/rolegate/internal/dbtest"
 	"github.com/rolegate/rolegate/internal/server"
 	"github.com/rolegate/rolegate/internal/store"
@@ -328,7 +329,7 @@ func startReplica(t *testing.T, databaseURL, keyFile string) *replica {
 
 func createUser(t *testing.T, srv *server.Server, username, role string) *models.User {
 	t.Helper()
-	hash, err := srv.Auth.HashPassword(context.Background(), password)
+	hash, err := srv.Auth.HashPassword(context.Background(), auth.Requester{Account: username}, password)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ const (
 	ActionUpdate        = "update"
 	ActionDelete        = "delete"
 	ActionAssignRole    = "assign_role"
+	ActionRename        = "rename" // changing a username, one's own included
 	ActionResetPassword = "reset_password"
 	ActionReload        = "reload"
 	// ActionCheckOthers is asking the decision API about a subject other
@@ -47,6 +48,7 @@ func Questions() []Question {
 		{Resource: ResourceUsers, Action: ActionUpdate, Owned: true},
 		{Resource: ResourceUsers, Action: ActionDelete, Owned: true},
 		{Resource: ResourceUsers, Action: ActionAssignRole, Owned: true, Ownerless: true},
+		{Resource: ResourceUsers, Action: ActionRename, Owned: true},
 		{Resource: ResourceUsers, Action: ActionResetPassword, Owned: true},
 		{Resource: ResourceAdminArea, Action: ActionRead, Ownerless: true},
 		{Resource: ResourceStaffArea, Action: ActionRead, Ownerless: true},

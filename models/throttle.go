@@ -4,9 +4,11 @@ import "time"
 
 // Kinds of throttle counters.
 const (
-	ThrottleLoginAccount = "login_account" // failed logins for one username
-	ThrottleLoginIP      = "login_ip"      // failed logins from one client address
-	ThrottleSignupIP     = "signup_ip"     // signups from one client address
+	ThrottleLoginAccount = "login_account" // failed password checks (logins, password changes) for one username
+	ThrottleLoginIP      = "login_ip"      // failed password checks from one client address
+	ThrottleLoginSession = "login_session" // successful logins (new sessions) of one username
+	ThrottleSignupIP     = "signup_ip"     // signups and username changes from one client address
+	ThrottleRenameUser   = "rename_user"   // username changes made by one user
 )
 
 // ThrottleKey names one counter: its kind and what it counts, such as a

@@ -42,6 +42,9 @@ func (p UserPatch) ChangesAccess(u *User) bool {
 	return (p.Role != nil && *p.Role != u.Role) || (p.IsActive != nil && *p.IsActive != u.IsActive)
 }
 
+// RenamesUser reports whether the patch changes u's username.
+func (p UserPatch) RenamesUser(u *User) bool { return p.Username != nil && *p.Username != u.Username }
+
 // TouchesAccess reports whether the patch sets the role or the active flag
 // at all, whatever their current values.
 func (p UserPatch) TouchesAccess() bool { return p.Role != nil || p.IsActive != nil }
@@ -61,6 +64,19 @@ func (p UserPatch) Apply(u *User) {
 	set(&u.Role, p.Role)
 	set(&u.IsActive, p.IsActive)
 	set(&u.PasswordHash, p.PasswordHash)
+}
+
+// UserCheck decides whether patch may be applied to locked, the user as
+// stored at the moment of the write: it runs inside the write's
+// transaction, after the user's row is locked and before anything is
+// written. An error it returns rolls the write back and is returned to
+// the caller as it is.
+type UserCheck func(locked *User, patch UserPatch) error
+
+// UserChange is a user just before and just after one write, both as the
+// write's transaction saw them.
+type UserChange struct {
+	Before, After *User
 }
 
 func set[T any](dst *T, v *T) {

@@ -51,6 +51,7 @@ func table() []cell {
 	for _, owner := range []int64{caller, other} {
 		add("users", "delete", owner, true, false, false)
 		add("users", "assign_role", owner, true, false, false)
+		add("users", "rename", owner, true, false, false)
 		add("users", "reset_password", owner, true, false, false)
 	}
 	add("admin_area", "read", none, true, false, false)

@@ -34,7 +34,7 @@ func writeUsers(args []string) error {
 	if err != nil {
 		return err
 	}
-	hash, err := h.Hash(context.Background(), *password)
+	hash, err := h.Hash(context.Background(), auth.Requester{}, *password)
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/rolegate/rolegate/config"
 	"github.com/rolegate/rolegate/internal/account"
+	"github.com/rolegate/rolegate/internal/auth"
 	"github.com/rolegate/rolegate/internal/authz"
 	"github.com/rolegate/rolegate/internal/policytest"
 	"github.com/rolegate/rolegate/internal/server"
@@ -176,7 +177,7 @@ func createUser(ctx context.Context, cfg config.Config, f newUserFlags, stdin io
 	if err != nil {
 		return err
 	}
-	if u.PasswordHash, err = hasher.Hash(ctx, password); err != nil {
+	if u.PasswordHash, err = hasher.Hash(ctx, auth.Requester{Account: u.Username}, password); err != nil {
 		return err
 	}
 	created, err := st.CreateUser(ctx, u)

@@ -61,7 +61,7 @@ func setPassword(ctx context.Context, cfg config.Config, username, osUser string
 	}
 	// Setting a password signs no token, so the service needs no keys.
 	svc := auth.NewService(st, st, hasher, nil, server.PasswordPolicy(cfg))
-	if _, err := svc.SetPassword(ctx, u, password, models.AdminGuard{}); err != nil {
+	if _, err := svc.SetPassword(ctx, u, password, models.AdminGuard{}, "cli"); err != nil {
 		return describe(err)
 	}
 	event := models.AuditEvent{

@@ -18,7 +18,7 @@ func expensive(t *testing.T) string {
 // its slot, as the floor records it.
 func checkCost(t *testing.T, h *Hasher, encoded string) time.Duration {
 	t.Helper()
-	v, err := h.Check(context.Background(), "wrong password", encoded)
+	v, err := h.Check(context.Background(), anyone, "wrong password", encoded)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,9 +42,11 @@ func TestFailureFloorFollowsTheMostExpensiveKind(t *testing.T) {
 		t.Errorf("floor after calibrating: got %v, want about the PBKDF2 check's %v or more", floor, cost)
 	}
 	for name, refuse := range map[string]func() (Verification, error){
-		"unknown user":   func() (Verification, error) { return h.CheckDecoy(context.Background(), "some password") },
-		"wrong password": func() (Verification, error) { return h.Check(context.Background(), "wrong", h.hash("right")) },
-		"unusable hash":  func() (Verification, error) { return h.Check(context.Background(), "some password", "!unusable") },
+		"unknown user":   func() (Verification, error) { return h.CheckDecoy(context.Background(), anyone, "some password") },
+		"wrong password": func() (Verification, error) { return h.Check(context.Background(), anyone, "wrong", h.hash("right")) },
+		"unusable hash": func() (Verification, error) {
+			return h.Check(context.Background(), anyone, "some password", "!unusable")
+		},
 	} {
 		// A refusal is held to the floor as it stood when its check began.
 		floor := h.FailureFloor()
@@ -69,13 +71,13 @@ func TestRefusalHoldsNoHashingSlot(t *testing.T) {
 	checked := make(chan struct{})
 	refused := make(chan time.Time, 1)
 	go func() {
-		v, _ := h.CheckDecoy(context.Background(), "guess")
+		v, _ := h.CheckDecoy(context.Background(), anyone, "guess")
 		close(checked)
 		v.Refuse()
 		refused <- time.Now()
 	}()
 	<-checked
-	if _, err := h.Hash(context.Background(), "another user's login"); err != nil {
+	if _, err := h.Hash(context.Background(), anyone, "another user's login"); err != nil {
 		t.Fatalf("hash while a refusal waits: %v", err)
 	}
 	hashed := time.Now()

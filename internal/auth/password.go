@@ -42,11 +42,12 @@ const (
 // Hasher hashes and verifies passwords with argon2id. It caps how many
 // hashes run at once, because each costs Memory KiB and a core: a login
 // flood waits for a slot, up to a limit, and then gets EUNAVAILABLE
-// instead of exhausting the machine.
+// instead of exhausting the machine. Waiting requesters take turns (see
+// fairSlots), so that a flood from one account or one client delays
+// everyone else by about one hash, not by the whole flood.
 type Hasher struct {
 	params Argon2Params
-	slots  chan struct{}
-	wait   time.Duration
+	slots  *fairSlots
 	// decoy is a hash of a random password, verified for unknown users so
 	// that their logins cost as much as a wrong password.
 	decoy string
@@ -60,10 +61,7 @@ func NewHasher(p Argon2Params, concurrency int, wait time.Duration) (*Hasher, er
 	if p.Memory == 0 || p.Iterations == 0 || p.Parallelism == 0 {
 		return nil, fmt.Errorf("argon2id parameters must be positive: %+v", p)
 	}
-	if concurrency < 1 {
-		concurrency = 1
-	}
-	h := &Hasher{params: p, slots: make(chan struct{}, concurrency), wait: wait}
+	h := &Hasher{params: p, slots: newFairSlots(concurrency, wait)}
 	start := time.Now()
 	h.decoy = h.hash(rand.Text())
 	decoy, err := parseArgon2PHC(h.decoy)
@@ -77,13 +75,14 @@ func NewHasher(p Argon2Params, concurrency int, wait time.Duration) (*Hasher, er
 // Params returns the parameters new hashes use.
 func (h *Hasher) Params() Argon2Params { return h.params }
 
-// Hash returns the PHC string of password. It returns EUNAVAILABLE when no
-// hashing slot frees up in time.
-func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
-	if err := h.acquire(ctx); err != nil {
+// Hash returns the PHC string of password, hashed for who. It returns
+// EUNAVAILABLE when no hashing slot frees up in time.
+func (h *Hasher) Hash(ctx context.Context, who Requester, password string) (string, error) {
+	release, err := h.slots.acquire(ctx, who)
+	if err != nil {
 		return "", err
 	}
-	defer h.release()
+	defer release()
 	return h.hash(password), nil
 }
 
@@ -91,17 +90,19 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 // whether the hash should be replaced: because it uses weaker parameters
 // than the Hasher's, or because it was imported from Django (see
 // parseStored for the formats). A malformed hash or one of an unknown
-// format never matches.
-func (h *Hasher) Verify(ctx context.Context, password, encoded string) (ok, rehash bool, err error) {
-	v, err := h.Check(ctx, password, encoded)
+// format never matches. It returns EUNAVAILABLE when no hashing slot
+// frees up in time for who.
+func (h *Hasher) Verify(ctx context.Context, who Requester, password, encoded string) (ok, rehash bool, err error) {
+	v, err := h.Check(ctx, who, password, encoded)
 	return v.OK, v.Rehash, err
 }
 
 // Check is Verify for a login: its Verification can also hold a refused
 // login to the failure floor (see Verification.Refuse). The time the
 // check takes in its hashing slot is recorded for the floor.
-func (h *Hasher) Check(ctx context.Context, password, encoded string) (Verification, error) {
-	if err := h.acquire(ctx); err != nil {
+func (h *Hasher) Check(ctx context.Context, who Requester, password, encoded string) (Verification, error) {
+	release, err := h.slots.acquire(ctx, who)
+	if err != nil {
 		return Verification{}, err
 	}
 	floor := h.floor.floor()
@@ -113,15 +114,15 @@ func (h *Hasher) Check(ctx context.Context, password, encoded string) (Verificat
 	}
 	ok := stored.matches(password) && perr == nil
 	cost := time.Since(start)
-	h.release()
+	release()
 	h.floor.observe(stored.kind(), cost)
 	return Verification{OK: ok, Rehash: ok && stored.outdated(h.params), cost: cost, floor: floor}, nil
 }
 
 // CheckDecoy spends the time of a real check and never matches. It is for
 // logins of unknown users; Refuse the Verification.
-func (h *Hasher) CheckDecoy(ctx context.Context, password string) (Verification, error) {
-	v, err := h.Check(ctx, password, h.decoy)
+func (h *Hasher) CheckDecoy(ctx context.Context, who Requester, password string) (Verification, error) {
+	v, err := h.Check(ctx, who, password, h.decoy)
 	v.OK, v.Rehash = false, false
 	return v, err
 }
@@ -131,12 +132,16 @@ func (h *Hasher) CheckDecoy(ctx context.Context, password string) (Verification,
 // server calls it at start with a sample of each kind of stored hash.
 func (h *Hasher) Calibrate(ctx context.Context, hashes []string) error {
 	for _, encoded := range hashes {
-		if _, err := h.Check(ctx, rand.Text(), encoded); err != nil {
+		if _, err := h.Check(ctx, calibration, rand.Text(), encoded); err != nil {
 			return err
 		}
 	}
 	return nil
 }
+
+// calibration is the requester of Calibrate's checks, which run before
+// the server takes requests.
+var calibration = Requester{Client: "calibration"}
 
 // FailureFloor is how long a refused login takes at least, now.
 func (h *Hasher) FailureFloor() time.Duration { return h.floor.floor() }
@@ -151,26 +156,6 @@ func (h *Hasher) hash(password string) string {
 }
 
 var b64 = base64.RawStdEncoding
-
-func (h *Hasher) acquire(ctx context.Context) error {
-	select {
-	case h.slots <- struct{}{}:
-		return nil
-	default:
-	}
-	t := time.NewTimer(h.wait)
-	defer t.Stop()
-	select {
-	case h.slots <- struct{}{}:
-		return nil
-	case <-t.C:
-		return &models.Error{Code: models.EUNAVAILABLE, Reason: "busy", Message: "Too many password checks in progress; try again shortly."}
-	case <-ctx.Done():
-		return models.Unavailable(ctx.Err())
-	}
-}
-
-func (h *Hasher) release() { <-h.slots }
 
 // argon2Hash is a parsed argon2 hash: rolegate's own, or Django's.
 type argon2Hash struct {

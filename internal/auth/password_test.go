@@ -15,6 +15,9 @@ import (
 // cheap keeps tests fast; production uses OWASP or stronger.
 var cheap = Argon2Params{Memory: 64, Iterations: 1, Parallelism: 1}
 
+// anyone is the requester of tests that do not share the hashing slots.
+var anyone = Requester{Account: "tester", Client: "192.0.2.1"}
+
 func newHasher(t *testing.T, p Argon2Params, slots int, wait time.Duration) *Hasher {
 	t.Helper()
 	h, err := NewHasher(p, slots, wait)
@@ -27,14 +30,14 @@ func newHasher(t *testing.T, p Argon2Params, slots int, wait time.Duration) *Has
 func TestHashIsPHCAndVerifies(t *testing.T) {
 	h := newHasher(t, cheap, 2, time.Second)
 	ctx := context.Background()
-	enc, err := h.Hash(ctx, "correct horse battery staple ☃")
+	enc, err := h.Hash(ctx, anyone, "correct horse battery staple ☃")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(enc, "$argon2id$v=19$m=64,t=1,p=1$") || strings.Count(enc, "$") != 5 {
 		t.Fatalf("got %q, want a PHC argon2id string", enc)
 	}
-	if again, _ := h.Hash(ctx, "correct horse battery staple ☃"); again == enc {
+	if again, _ := h.Hash(ctx, anyone, "correct horse battery staple ☃"); again == enc {
 		t.Error("two hashes of one password are equal: the salt is not random")
 	}
 	for pw, want := range map[string]bool{
@@ -42,7 +45,7 @@ func TestHashIsPHCAndVerifies(t *testing.T) {
 		"correct horse battery staple":   false,
 		"":                               false,
 	} {
-		ok, rehash, err := h.Verify(ctx, pw, enc)
+		ok, rehash, err := h.Verify(ctx, anyone, pw, enc)
 		if err != nil || ok != want || rehash {
 			t.Errorf("verify %q: got ok=%v rehash=%v err=%v, want ok=%v rehash=false", pw, ok, rehash, err, want)
 		}
@@ -52,13 +55,13 @@ func TestHashIsPHCAndVerifies(t *testing.T) {
 func TestWeakerHashAsksForRehash(t *testing.T) {
 	ctx := context.Background()
 	weak := newHasher(t, cheap, 1, time.Second)
-	enc, _ := weak.Hash(ctx, "some long password")
+	enc, _ := weak.Hash(ctx, anyone, "some long password")
 	strong := newHasher(t, Argon2Params{Memory: 128, Iterations: 2, Parallelism: 1}, 1, time.Second)
-	ok, rehash, err := strong.Verify(ctx, "some long password", enc)
+	ok, rehash, err := strong.Verify(ctx, anyone, "some long password", enc)
 	if err != nil || !ok || !rehash {
 		t.Errorf("got ok=%v rehash=%v err=%v, want ok and rehash", ok, rehash, err)
 	}
-	if _, rehash, _ := strong.Verify(ctx, "wrong", enc); rehash {
+	if _, rehash, _ := strong.Verify(ctx, anyone, "wrong", enc); rehash {
 		t.Error("a failed verification asked for a rehash")
 	}
 }
@@ -73,28 +76,34 @@ func TestMalformedHashNeverMatches(t *testing.T) {
 		"$argon2id$v=19$m=64,t=1,p=1$!!!$a2V5a2V5a2V5a2V5a2V5aw",
 		"pbkdf2_sha256$260000$salt$hash",
 	} {
-		if ok, _, err := h.Verify(context.Background(), "", enc); ok || err != nil {
+		if ok, _, err := h.Verify(context.Background(), anyone, "", enc); ok || err != nil {
 			t.Errorf("verify against %q: got ok=%v err=%v, want false, nil", enc, ok, err)
 		}
 	}
 }
 
 func TestHashingIsCapped(t *testing.T) {
-	// One slot, held by a slow hash: a second caller waits, then gets
-	// EUNAVAILABLE rather than running a second hash.
-	h := newHasher(t, Argon2Params{Memory: 64 * 1024, Iterations: 3, Parallelism: 1}, 1, 10*time.Millisecond)
+	// One slot, held: a second caller waits, then gets EUNAVAILABLE rather
+	// than running a second hash, and leaves nothing behind in the queue.
+	h := newHasher(t, cheap, 1, 10*time.Millisecond)
 	ctx := context.Background()
-	h.slots <- struct{}{} // occupy the only slot
-	_, err := h.Hash(ctx, "whatever password")
+	release, err := h.slots.acquire(ctx, anyone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = h.Hash(ctx, Requester{Account: "other", Client: "192.0.2.2"}, "whatever password")
 	if got := models.ErrorCode(err); got != models.EUNAVAILABLE {
 		t.Fatalf("hash with no free slot: got %v, want EUNAVAILABLE", err)
 	}
-	<-h.slots
+	release()
+	if n := h.slots.idle(); n != "" {
+		t.Fatalf("after the wait ended and the slot came back: %s, want nothing held or waiting", n)
+	}
 	var wg sync.WaitGroup
 	errs := make([]error, 4)
 	h2 := newHasher(t, cheap, 1, 5*time.Second)
 	for i := range errs {
-		wg.Go(func() { _, errs[i] = h2.Hash(ctx, "queued password") })
+		wg.Go(func() { _, errs[i] = h2.Hash(ctx, anyone, "queued password") })
 	}
 	wg.Wait()
 	for i, err := range errs {

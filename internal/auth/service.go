@@ -19,16 +19,20 @@ type UserStore interface {
 	// UserByUsername matches case-insensitively. Returns ENOTFOUND if no
 	// user has that username.
 	UserByUsername(ctx context.Context, username string) (*models.User, error)
-	// RecordLogin sets the user's last login and, when newHash is not "",
-	// replaces the password hash without ending sessions. Returns
-	// ENOTFOUND if the user is gone.
-	RecordLogin(ctx context.Context, id int64, at time.Time, newHash string) error
-	// UpdateUser applies patch to the user. A patch that ends sessions
-	// (a new password, a deactivation) revokes every session of the user
-	// and advances the user's token epoch in the same transaction. Returns
-	// ENOTFOUND, EINVALID for a taken username, or ECONFLICT when the patch
-	// would remove the last active holder of a role in guard.
-	UpdateUser(ctx context.Context, id int64, patch models.UserPatch, guard models.AdminGuard) (*models.User, error)
+	// RecordLogin sets the last login of verified, the user as read when
+	// the password was checked, and, when newHash is not "", replaces the
+	// password hash without ending sessions; only while the stored hash
+	// and token epoch are still verified's. Returns ECONFLICT when they
+	// are not, or ENOTFOUND if the user is gone.
+	RecordLogin(ctx context.Context, verified *models.User, at time.Time, newHash string) error
+	// UpdateUser applies patch to the user once check, unless nil, has
+	// approved it against the user's row as locked by the write. A patch
+	// that ends sessions (a new password, a deactivation) revokes every
+	// session of the user and advances the user's token epoch in the same
+	// transaction. Returns ENOTFOUND, EINVALID for a taken username,
+	// ECONFLICT when the patch would remove the last active holder of a
+	// role in guard, or check's error as it is.
+	UpdateUser(ctx context.Context, id int64, patch models.UserPatch, guard models.AdminGuard, check models.UserCheck) (models.UserChange, error)
 }
 
 // SessionStore keeps login sessions and their refresh tokens.
@@ -75,44 +79,91 @@ type Pair struct {
 // reason, so that it tells nothing about which accounts exist.
 var ErrBadCredentials = &models.Error{Code: models.EUNAUTHORIZED, Reason: "no_active_account", Message: "No active account found with the given credentials"}
 
+// maxLoginChecks bounds how many times one login checks its password: a
+// login whose account changed between the check and the record (another
+// login's rehash, a password reset, a deactivation) checks again against
+// the account as it is then.
+const maxLoginChecks = 3
+
 // Login checks a username and password and starts a session. An unknown
 // user, a wrong password and an inactive account all cost one password
 // hash, are held to the failure floor whatever the stored hash (see
-// Verification.Refuse), and return ErrBadCredentials.
-func (s *Service) Login(ctx context.Context, username, password string) (*models.User, Pair, error) {
-	u, err := s.users.UserByUsername(ctx, username)
-	if models.ErrorCode(err) == models.ENOTFOUND {
-		v, err := s.hasher.CheckDecoy(ctx, password)
+// Verification.Refuse), and return ErrBadCredentials. A login is recorded,
+// and an outdated hash replaced, only on the account as it was checked;
+// when it changed meanwhile, the password is checked again on the account
+// as it is now, and after maxLoginChecks such changes the answer is
+// ECONFLICT. client is the caller's address, for sharing the hashing slots
+// fairly.
+func (s *Service) Login(ctx context.Context, username, password, client string) (*models.User, Pair, error) {
+	who := Requester{Account: username, Client: client}
+	for check := 1; ; check++ {
+		u, rehash, err := s.checkPassword(ctx, who, password)
 		if err != nil {
 			return nil, Pair{}, err
 		}
+		err = s.recordLogin(ctx, who, u, password, rehash)
+		switch models.ErrorCode(err) {
+		case "":
+			pair, err := s.StartSession(ctx, u)
+			return u, pair, err
+		case models.ECONFLICT:
+			if check < maxLoginChecks {
+				continue
+			}
+		case models.ENOTFOUND: // deleted since the check
+			err = ErrBadCredentials
+		}
+		return nil, Pair{}, err
+	}
+}
+
+// checkPassword returns the active user named who.Account if password is
+// theirs, and whether their hash should be replaced; else
+// ErrBadCredentials, after one password check held to the failure floor,
+// whatever the reason.
+func (s *Service) checkPassword(ctx context.Context, who Requester, password string) (*models.User, bool, error) {
+	u, err := s.users.UserByUsername(ctx, who.Account)
+	if models.ErrorCode(err) == models.ENOTFOUND {
+		v, err := s.hasher.CheckDecoy(ctx, who, password)
+		if err != nil {
+			return nil, false, err
+		}
 		v.Refuse()
-		return nil, Pair{}, ErrBadCredentials
+		return nil, false, ErrBadCredentials
 	}
 	if err != nil {
-		return nil, Pair{}, err
+		return nil, false, err
 	}
-	v, err := s.hasher.Check(ctx, password, u.PasswordHash)
+	v, err := s.hasher.Check(ctx, who, password, u.PasswordHash)
 	if err != nil {
-		return nil, Pair{}, err
+		return nil, false, err
 	}
 	if !v.OK || !u.IsActive {
 		v.Refuse()
-		return nil, Pair{}, ErrBadCredentials
+		return nil, false, ErrBadCredentials
 	}
+	return u, v.Rehash, nil
+}
+
+// recordLogin stores the login of u, checked with password, rehashing the
+// password when asked; see UserStore.RecordLogin.
+func (s *Service) recordLogin(ctx context.Context, who Requester, u *models.User, password string, rehash bool) error {
 	var newHash string
-	if v.Rehash {
-		if newHash, err = s.hasher.Hash(ctx, password); err != nil {
-			return nil, Pair{}, err
+	if rehash {
+		var err error
+		if newHash, err = s.hasher.Hash(ctx, who, password); err != nil {
+			return err
 		}
 	}
 	now := s.now().UTC()
-	if err := s.users.RecordLogin(ctx, u.ID, now, newHash); err != nil {
-		return nil, Pair{}, err
+	if err := s.users.RecordLogin(ctx, u, now, newHash); err != nil {
+		return err
 	}
 	u.LastLogin = &now
-	pair, err := s.StartSession(ctx, u)
-	return u, pair, err
+	if newHash != "" {
+		u.PasswordHash = newHash
+	}
+	return nil
 }
 
 // StartSession starts a new session for u and returns its first tokens.
@@ -188,37 +239,76 @@ func (s *Service) Authenticate(ctx context.Context, access string) (*models.User
 	return u, nil
 }
 
-// ChangePassword replaces u's password after checking the old one. Every
-// session of u ends, and a new one is started for the caller.
-func (s *Service) ChangePassword(ctx context.Context, u *models.User, oldPassword, newPassword string) (Pair, error) {
-	ok, _, err := s.hasher.Verify(ctx, oldPassword, u.PasswordHash)
+// ErrWrongOldPassword refuses a password change whose old password is
+// not the caller's.
+var ErrWrongOldPassword = models.FieldError("old_password", "Your old password was entered incorrectly.")
+
+// errPasswordChangedMeanwhile refuses a password change whose old password
+// was checked against a hash that another request replaced before the
+// new one was written.
+var errPasswordChangedMeanwhile = models.Errorf(models.ECONFLICT,
+	"Your password was changed by another request; log in again with the new password.")
+
+// ChangePassword replaces u's password after checking the new one against
+// the password policy and the old one against u's hash. The new hash is
+// written only over the hash the old password was checked against: u may
+// be a cached copy, and a concurrent change or reset is ECONFLICT, never
+// overwritten. Every session of u ends, and a new one is started for the
+// caller. Returns ErrWrongOldPassword for a wrong old password. client is
+// the caller's address, for sharing the hashing slots fairly.
+func (s *Service) ChangePassword(ctx context.Context, u *models.User, oldPassword, newPassword, client string) (Pair, error) {
+	if err := s.checkNewPassword(newPassword, u); err != nil {
+		return Pair{}, err
+	}
+	who := Requester{Account: u.Username, Client: client}
+	ok, _, err := s.hasher.Verify(ctx, who, oldPassword, u.PasswordHash)
 	if err != nil {
 		return Pair{}, err
 	}
 	if !ok {
-		return Pair{}, models.FieldError("old_password", "Your old password was entered incorrectly.")
+		return Pair{}, ErrWrongOldPassword
 	}
-	if _, err := s.SetPassword(ctx, u, newPassword, models.AdminGuard{}); err != nil {
-		return Pair{}, err
-	}
-	fresh, err := s.users.UserByID(ctx, u.ID)
+	checked := u.PasswordHash
+	change, err := s.storePassword(ctx, who, u.ID, newPassword, models.AdminGuard{}, func(locked *models.User, _ models.UserPatch) error {
+		if locked.PasswordHash != checked {
+			return errPasswordChangedMeanwhile
+		}
+		return nil
+	})
 	if err != nil {
 		return Pair{}, err
 	}
-	return s.StartSession(ctx, fresh)
+	return s.StartSession(ctx, change.After)
 }
 
 // SetPassword checks newPassword against the password policy for u, hashes
-// it and stores it as u's, ending every session of u.
-func (s *Service) SetPassword(ctx context.Context, u *models.User, newPassword string, guard models.AdminGuard) (*models.User, error) {
-	if problems := s.policy.Check(newPassword, u); problems != nil {
-		return nil, &models.Error{Code: models.EINVALID, Message: "invalid input", Fields: map[string][]string{"new_password": problems}}
-	}
-	hash, err := s.hasher.Hash(ctx, newPassword)
-	if err != nil {
+// it and stores it as u's, ending every session of u. client is the
+// address of whoever sets it, for sharing the hashing slots fairly.
+func (s *Service) SetPassword(ctx context.Context, u *models.User, newPassword string, guard models.AdminGuard, client string) (*models.User, error) {
+	if err := s.checkNewPassword(newPassword, u); err != nil {
 		return nil, err
 	}
-	return s.users.UpdateUser(ctx, u.ID, models.UserPatch{PasswordHash: &hash}, guard)
+	change, err := s.storePassword(ctx, Requester{Account: u.Username, Client: client}, u.ID, newPassword, guard, nil)
+	return change.After, err
+}
+
+// checkNewPassword is EINVALID, naming new_password, when newPassword is
+// not acceptable for u.
+func (s *Service) checkNewPassword(newPassword string, u *models.User) error {
+	if problems := s.policy.Check(newPassword, u); problems != nil {
+		return &models.Error{Code: models.EINVALID, Message: "invalid input", Fields: map[string][]string{"new_password": problems}}
+	}
+	return nil
+}
+
+// storePassword hashes newPassword and stores it once check approves the
+// user's row as locked.
+func (s *Service) storePassword(ctx context.Context, who Requester, id int64, newPassword string, guard models.AdminGuard, check models.UserCheck) (models.UserChange, error) {
+	hash, err := s.hasher.Hash(ctx, who, newPassword)
+	if err != nil {
+		return models.UserChange{}, err
+	}
+	return s.users.UpdateUser(ctx, id, models.UserPatch{PasswordHash: &hash}, guard, check)
 }
 
 // PasswordProblems returns why password is not acceptable for u, the
@@ -227,9 +317,9 @@ func (s *Service) PasswordProblems(password string, u *models.User) []string {
 	return s.policy.Check(password, u)
 }
 
-// HashPassword hashes an already checked password.
-func (s *Service) HashPassword(ctx context.Context, password string) (string, error) {
-	return s.hasher.Hash(ctx, password)
+// HashPassword hashes an already checked password for who.
+func (s *Service) HashPassword(ctx context.Context, who Requester, password string) (string, error) {
+	return s.hasher.Hash(ctx, who, password)
 }
 
 // JWKS returns the public signing keys as a JWK Set.

@@ -49,14 +49,14 @@ func TestDjangoHashesVerifyAndAskForRehash(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			ok, rehash, err := h.Verify(context.Background(), c.password, c.encoded)
+			ok, rehash, err := h.Verify(context.Background(), anyone, c.password, c.encoded)
 			if err != nil || !ok || !rehash {
 				t.Errorf("right password: got ok=%v rehash=%v err=%v, want ok and rehash", ok, rehash, err)
 			}
 			if c.costly {
 				return
 			}
-			ok, rehash, err = h.Verify(context.Background(), c.password+"x", c.encoded)
+			ok, rehash, err = h.Verify(context.Background(), anyone, c.password+"x", c.encoded)
 			if err != nil || ok || rehash {
 				t.Errorf("wrong password: got ok=%v rehash=%v err=%v, want neither", ok, rehash, err)
 			}
@@ -95,11 +95,11 @@ func TestForeignAndBrokenHashesNeverMatch(t *testing.T) {
 		"pbkdf2_sha256$1000$some$salt$" + key,
 		"PBKDF2_SHA256$1000$somesalt$" + key,
 	} {
-		if ok, rehash, err := h.Verify(context.Background(), "pw", enc); ok || rehash || err != nil {
+		if ok, rehash, err := h.Verify(context.Background(), anyone, "pw", enc); ok || rehash || err != nil {
 			t.Errorf("verify against %q: got ok=%v rehash=%v err=%v, want false, false, nil", enc, ok, rehash, err)
 		}
 	}
-	if ok, _, _ := h.Verify(context.Background(), "pw", good); !ok {
+	if ok, _, _ := h.Verify(context.Background(), anyone, "pw", good); !ok {
 		t.Errorf("the unbroken hash %q: got no match, want a match", good)
 	}
 }
@@ -108,7 +108,7 @@ func TestIterationCapRefusesHugeCounts(t *testing.T) {
 	h := newHasher(t, cheap, 1, time.Second)
 	enc := fmt.Sprintf("pbkdf2_sha256$%d$somesalt$%s", MaxPBKDF2Iterations+1, base64.StdEncoding.EncodeToString(make([]byte, 32)))
 	start := time.Now()
-	if ok, _, _ := h.Verify(context.Background(), "pw", enc); ok {
+	if ok, _, _ := h.Verify(context.Background(), anyone, "pw", enc); ok {
 		t.Fatal("got a match, want none")
 	}
 	// Refused before any PBKDF2 work: far below the seconds 10M iterations take.
@@ -139,6 +139,6 @@ func FuzzVerifyNeverPanics(f *testing.F) {
 		if strings.Contains(enc, "argon2") && !strings.Contains(enc, "m=8,t=1,p=1$") {
 			t.Skip("large argon2 parameters are slow, not interesting")
 		}
-		h.Verify(context.Background(), "pw", enc)
+		h.Verify(context.Background(), anyone, "pw", enc)
 	})
 }

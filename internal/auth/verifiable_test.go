@@ -14,7 +14,7 @@ func TestCheckStoredHash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	good, err := h.Hash(context.Background(), "a good password")
+	good, err := h.Hash(context.Background(), Requester{}, "a good password")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +36,7 @@ func TestCheckStoredHash(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: got %v, want %q", hash, err, want)
 		}
-		if ok, _, _ := h.Verify(context.Background(), hash, hash); ok {
+		if ok, _, _ := h.Verify(context.Background(), Requester{}, hash, hash); ok {
 			t.Errorf("%q: Verify matched a hash CheckStoredHash refuses", hash)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/rolegate/rolegate/internal/account"
+	"github.com/rolegate/rolegate/internal/auth"
 	"github.com/rolegate/rolegate/models"
 )
 
@@ -130,6 +131,27 @@ func reasonOf(err error) string {
 		return e.Reason
 	}
 	return defaultReason[e.Code]
+}
+
+// recordPasswordChangeFailure records a refused change of u's own
+// password that matters to security: a wrong old password, or a conflict
+// with another change. A refusal by the throttle is recorded, aggregated,
+// as request.throttled (see auditThrottled), and a new password the
+// policy refuses is the caller's typo, not an event.
+func (h *handler) recordPasswordChangeFailure(c *gin.Context, u *models.User, err error) {
+	var reason string
+	switch {
+	case errors.Is(err, auth.ErrWrongOldPassword):
+		reason = "wrong_old_password"
+	case models.ErrorCode(err) == models.ECONFLICT:
+		reason = defaultReason[models.ErrorCode(err)]
+	default:
+		return
+	}
+	h.record(c, models.AuditEvent{
+		Action: models.AuditUserPasswordChange, Result: models.AuditFailure, Target: userTarget(u.ID),
+		Detail: map[string]any{"reason": reason},
+	})
 }
 
 // recordLogin records a successful login by u.

@@ -70,7 +70,7 @@ func (h *handler) checkNewPassword(f fieldErrors, field string, password *string
 // create hashes the password and stores the user: the end of signup and of
 // an administrator's create.
 func (h *handler) create(c *gin.Context, patch models.UserPatch, password string) (*models.User, error) {
-	hash, err := h.auth.HashPassword(c.Request.Context(), password)
+	hash, err := h.auth.HashPassword(c.Request.Context(), auth.Requester{Account: *patch.Username, Client: hashClient(c)}, password)
 	if err != nil {
 		return nil, err
 	}
@@ -113,7 +113,7 @@ func (h *handler) login(c *gin.Context) {
 		writeError(c, h.log, err)
 		return
 	}
-	u, pair, err := h.auth.Login(ctx, *in.Username, *in.Password)
+	u, pair, err := h.auth.Login(ctx, *in.Username, *in.Password, hashClient(c))
 	if errors.Is(err, auth.ErrBadCredentials) {
 		// A failure that cannot be counted is not answered as a plain
 		// failure: the guesser would get uncounted attempts.

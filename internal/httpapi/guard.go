@@ -5,6 +5,8 @@ import (
 	"net/http"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/rolegate/rolegate/internal/throttle"
 )
 
 // trustProxies makes c.ClientIP() the client's address: the TCP peer's,
@@ -25,6 +27,11 @@ func (h *handler) trustProxies(r *gin.Engine, proxies []string) {
 		r.SetTrustedProxies(nil)
 	}
 }
+
+// hashClient is the client address by which the hashing slots are shared:
+// the throttle's bucket of it, so that an IPv6 client's whole /64 takes
+// one turn, as it has one counter.
+func hashClient(c *gin.Context) string { return throttle.Bucket(c.ClientIP()) }
 
 func originSet(origins []string) map[string]bool {
 	set := make(map[string]bool, len(origins))
@@ -87,3 +94,7 @@ func (noThrottle) LoginFailed(context.Context, string, string) error { return ni
 func (noThrottle) LoginSucceeded(context.Context, string) error      { return nil }
 func (noThrottle) CheckSignup(context.Context, string) error         { return nil }
 func (noThrottle) SignupAttempted(context.Context, string) error     { return nil }
+
+func (noThrottle) CheckPasswordChange(context.Context, string, string) error { return nil }
+func (noThrottle) CheckRename(context.Context, int64, string) error          { return nil }
+func (noThrottle) RenameAttempted(context.Context, int64, string) error      { return nil }

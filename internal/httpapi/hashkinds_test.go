@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/crypto/argon2"
 
+	"github.com/rolegate/rolegate/internal/auth"
 	"github.com/rolegate/rolegate/models"
 )
 
@@ -25,7 +26,7 @@ func (e *env) pbkdf2Iterations(t *testing.T, ratio float64) int {
 	var argon, pbkdf []time.Duration
 	for range 3 {
 		start := time.Now()
-		if _, err := e.srv.Auth.HashPassword(t.Context(), "probe password"); err != nil {
+		if _, err := e.srv.Auth.HashPassword(t.Context(), auth.Requester{}, "probe password"); err != nil {
 			t.Fatal(err)
 		}
 		argon = append(argon, time.Since(start))

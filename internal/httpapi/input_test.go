@@ -156,7 +156,7 @@ func TestDuplicateUsername(t *testing.T) {
 		}
 		other := e.newUser(t, roleUser)
 		before := e.stored(t, other.ID)
-		wantFieldError(t, e.do(t, http.MethodPatch, "/v1/me", other.Access, obj{"username": lower}), "username")
+		wantFieldError(t, e.do(t, http.MethodPatch, fmt.Sprintf("/v1/users/%d", other.ID), admin, obj{"username": lower}), "username")
 		wantFieldError(t, e.do(t, http.MethodPut, fmt.Sprintf("/admin/users/%d/", other.ID), admin, obj{"username": upper}), "username")
 		e.wantUnchanged(t, before)
 		e.wantUnchanged(t, first)

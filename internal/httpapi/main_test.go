@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/rolegate/rolegate/config"
+	"github.com/rolegate/rolegate/internal/auth"
 	"github.com/rolegate/rolegate/internal/dbtest"
 	"github.com/rolegate/rolegate/internal/server"
 	"github.com/rolegate/rolegate/models"
@@ -109,7 +110,8 @@ func startEnv(target dbtest.Target, dir, policyFile string) (*env, error) {
 
 // startEnvWith is startEnv with the settings in extra added or replaced.
 // Every test client is 127.0.0.1, so the per-address limits are raised
-// unless extra sets them; the throttle tests set their own.
+// unless extra sets them, and so is the limit of logins per account, as
+// the tests log their users in often; the throttle tests set their own.
 func startEnvWith(target dbtest.Target, dir, policyFile string, extra map[string]string) (*env, error) {
 	vars := map[string]string{
 		"ROLEGATE_LOGIN_IP_LIMIT":    "1000000",
@@ -121,6 +123,8 @@ func startEnvWith(target dbtest.Target, dir, policyFile string, extra map[string
 		"ROLEGATE_ARGON2_MEMORY_KIB": "64",
 		"ROLEGATE_ARGON2_ITERATIONS": "1",
 		"ROLEGATE_AUTO_MIGRATE":      "true",
+
+		"ROLEGATE_LOGIN_SESSION_LIMIT": "1000000",
 	}
 	for k, v := range extra {
 		vars[k] = v
@@ -220,7 +224,7 @@ func newPassword() string { return unique(pwMarker + "-plum-harbor-") }
 func (e *env) insertUser(ctx context.Context, role string, active bool) (*user, error) {
 	name := unique(role)
 	u := &user{Username: name, Email: name + "@example.com", Password: newPassword(), Role: role}
-	hash, err := e.srv.Auth.HashPassword(ctx, u.Password)
+	hash, err := e.srv.Auth.HashPassword(ctx, auth.Requester{Account: u.Username}, u.Password)
 	if err != nil {
 		return nil, err
 	}

@@ -19,6 +19,7 @@ var grants = map[string]map[string]string{
 	"update":         {roleAdmin: "any", roleStaff: "own", roleUser: "own"},
 	"delete":         {roleAdmin: "any"},
 	"assign_role":    {roleAdmin: "any"},
+	"rename":         {roleAdmin: "any"},
 	"reset_password": {roleAdmin: "any"},
 }
 
@@ -85,6 +86,8 @@ var cells = []struct {
 	{"delete_own", testDeleteOwnCell},
 	{"assign_role_other", testAssignRoleOtherCell},
 	{"assign_role_own", testAssignRoleOwnCell},
+	{"rename_other", testRenameOtherCell},
+	{"rename_own", testRenameOwnCell},
 	{"reset_password_other", testResetPasswordOtherCell},
 	{"reset_password_own", testResetPasswordOwnCell},
 }
@@ -341,6 +344,44 @@ func testAssignRoleOwnCell(t *testing.T, e *env, rs routeSet, caller *user) {
 			}
 			wantUpdated(t, e, r, before, message, change.apply(role))
 		}
+	}
+}
+
+func testRenameOtherCell(t *testing.T, e *env, rs routeSet, actor *user) {
+	role := actor.Role
+	target := e.storedUser(t, roleUser)
+	before := e.stored(t, target.ID)
+	name := unique("renamed")
+	r := e.do(t, http.MethodPatch, rs.one(target.ID), actor.Access, obj{"username": name})
+	if !allowed("update", role, false) || !allowed("rename", role, false) {
+		wantDenied(t, r, role)
+		e.wantUnchanged(t, before)
+		return
+	}
+	wantUpdated(t, e, r, before, "User updated", func(u *models.User) { u.Username = name })
+}
+
+func testRenameOwnCell(t *testing.T, e *env, rs routeSet, caller *user) {
+	role := caller.Role
+	if role == roleAnonymous {
+		return
+	}
+	for _, path := range []func(*user) string{func(u *user) string { return rs.one(u.ID) }, func(*user) string { return rs.me }} {
+		// A fresh caller each time: an allowed rename alters the caller.
+		actor := e.newUser(t, role)
+		before := e.stored(t, actor.ID)
+		name := unique("renamed")
+		r := e.do(t, http.MethodPatch, path(actor), actor.Access, obj{"username": name})
+		if !allowed("rename", role, true) {
+			wantDenied(t, r, role)
+			e.wantUnchanged(t, before)
+			continue
+		}
+		message := "User updated"
+		if path(actor) == rs.me {
+			message = "Profile updated"
+		}
+		wantUpdated(t, e, r, before, message, func(u *models.User) { u.Username = name })
 	}
 }
 

@@ -25,9 +25,12 @@ type UserStore interface {
 	// UserByID returns ENOTFOUND if there is no such user.
 	UserByID(ctx context.Context, id int64) (*models.User, error)
 	ListUsers(ctx context.Context, f models.UserFilter) ([]*models.User, error)
-	// UpdateUser returns ENOTFOUND, EINVALID for a taken username, or
-	// ECONFLICT when it would remove the last active administrator.
-	UpdateUser(ctx context.Context, id int64, patch models.UserPatch, guard models.AdminGuard) (*models.User, error)
+	// UpdateUser applies patch after check has approved it against the
+	// user's row as locked by the write, and returns the user before and
+	// after. Returns ENOTFOUND, EINVALID for a taken username, ECONFLICT
+	// when it would remove the last active administrator, or check's
+	// error as it is.
+	UpdateUser(ctx context.Context, id int64, patch models.UserPatch, guard models.AdminGuard, check models.UserCheck) (models.UserChange, error)
 	// DeleteUser returns ENOTFOUND, or ECONFLICT for the last active
 	// administrator.
 	DeleteUser(ctx context.Context, id int64, guard models.AdminGuard) error
@@ -35,24 +38,28 @@ type UserStore interface {
 	Ping(ctx context.Context) error
 }
 
-// Authenticator is what the API needs from the auth service.
+// Authenticator is what the API needs from the auth service. Methods that
+// hash a password take the caller's client address, by which the hashing
+// slots are shared.
 type Authenticator interface {
 	// Login returns auth.ErrBadCredentials for any failed login.
-	Login(ctx context.Context, username, password string) (*models.User, auth.Pair, error)
+	Login(ctx context.Context, username, password, client string) (*models.User, auth.Pair, error)
 	// Refresh returns EUNAUTHORIZED for a bad, spent or revoked token.
 	Refresh(ctx context.Context, refresh string) (auth.Pair, error)
 	Logout(ctx context.Context, refresh string) error
 	// Authenticate returns EUNAUTHORIZED unless the access token is valid
 	// and its user active.
 	Authenticate(ctx context.Context, access string) (*models.User, error)
-	// ChangePassword returns EINVALID for a wrong old or a bad new password.
-	ChangePassword(ctx context.Context, u *models.User, oldPassword, newPassword string) (auth.Pair, error)
+	// ChangePassword returns auth.ErrWrongOldPassword for a wrong old
+	// password, EINVALID for a bad new one, and ECONFLICT when the
+	// password changed since u was read.
+	ChangePassword(ctx context.Context, u *models.User, oldPassword, newPassword, client string) (auth.Pair, error)
 	// SetPassword returns EINVALID for a bad new password.
-	SetPassword(ctx context.Context, u *models.User, newPassword string, guard models.AdminGuard) (*models.User, error)
+	SetPassword(ctx context.Context, u *models.User, newPassword string, guard models.AdminGuard, client string) (*models.User, error)
 	// PasswordProblems checks a password for u, the account as it is or
 	// as it will be once created.
 	PasswordProblems(password string, u *models.User) []string
-	HashPassword(ctx context.Context, password string) (string, error)
+	HashPassword(ctx context.Context, who auth.Requester, password string) (string, error)
 	JWKS() any
 }
 
@@ -102,7 +109,8 @@ type Deps struct {
 	Draining func() bool
 	// Metrics counts traffic and decisions; nil counts nothing.
 	Metrics Observer
-	// Throttle limits logins and signups; nil limits nothing.
+	// Throttle limits logins, signups and username changes; nil limits
+	// nothing.
 	Throttle Throttle
 	// TrustedProxies are the addresses and CIDRs of proxies whose
 	// X-Forwarded-For names the client; empty trusts no proxy.
@@ -117,10 +125,15 @@ type Deps struct {
 // must then fail).
 type Throttle interface {
 	CheckLogin(ctx context.Context, username, ip string) error
+	// CheckPasswordChange checks the failure counters CheckLogin checks;
+	// LoginFailed counts a wrong old password too.
+	CheckPasswordChange(ctx context.Context, username, ip string) error
 	LoginFailed(ctx context.Context, username, ip string) error
 	LoginSucceeded(ctx context.Context, username string) error
 	CheckSignup(ctx context.Context, ip string) error
 	SignupAttempted(ctx context.Context, ip string) error
+	CheckRename(ctx context.Context, userID int64, ip string) error
+	RenameAttempted(ctx context.Context, userID int64, ip string) error
 }
 
 type handler struct {

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -221,9 +222,13 @@ func (h *handler) updateUser(c *gin.Context) {
 
 // update is PUT and PATCH of one user, for /me and /v1/users/:id alike. PUT
 // is partial, as the seed's was. The caller must be allowed to update the
-// user; changing the role or the active flag is also assign_role. The
-// decision comes before the user is looked up, so that a caller who may
-// not see a user cannot tell whether it exists.
+// user; changing the role or the active flag is also assign_role, and
+// changing the username is also rename. The update decision comes before
+// the user is looked up, so that a caller who may not see a user cannot
+// tell whether it exists. Whether the body changes the role, the flag or
+// the username is decided on the row as the write locks it, never on an
+// earlier read: a change that is not allowed there is 403 and nothing is
+// written.
 func (h *handler) update(c *gin.Context, id int64, message string) {
 	pol := h.policies.Current()
 	target := models.Resource{Type: models.ResourceUsers, OwnerID: id}
@@ -243,21 +248,22 @@ func (h *handler) update(c *gin.Context, id int64, message string) {
 		writeError(c, h.log, err)
 		return
 	}
-	before, err := h.users.UserByID(c.Request.Context(), id)
-	var assign models.Decision
-	if err == nil && patch.ChangesAccess(before) {
-		assign, err = h.authorize(c, pol, target, models.ActionAssignRole)
+	g, err := h.grantsFor(c, pol, target, patch)
+	if err != nil {
+		writeError(c, h.log, err)
+		return
 	}
-	var after *models.User
-	if err == nil {
-		after, err = h.users.UpdateUser(c.Request.Context(), id, patch, pol.AdminGuard())
+	change, err := h.users.UpdateUser(c.Request.Context(), id, patch, pol.AdminGuard(), g.check)
+	var denied *deniedError
+	if errors.As(err, &denied) {
+		h.recordDeny(c, models.Decision{PolicyVersion: denied.version}, target, denied.action)
 	}
 	if err != nil {
 		writeError(c, h.log, err)
 		return
 	}
-	h.recordUpdate(c, upd, assign, before, after)
-	c.JSON(http.StatusOK, gin.H{"message": message, "user": toJSON(after)})
+	h.recordUpdate(c, upd, g.assign, change.Before, change.After)
+	c.JSON(http.StatusOK, gin.H{"message": message, "user": toJSON(change.After)})
 }
 
 // deleteUser deletes an account. The user is read first so that the
@@ -310,7 +316,7 @@ func (h *handler) resetPassword(c *gin.Context) {
 		u, err = h.users.UserByID(c.Request.Context(), id)
 	}
 	if err == nil {
-		_, err = h.auth.SetPassword(c.Request.Context(), u, *in.NewPassword, models.AdminGuard{})
+		_, err = h.auth.SetPassword(c.Request.Context(), u, *in.NewPassword, models.AdminGuard{}, hashClient(c))
 	}
 	if err != nil {
 		writeError(c, h.log, err)
@@ -352,7 +358,10 @@ type changePasswordInput struct {
 
 // changePassword replaces the caller's password. Every session of the
 // caller ends, including other devices; this response carries a new pair
-// so the caller stays logged in.
+// so the caller stays logged in. A wrong old password counts against the
+// caller's failed-login limit, which is checked before any hashing, like
+// a login's: a stolen access token cannot be used to guess the password
+// any faster than the login route allows.
 func (h *handler) changePassword(c *gin.Context) {
 	u := principal(c.Request.Context())
 	d, err := h.authorize(c, h.policies.Current(), models.Resource{Type: models.ResourceUsers, OwnerID: u.ID}, models.ActionUpdate)
@@ -369,8 +378,20 @@ func (h *handler) changePassword(c *gin.Context) {
 		writeError(c, h.log, err)
 		return
 	}
-	pair, err := h.auth.ChangePassword(c.Request.Context(), u, *in.OldPassword, *in.NewPassword)
+	ctx, ip := c.Request.Context(), c.ClientIP()
+	err = h.throttle.CheckPasswordChange(ctx, u.Username, ip)
+	var pair auth.Pair
+	if err == nil {
+		pair, err = h.auth.ChangePassword(ctx, u, *in.OldPassword, *in.NewPassword, hashClient(c))
+	}
+	if errors.Is(err, auth.ErrWrongOldPassword) {
+		// Uncounted, a wrong guess must not be answered as one.
+		if terr := h.throttle.LoginFailed(ctx, u.Username, ip); terr != nil {
+			err = terr
+		}
+	}
 	if err != nil {
+		h.recordPasswordChangeFailure(c, u, err)
 		writeError(c, h.log, err)
 		return
 	}

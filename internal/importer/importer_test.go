@@ -176,21 +176,21 @@ func checkSeedLogins(t *testing.T, st *store.Store) {
 	t.Helper()
 	svc := loginService(t, st)
 	for _, name := range []string{"alice", "bob", "carol"} {
-		if _, _, err := svc.Login(ctx, name, seedPasswords[name]); err != nil {
+		if _, _, err := svc.Login(ctx, name, seedPasswords[name], ""); err != nil {
 			t.Fatalf("%s's first login: %v", name, err)
 		}
 		u := userNamed(t, st, name)
 		if !strings.HasPrefix(u.PasswordHash, "$argon2id$") || u.LastLogin == nil {
 			t.Errorf("%s after login: got hash %q and last login %v, want a rehash to argon2id and a last login", name, u.PasswordHash, u.LastLogin)
 		}
-		if _, _, err := svc.Login(ctx, name, seedPasswords[name]); err != nil {
+		if _, _, err := svc.Login(ctx, name, seedPasswords[name], ""); err != nil {
 			t.Errorf("%s's second login: %v", name, err)
 		}
-		if _, _, err := svc.Login(ctx, name, seedPasswords[name]+"x"); !errors.Is(err, auth.ErrBadCredentials) {
+		if _, _, err := svc.Login(ctx, name, seedPasswords[name]+"x", ""); !errors.Is(err, auth.ErrBadCredentials) {
 			t.Errorf("%s with a wrong password: got %v, want bad credentials", name, err)
 		}
 	}
-	if _, _, err := svc.Login(ctx, "dave", seedPasswords["dave"]); !errors.Is(err, auth.ErrBadCredentials) {
+	if _, _, err := svc.Login(ctx, "dave", seedPasswords["dave"], ""); !errors.Is(err, auth.ErrBadCredentials) {
 		t.Errorf("inactive dave: got %v, want bad credentials", err)
 	}
 	if u := userNamed(t, st, "dave"); !strings.HasPrefix(u.PasswordHash, "pbkdf2_sha256$") {
@@ -294,7 +294,7 @@ func TestRealExportVariety(t *testing.T) {
 			}
 			svc := loginService(t, st)
 			for _, name := range []string{"józef", "root", "plain"} {
-				if _, _, err := svc.Login(ctx, name, varietyPasswords[name]); err != nil {
+				if _, _, err := svc.Login(ctx, name, varietyPasswords[name], ""); err != nil {
 					t.Errorf("%s's login: %v", name, err)
 				}
 				if h := userNamed(t, st, name).PasswordHash; !strings.HasPrefix(h, "$argon2id$") {
@@ -359,16 +359,16 @@ func TestBadRowsAreReportedAndSkipped(t *testing.T) {
 				}
 			}
 			svc := loginService(t, st)
-			if _, _, err := svc.Login(ctx, "good", "good-password-1"); err != nil {
+			if _, _, err := svc.Login(ctx, "good", "good-password-1", ""); err != nil {
 				t.Errorf("good: %v", err)
 			}
 			for _, name := range []string{"broken", "unusable"} {
 				userNamed(t, st, name)
-				if _, _, err := svc.Login(ctx, name, "pbkdf2_sha256$x$y$z"); !errors.Is(err, auth.ErrBadCredentials) {
+				if _, _, err := svc.Login(ctx, name, "pbkdf2_sha256$x$y$z", ""); !errors.Is(err, auth.ErrBadCredentials) {
 					t.Errorf("%s: got %v, want bad credentials", name, err)
 				}
 			}
-			if _, _, err := svc.Login(ctx, "unusable", "!k3j4h5g6f7d8s9a0"); !errors.Is(err, auth.ErrBadCredentials) {
+			if _, _, err := svc.Login(ctx, "unusable", "!k3j4h5g6f7d8s9a0", ""); !errors.Is(err, auth.ErrBadCredentials) {
 				t.Errorf("unusable with its own hash as password: got %v, want bad credentials", err)
 			}
 		})
@@ -403,7 +403,7 @@ func TestRolegateFormatsRoundTrip(t *testing.T) {
 			importBytes(t, src, varietyFixture(t), options(t))
 			importBytes(t, src, readFile(t, seedFixture), options(t))
 			// A login gives józef a rolegate hash and a newer last login.
-			if _, _, err := loginService(t, src).Login(ctx, "józef", varietyPasswords["józef"]); err != nil {
+			if _, _, err := loginService(t, src).Login(ctx, "józef", varietyPasswords["józef"], ""); err != nil {
 				t.Fatal(err)
 			}
 			users := allUsers(t, src)

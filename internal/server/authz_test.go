@@ -93,7 +93,7 @@ func TestCheckUsesTheRoleAsStoredNow(t *testing.T) {
 		t.Fatal("user lists users: got allowed, want denied")
 	}
 	staff := "staff"
-	if _, err := e.srv.Store.UpdateUser(context.Background(), e.userID(t, "bob"), models.UserPatch{Role: &staff}, models.AdminGuard{}); err != nil {
+	if _, err := e.srv.Store.UpdateUser(context.Background(), e.userID(t, "bob"), models.UserPatch{Role: &staff}, models.AdminGuard{}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, got := e.check(t, token, body); !got.Allowed {
@@ -148,7 +148,7 @@ func TestCheckADeactivatedSubject(t *testing.T) {
 	e.login(t, "gone", "staff")
 	id := e.userID(t, "gone")
 	inactive := false
-	if _, err := e.srv.Store.UpdateUser(context.Background(), id, models.UserPatch{IsActive: &inactive}, models.AdminGuard{}); err != nil {
+	if _, err := e.srv.Store.UpdateUser(context.Background(), id, models.UserPatch{IsActive: &inactive}, models.AdminGuard{}, nil); err != nil {
 		t.Fatal(err)
 	}
 	resp, got := e.check(t, admin, fmt.Sprintf(`{"resource": "users", "action": "list", "subject": {"user_id": %d}}`, id))

@@ -183,7 +183,9 @@ func auditReloads(manager *authz.Manager, rec *audit.Recorder) {
 	manager.Observe(record)
 }
 
-// ThrottleLimits returns the login and signup limits cfg describes.
+// ThrottleLimits returns the login and signup limits cfg describes. A
+// user's username changes have the signup limit: like signups, each
+// tells whether a name is taken.
 func ThrottleLimits(cfg config.Config) throttle.Limits {
 	limit := func(n int, window time.Duration) models.ThrottleLimit {
 		return models.ThrottleLimit{Max: n, Window: window, BaseDelay: cfg.ThrottleBaseDelay}
@@ -191,7 +193,9 @@ func ThrottleLimits(cfg config.Config) throttle.Limits {
 	return throttle.Limits{
 		LoginAccount: limit(cfg.LoginAccountLimit, cfg.LoginWindow),
 		LoginIP:      limit(cfg.LoginIPLimit, cfg.LoginWindow),
+		LoginSession: limit(cfg.LoginSessionLimit, time.Minute),
 		SignupIP:     limit(cfg.SignupIPLimit, cfg.SignupWindow),
+		RenameUser:   limit(cfg.SignupIPLimit, cfg.SignupWindow),
 	}
 }
 

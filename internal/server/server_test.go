@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/rolegate/rolegate/config"
+	"github.com/rolegate/rolegate/internal/auth"
 	"github.com/rolegate/rolegate/internal/server"
 	"github.com/rolegate/rolegate/models"
 )
@@ -165,7 +166,7 @@ func startLogged(t *testing.T, watch bool, databaseURL string, newHandler func(i
 func (e *env) login(t *testing.T, username, role string) string {
 	t.Helper()
 	ctx := context.Background()
-	hash, err := e.srv.Auth.HashPassword(ctx, "a long test password")
+	hash, err := e.srv.Auth.HashPassword(ctx, auth.Requester{}, "a long test password")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,7 +38,8 @@ func TestAccountKeys(t *testing.T) {
 				}
 			}
 			h := "$argon2id$changed"
-			changed, err := s.UpdateUser(ctx, a.ID, models.UserPatch{PasswordHash: &h}, models.AdminGuard{})
+			change, err := s.UpdateUser(ctx, a.ID, models.UserPatch{PasswordHash: &h}, models.AdminGuard{}, nil)
+			changed := change.After
 			if err != nil || changed.AccountKey != a.AccountKey || changed.TokenEpoch != a.TokenEpoch+1 {
 				t.Errorf("password change: got %+v, %v; want the same key and the next epoch", changed, err)
 			}

@@ -52,7 +52,7 @@ func testLookalikeCreateAndRename(t *testing.T, s *store.Store) {
 
 	// A rename into a lookalike is refused and changes nothing.
 	other := newUser(t, s, "user")
-	_, err = s.UpdateUser(ctx, other.ID, models.UserPatch{Username: &spoof}, models.AdminGuard{})
+	_, err = s.UpdateUser(ctx, other.ID, models.UserPatch{Username: &spoof}, models.AdminGuard{}, nil)
 	wantUsernameError(t, err, lookalikeMessage)
 	if got, err := s.UserByID(ctx, other.ID); err != nil || got.Username != other.Username {
 		t.Fatalf("after the refused rename: got %v, %v; want username %q", got, err, other.Username)

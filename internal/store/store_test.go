@@ -34,6 +34,8 @@ var suite = map[string]func(*testing.T, *store.Store){
 	"ListPagesFiltersAndSearches": testListPagesFiltersAndSearches,
 	"UpdateChangesOnlyPatched":    testUpdateChangesOnlyPatched,
 	"PasswordChangeEndsSessions":  testPasswordChangeEndsSessions,
+	"UpdateChecksTheLockedRow":    testUpdateChecksTheLockedRow,
+	"LoginRecordedOnlyAsVerified": testLoginRecordedOnlyAsVerified,
 	"LastAdminIsKept":             testLastAdminIsKept,
 	"AdminsRemovingEachOther":     testAdminsRemovingEachOther,
 	"RefreshRotatesOnce":          testRefreshRotatesOnce,
@@ -187,7 +189,11 @@ func testListPagesFiltersAndSearches(t *testing.T, s *store.Store) {
 
 	// A listed user is the stored user, but for the password hash and the
 	// account key, which no listing reads.
-	if err := s.RecordLogin(ctx, ids[1], time.Date(2026, 5, 4, 3, 2, 1, 123456000, time.UTC), ""); err != nil {
+	read, err := s.UserByID(ctx, ids[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordLogin(ctx, read, time.Date(2026, 5, 4, 3, 2, 1, 123456000, time.UTC), ""); err != nil {
 		t.Fatal(err)
 	}
 	us, err = s.ListUsers(ctx, models.UserFilter{Search: tag + "_", AfterID: ids[0], Limit: 1})
@@ -211,17 +217,108 @@ func testListPagesFiltersAndSearches(t *testing.T, s *store.Store) {
 func testUpdateChangesOnlyPatched(t *testing.T, s *store.Store) {
 	u := newUser(t, s, "user")
 	email, first := "new@example.org", "Ann"
-	got, err := s.UpdateUser(ctx, u.ID, models.UserPatch{Email: &email, FirstName: &first}, models.AdminGuard{})
+	change, err := s.UpdateUser(ctx, u.ID, models.UserPatch{Email: &email, FirstName: &first}, models.AdminGuard{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !reflect.DeepEqual(change.Before, u) {
+		t.Errorf("before: got %+v, want %+v", change.Before, u)
+	}
+	got := change.After
 	if got.Email != email || got.FirstName != first || got.Username != u.Username || got.Role != u.Role || got.TokenEpoch != u.TokenEpoch {
 		t.Errorf("got %+v, want only email and first name changed from %+v", got, u)
 	}
 	other := newUser(t, s, "user")
 	taken := "U" + other.Username[1:]
-	_, err = s.UpdateUser(ctx, u.ID, models.UserPatch{Username: &taken}, models.AdminGuard{})
+	_, err = s.UpdateUser(ctx, u.ID, models.UserPatch{Username: &taken}, models.AdminGuard{}, nil)
 	wantCode(t, err, models.EINVALID)
+}
+
+// testUpdateChecksTheLockedRow checks that UpdateUser hands its check the
+// row as stored when the write runs, not an earlier read; that a refusal
+// writes nothing and comes back as it was; and that the change returned
+// holds the row before and after the write.
+func testUpdateChecksTheLockedRow(t *testing.T, s *store.Store) {
+	u := newUser(t, s, "staff")
+	// Another writer demotes the user after the caller's last read.
+	demoted, inactive := "user", false
+	if _, err := s.UpdateUser(ctx, u.ID, models.UserPatch{Role: &demoted, IsActive: &inactive}, models.AdminGuard{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	stale, active := u.Role, true
+	first := "Mallory"
+	refused := errors.New("refused")
+	var seen *models.User
+	_, err := s.UpdateUser(ctx, u.ID, models.UserPatch{Role: &stale, IsActive: &active, FirstName: &first}, models.AdminGuard{},
+		func(locked *models.User, p models.UserPatch) error {
+			seen = locked
+			if p.ChangesAccess(locked) {
+				return refused
+			}
+			return nil
+		})
+	if err != refused {
+		t.Fatalf("update refused by its check: got error %v, want the check's own error", err)
+	}
+	if seen == nil || seen.Role != demoted || seen.IsActive {
+		t.Errorf("check saw %+v, want the row as locked (role %q, inactive)", seen, demoted)
+	}
+	got, err := s.UserByID(ctx, u.ID)
+	if err != nil || got.Role != demoted || got.IsActive || got.FirstName != u.FirstName {
+		t.Errorf("after a refused update: got %+v, %v; want it unchanged", got, err)
+	}
+	// A patch that repeats the locked values passes the same check and
+	// writes nothing: the token epoch stays.
+	change, err := s.UpdateUser(ctx, u.ID, models.UserPatch{Role: &demoted, IsActive: &inactive, FirstName: &first}, models.AdminGuard{},
+		func(locked *models.User, p models.UserPatch) error {
+			if p.ChangesAccess(locked) {
+				return refused
+			}
+			return nil
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if change.Before.FirstName != u.FirstName || change.After.FirstName != first || change.After.Role != demoted ||
+		change.After.IsActive || change.After.TokenEpoch != change.Before.TokenEpoch {
+		t.Errorf("change: got before %+v after %+v, want only the first name changed", change.Before, change.After)
+	}
+}
+
+// testLoginRecordedOnlyAsVerified checks that a login, and the rehash it
+// carries, are written only while the stored hash and token epoch are the
+// ones the password was checked against: a password reset or a
+// deactivation in between is ECONFLICT and is not undone.
+func testLoginRecordedOnlyAsVerified(t *testing.T, s *store.Store) {
+	u := newUser(t, s, "user")
+	read, err := s.UserByID(ctx, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reset := "$argon2id$reset"
+	if _, err := s.UpdateUser(ctx, u.ID, models.UserPatch{PasswordHash: &reset}, models.AdminGuard{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, s.RecordLogin(ctx, read, time.Now(), "$argon2id$rehashed"), models.ECONFLICT)
+	got, err := s.UserByID(ctx, u.ID)
+	if err != nil || got.PasswordHash != reset || got.LastLogin != nil {
+		t.Fatalf("after a rehash of a replaced hash: got %+v, %v; want the reset hash and no login", got, err)
+	}
+	// Read again, the login goes through.
+	if err := s.RecordLogin(ctx, got, time.Now(), "$argon2id$rehashed"); err != nil {
+		t.Fatal(err)
+	}
+	// A deactivation moves the token epoch: a login checked before it is
+	// refused.
+	read, err = s.UserByID(ctx, u.ID)
+	if err != nil || read.PasswordHash != "$argon2id$rehashed" || read.LastLogin == nil {
+		t.Fatalf("after a login: got %+v, %v; want the rehash and a last login", read, err)
+	}
+	inactive := false
+	if _, err := s.UpdateUser(ctx, u.ID, models.UserPatch{IsActive: &inactive}, models.AdminGuard{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, s.RecordLogin(ctx, read, time.Now(), ""), models.ECONFLICT)
 }
 
 func testPasswordChangeEndsSessions(t *testing.T, s *store.Store) {
@@ -232,10 +329,11 @@ func testPasswordChangeEndsSessions(t *testing.T, s *store.Store) {
 		t.Fatal(err)
 	}
 	h := "$argon2id$new"
-	got, err := s.UpdateUser(ctx, u.ID, models.UserPatch{PasswordHash: &h}, models.AdminGuard{})
+	change, err := s.UpdateUser(ctx, u.ID, models.UserPatch{PasswordHash: &h}, models.AdminGuard{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	got := change.After
 	if got.TokenEpoch != u.TokenEpoch+1 || got.PasswordHash != h {
 		t.Errorf("got epoch %d hash %q, want epoch %d and the new hash", got.TokenEpoch, got.PasswordHash, u.TokenEpoch+1)
 	}
@@ -253,9 +351,9 @@ func testLastAdminIsKept(t *testing.T, s *store.Store) {
 	guard := models.AdminGuard{Roles: []string{role}}
 	admin := newUser(t, s, role)
 	user, inactive := "user", false
-	_, err := s.UpdateUser(ctx, admin.ID, models.UserPatch{Role: &user}, guard)
+	_, err := s.UpdateUser(ctx, admin.ID, models.UserPatch{Role: &user}, guard, nil)
 	wantCode(t, err, models.ECONFLICT)
-	_, err = s.UpdateUser(ctx, admin.ID, models.UserPatch{IsActive: &inactive}, guard)
+	_, err = s.UpdateUser(ctx, admin.ID, models.UserPatch{IsActive: &inactive}, guard, nil)
 	wantCode(t, err, models.ECONFLICT)
 	wantCode(t, s.DeleteUser(ctx, admin.ID, guard), models.ECONFLICT)
 	if got, err := s.UserByID(ctx, admin.ID); err != nil || got.Role != role || !got.IsActive {
@@ -263,7 +361,7 @@ func testLastAdminIsKept(t *testing.T, s *store.Store) {
 	}
 	// With a second admin, the first may go.
 	newUser(t, s, role)
-	if _, err := s.UpdateUser(ctx, admin.ID, models.UserPatch{Role: &user}, guard); err != nil {
+	if _, err := s.UpdateUser(ctx, admin.ID, models.UserPatch{Role: &user}, guard, nil); err != nil {
 		t.Fatalf("demote with another admin: %v", err)
 	}
 }
@@ -278,7 +376,7 @@ func testAdminsRemovingEachOther(t *testing.T, s *store.Store) {
 		wg.Go(func() { errs[0] = s.DeleteUser(ctx, a.ID, guard) })
 		wg.Go(func() {
 			inactive := false
-			_, errs[1] = s.UpdateUser(ctx, b.ID, models.UserPatch{IsActive: &inactive}, guard)
+			_, errs[1] = s.UpdateUser(ctx, b.ID, models.UserPatch{IsActive: &inactive}, guard, nil)
 		})
 		wg.Wait()
 		ok := 0
@@ -444,7 +542,7 @@ func testRefreshRefusals(t *testing.T, s *store.Store) {
 	// Inactive user.
 	sess3, tok3 := session(t, s, u)
 	inactive := false
-	if _, err := s.UpdateUser(ctx, u.ID, models.UserPatch{IsActive: &inactive}, models.AdminGuard{}); err != nil {
+	if _, err := s.UpdateUser(ctx, u.ID, models.UserPatch{IsActive: &inactive}, models.AdminGuard{}, nil); err != nil {
 		t.Fatal(err)
 	}
 	_, err = s.RotateRefreshToken(ctx, tok3.Hash, nextToken(sess3, "w"), time.Now())
@@ -495,7 +593,7 @@ func testRefreshInOneStatement(t *testing.T, s *store.Store) {
 	}
 	sess3, tok3 := session(t, s, u)
 	inactive := false
-	if _, err := s.UpdateUser(ctx, u.ID, models.UserPatch{IsActive: &inactive}, models.AdminGuard{}); err != nil {
+	if _, err := s.UpdateUser(ctx, u.ID, models.UserPatch{IsActive: &inactive}, models.AdminGuard{}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := store.RotateInOneStatement(s, tok3.Hash, nextToken(sess3, "i"), time.Now()); got != nil || err != nil {
@@ -533,7 +631,7 @@ func testMissingUserIsNotFound(t *testing.T, s *store.Store) {
 	_, err = s.UserByUsername(ctx, "nobody-at-all")
 	wantCode(t, err, models.ENOTFOUND)
 	email := "a@b.co"
-	_, err = s.UpdateUser(ctx, 1<<40, models.UserPatch{Email: &email}, models.AdminGuard{})
+	_, err = s.UpdateUser(ctx, 1<<40, models.UserPatch{Email: &email}, models.AdminGuard{}, nil)
 	wantCode(t, err, models.ENOTFOUND)
-	wantCode(t, s.RecordLogin(ctx, 1<<40, time.Now(), ""), models.ENOTFOUND)
+	wantCode(t, s.RecordLogin(ctx, &models.User{ID: 1 << 40}, time.Now(), ""), models.ENOTFOUND)
 }

@@ -68,7 +68,7 @@ var userWrites = map[string]struct {
 }{
 	"role": {
 		func(s *store.Store, id int64) error {
-			_, err := s.UpdateUser(ctx, id, models.UserPatch{Role: ptr("admin")}, models.AdminGuard{})
+			_, err := s.UpdateUser(ctx, id, models.UserPatch{Role: ptr("admin")}, models.AdminGuard{}, nil)
 			return err
 		},
 		func(after, _ *models.User, err error) error {
@@ -77,14 +77,14 @@ var userWrites = map[string]struct {
 	},
 	"deactivation": {
 		func(s *store.Store, id int64) error {
-			_, err := s.UpdateUser(ctx, id, models.UserPatch{IsActive: ptr(false)}, models.AdminGuard{})
+			_, err := s.UpdateUser(ctx, id, models.UserPatch{IsActive: ptr(false)}, models.AdminGuard{}, nil)
 			return err
 		},
 		func(after, _ *models.User, err error) error { return want(err == nil && !after.IsActive, after, err) },
 	},
 	"password (token epoch)": {
 		func(s *store.Store, id int64) error {
-			_, err := s.UpdateUser(ctx, id, models.UserPatch{PasswordHash: ptr("$argon2id$new")}, models.AdminGuard{})
+			_, err := s.UpdateUser(ctx, id, models.UserPatch{PasswordHash: ptr("$argon2id$new")}, models.AdminGuard{}, nil)
 			return err
 		},
 		func(after, before *models.User, err error) error {
@@ -92,7 +92,13 @@ var userWrites = map[string]struct {
 		},
 	},
 	"login": {
-		func(s *store.Store, id int64) error { return s.RecordLogin(ctx, id, time.Now(), "$argon2id$rehashed") },
+		func(s *store.Store, id int64) error {
+			u, err := s.UserByID(ctx, id)
+			if err != nil {
+				return err
+			}
+			return s.RecordLogin(ctx, u, time.Now(), "$argon2id$rehashed")
+		},
 		func(after, _ *models.User, err error) error {
 			return want(err == nil && after.LastLogin != nil && after.PasswordHash == "$argon2id$rehashed", after, err)
 		},

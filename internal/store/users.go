@@ -273,24 +273,47 @@ func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
-// RecordLogin sets last_login, and replaces the password hash when newHash
-// is not "". Returns ENOTFOUND if the user is gone.
-func (s *Store) RecordLogin(ctx context.Context, id int64, at time.Time, newHash string) error {
-	defer s.users.invalidate(id)
+// errChangedSinceVerified refuses a login whose user changed between the
+// password check and its record.
+var errChangedSinceVerified = models.Errorf(models.ECONFLICT, "The account changed during the login; try again.")
+
+// RecordLogin records a login of verified, the user as read when its
+// password was checked: it sets last_login, and replaces the password
+// hash with newHash when that is not "". Both are written only if the
+// stored hash and token epoch are still verified's, so that a rehash
+// derived from the old hash can never overwrite a password changed or
+// reset meanwhile, and a login never outlives a concurrent deactivation.
+// Returns ECONFLICT when they are not, or ENOTFOUND if the user is gone.
+func (s *Store) RecordLogin(ctx context.Context, verified *models.User, at time.Time, newHash string) error {
+	defer s.users.invalidate(verified.ID)
 	cols := map[string]any{"last_login": timestamp(at)}
 	if newHash != "" {
 		cols["password_hash"] = newHash
 	}
 	return dbError(s.write(ctx, func(tx *gorm.DB) error {
-		res := tx.Model(&userRow{}).Where("id = ?", id).Updates(cols)
+		res := tx.Model(&userRow{}).Where("id = ? AND password_hash = ? AND token_epoch = ?",
+			verified.ID, verified.PasswordHash, verified.TokenEpoch).Updates(cols)
 		if res.Error != nil {
 			return res.Error
 		}
 		if res.RowsAffected == 0 {
-			return models.Errorf(models.ENOTFOUND, "Not found.")
+			return missingOrChanged(tx, verified.ID)
 		}
-		return s.notifyUsers(tx, id)
+		return s.notifyUsers(tx, verified.ID)
 	}))
+}
+
+// missingOrChanged tells why a conditional write to user id matched no
+// row: ENOTFOUND if the user is gone, else ECONFLICT.
+func missingOrChanged(tx *gorm.DB, id int64) error {
+	var n int64
+	if err := tx.Model(&userRow{}).Where("id = ?", id).Count(&n).Error; err != nil {
+		return err
+	}
+	if n == 0 {
+		return models.Errorf(models.ENOTFOUND, "Not found.")
+	}
+	return errChangedSinceVerified
 }
 
 // write runs fn, a write that may announce itself with notifyUsers: in a
@@ -305,13 +328,18 @@ func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	return fn(db)
 }
 
-// UpdateUser applies patch to user id and returns the result. A patch that
-// ends sessions advances the user's token epoch and revokes every session
-// in the same transaction. Returns ENOTFOUND, EINVALID for a taken
-// username (or one that looks like it), or ECONFLICT when the patch would
-// leave no active user holding a role in guard.
-func (s *Store) UpdateUser(ctx context.Context, id int64, patch models.UserPatch, guard models.AdminGuard) (*models.User, error) {
-	var out *models.User
+// UpdateUser applies patch to user id and returns the user before and
+// after, both as the write's transaction saw them. check, unless nil,
+// decides on the user's row as locked, before anything is written; an
+// error from it rolls the write back and is returned as it is. Only the
+// columns whose values differ from the locked row are written. A patch
+// that ends sessions advances the user's token epoch and revokes every
+// session in the same transaction. Returns ENOTFOUND, EINVALID for a taken
+// username (or one that looks like it), ECONFLICT when the patch would leave no active user holding
+// a role in guard, or check's error.
+func (s *Store) UpdateUser(ctx context.Context, id int64, patch models.UserPatch, guard models.AdminGuard, check models.UserCheck) (models.UserChange, error) {
+	var change models.UserChange
+	var checkErr error
 	// Dropped after the commit (or the rollback): see userCache.
 	defer s.users.invalidate(id)
 	err := s.tx(ctx, func(tx *gorm.DB) error {
@@ -323,6 +351,11 @@ func (s *Store) UpdateUser(ctx context.Context, id int64, patch models.UserPatch
 		before, err := lockUser(tx, id)
 		if err != nil {
 			return err
+		}
+		if check != nil {
+			if checkErr = check(before, patch); checkErr != nil {
+				return checkErr
+			}
 		}
 		after := *before
 		patch.Apply(&after)
@@ -350,16 +383,19 @@ func (s *Store) UpdateUser(ctx context.Context, id int64, patch models.UserPatch
 		if err := tx.Where("id = ?", id).Take(&row).Error; err != nil {
 			return err
 		}
-		out = row.model()
+		change = models.UserChange{Before: before, After: row.model()}
 		return s.notifyUsers(tx, id)
 	})
+	if checkErr != nil {
+		return models.UserChange{}, checkErr
+	}
 	if errors.Is(err, errUsernameTaken) && patch.Username != nil {
-		return nil, s.usernameConflict(ctx, *patch.Username)
+		return models.UserChange{}, s.usernameConflict(ctx, *patch.Username)
 	}
 	if err != nil {
-		return nil, dbError(err)
+		return models.UserChange{}, dbError(err)
 	}
-	return out, nil
+	return change, nil
 }
 
 // DeleteUser deletes user id with their sessions, and remembers the id as

@@ -1,6 +1,10 @@
 package throttle
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/rolegate/rolegate/models"
+)
 
 func TestBucket(t *testing.T) {
 	for ip, want := range map[string]string{
@@ -18,7 +22,8 @@ func TestBucket(t *testing.T) {
 }
 
 func TestAccountKeyIgnoresCase(t *testing.T) {
-	a, b, c := accountKey("Alice"), accountKey("alice"), accountKey("alice2")
+	key := func(name string) models.ThrottleKey { return usernameKey(models.ThrottleLoginAccount, name) }
+	a, b, c := key("Alice"), key("alice"), key("alice2")
 	if a != b || a == c || len(a.Name) != 64 {
 		t.Errorf("got %v, %v, %v; want Alice and alice one 64-hex-digit key, alice2 another", a, b, c)
 	}
@@ -28,10 +33,10 @@ func TestAccountKeyIgnoresCase(t *testing.T) {
 // lookalike letters, which logs in to the same account, counts against the
 // same counter instead of earning fresh attempts.
 func TestAccountKeyJoinsLookalikes(t *testing.T) {
-	want := accountKey("admin")
+	want := usernameKey(models.ThrottleLoginAccount, "admin")
 	for _, spelling := range []string{"\u0430dmin", "\u0430dm\u0456n", "\uff41dmin", "ADM\u0399N"} {
-		if got := accountKey(spelling); got != want {
-			t.Errorf("accountKey(%q): got %v, want %v, the key of admin", spelling, got, want)
+		if got := usernameKey(models.ThrottleLoginAccount, spelling); got != want {
+			t.Errorf("usernameKey(%q): got %v, want %v, the key of admin", spelling, got, want)
 		}
 	}
 }
