@@ -2,6 +2,7 @@ package authz_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -83,6 +84,30 @@ func TestRoleInheritance(t *testing.T) {
 	}
 	if !p.HasRole("auditor") {
 		t.Error("auditor: got undefined, want a defined role")
+	}
+}
+
+func TestExplainNamesTheRuleThroughInheritance(t *testing.T) {
+	src := shipped(t)
+	src.Policy = append(src.Policy, "g, auditor, staff\n"...)
+	v, err := compile(t, src).Explain(models.Subject{ID: 1, Role: "auditor"}, models.Resource{Type: models.ResourceUsers}, models.ActionList)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := slices.Index(strings.Split(string(src.Policy), "\n"), "p, staff, users, list, any") + 1
+	want := fmt.Sprintf("allow: p, staff, users, list, any (policy.csv:%d)", line)
+	if line == 0 || v.String() != want {
+		t.Errorf("got %q, want %q", v.String(), want)
+	}
+}
+
+func TestExplainADenyHasNoRule(t *testing.T) {
+	v, err := compile(t, shipped(t)).Explain(models.Subject{ID: 1, Role: "staff"}, models.Resource{Type: models.ResourceUsers, OwnerID: 2}, models.ActionDelete)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "deny: no rule matched"; v.String() != want || v.Allowed || v.Line != 0 {
+		t.Errorf("got %q (%+v), want %q", v.String(), v, want)
 	}
 }
 
