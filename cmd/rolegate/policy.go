@@ -14,6 +14,7 @@ import (
 
 	"github.com/rolegate/rolegate/config"
 	"github.com/rolegate/rolegate/internal/authz"
+	"github.com/rolegate/rolegate/internal/policylint"
 	"github.com/rolegate/rolegate/internal/policytest"
 	"github.com/rolegate/rolegate/models"
 )
@@ -149,12 +150,12 @@ func policyCheck(ctx context.Context, cfg config.Config, files policyFiles, stri
 	if err != nil {
 		return err
 	}
-	counts := map[policytest.Severity]int{}
-	for _, f := range policytest.Check(src, policytest.CheckOptions{DefaultRole: cfg.DefaultRole}) {
+	counts := map[policylint.Severity]int{}
+	for _, f := range policylint.Check(src, policylint.CheckOptions{DefaultRole: cfg.DefaultRole}) {
 		fmt.Fprintln(stdout, f)
 		counts[f.Severity]++
 	}
-	errs, warns := counts[policytest.Error], counts[policytest.Warning]
+	errs, warns := counts[policylint.Error], counts[policylint.Warning]
 	fmt.Fprintf(stdout, "%s, %s\n", plural(errs, "error"), plural(warns, "warning"))
 	switch {
 	case errs > 0:
@@ -210,7 +211,7 @@ func policyExplain(ctx context.Context, cfg config.Config, files policyFiles, q 
 	if err != nil {
 		return fmt.Errorf("load policy:\n%w", err)
 	}
-	v, err := policytest.Explain(p, models.Subject{ID: q.subjectID, Role: q.role}, models.Resource{Type: q.resource, OwnerID: q.ownerID}, q.action)
+	v, err := p.Explain(models.Subject{ID: q.subjectID, Role: q.role}, models.Resource{Type: q.resource, OwnerID: q.ownerID}, q.action)
 	if err != nil {
 		return err
 	}

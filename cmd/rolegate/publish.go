@@ -11,6 +11,7 @@ import (
 
 	"github.com/rolegate/rolegate/config"
 	"github.com/rolegate/rolegate/internal/authz"
+	"github.com/rolegate/rolegate/internal/policylint"
 	"github.com/rolegate/rolegate/internal/policytest"
 	"github.com/rolegate/rolegate/internal/server"
 	"github.com/rolegate/rolegate/models"
@@ -56,8 +57,8 @@ func policyPublish(ctx context.Context, cfg config.Config, files policyFiles, wh
 // compile or fails its tests) and what "policy check" calls an error.
 func validate(src authz.Source, cfg config.Config) (*authz.Policy, error) {
 	var errs authz.LoadErrors
-	for _, f := range policytest.Check(src, policytest.CheckOptions{DefaultRole: cfg.DefaultRole}) {
-		if f.Severity == policytest.Error {
+	for _, f := range policylint.Check(src, policylint.CheckOptions{DefaultRole: cfg.DefaultRole}) {
+		if f.Severity == policylint.Error {
 			errs = append(errs, authz.LoadError{File: f.File, Line: f.Line, Reason: f.Message})
 		}
 	}

@@ -1,15 +1,13 @@
 package authz
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/csv"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 
 	"github.com/casbin/casbin/v2/model"
+
+	"github.com/rolegate/rolegate/internal/csvlines"
 )
 
 // LoadError is one problem found in a policy file, with where it is.
@@ -45,48 +43,32 @@ type rule struct {
 	vals  []string
 }
 
-// parseRules reads a Casbin policy file: one rule per line, fields separated
-// by commas, "#" comments and blank lines ignored. Unlike Casbin's own file
-// adapter it checks every line against the model and reports all problems
-// with their line numbers instead of stopping at (or silently keeping) the
-// first bad one.
+// parseRules reads a Casbin policy file, one rule per line (see csvlines
+// for the syntax). Unlike Casbin's own file adapter it checks every line
+// against the model and reports all problems with their line numbers
+// instead of stopping at (or silently keeping) the first bad one.
 func parseRules(file string, data []byte, m model.Model) ([]rule, LoadErrors) {
 	var rules []rule
 	var errs LoadErrors
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
-	for n := 1; sc.Scan(); n++ {
-		text := strings.TrimSpace(sc.Text())
-		if text == "" || strings.HasPrefix(text, "#") {
+	for l, err := range csvlines.Read(data) {
+		if err != nil {
+			errs = append(errs, LoadError{File: file, Line: l.N, Reason: err.Error()})
 			continue
 		}
-		r, reason := parseRule(text, m)
+		r, reason := parseRule(l.Fields, m)
 		if reason != "" {
-			errs = append(errs, LoadError{File: file, Line: n, Reason: reason})
+			errs = append(errs, LoadError{File: file, Line: l.N, Reason: reason})
 			continue
 		}
-		r.line = n
+		r.line = l.N
 		rules = append(rules, r)
-	}
-	if err := sc.Err(); err != nil {
-		errs = append(errs, LoadError{File: file, Reason: err.Error()})
 	}
 	return rules, errs
 }
 
-// parseRule parses one non-empty line. It returns a reason when the line is
-// not a valid rule for the model.
-func parseRule(text string, m model.Model) (rule, string) {
-	cr := csv.NewReader(strings.NewReader(text))
-	cr.TrimLeadingSpace = true
-	cr.FieldsPerRecord = -1
-	fields, err := cr.Read()
-	if err != nil && err != io.EOF {
-		return rule{}, "cannot parse line: " + csvReason(err)
-	}
-	for i := range fields {
-		fields[i] = strings.TrimSpace(fields[i])
-	}
+// parseRule parses the fields of one line. It returns a reason when they
+// are not a valid rule for the model.
+func parseRule(fields []string, m model.Model) (rule, string) {
 	ptype := fields[0]
 	sec := sectionOf(ptype)
 	ast, ok := m[sec][ptype]
@@ -116,13 +98,6 @@ const (
 	ScopeAny = "any"
 	ScopeOwn = "own"
 )
-
-func csvReason(err error) string {
-	if pe, ok := err.(*csv.ParseError); ok {
-		return pe.Err.Error()
-	}
-	return err.Error()
-}
 
 func sectionOf(ptype string) string {
 	switch {

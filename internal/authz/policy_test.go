@@ -2,8 +2,10 @@ package authz_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -85,6 +87,30 @@ func TestRoleInheritance(t *testing.T) {
 	}
 }
 
+func TestExplainNamesTheRuleThroughInheritance(t *testing.T) {
+	src := shipped(t)
+	src.Policy = append(src.Policy, "g, auditor, staff\n"...)
+	v, err := compile(t, src).Explain(models.Subject{ID: 1, Role: "auditor"}, models.Resource{Type: models.ResourceUsers}, models.ActionList)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := slices.Index(strings.Split(string(src.Policy), "\n"), "p, staff, users, list, any") + 1
+	want := fmt.Sprintf("allow: p, staff, users, list, any (policy.csv:%d)", line)
+	if line == 0 || v.String() != want {
+		t.Errorf("got %q, want %q", v.String(), want)
+	}
+}
+
+func TestExplainADenyHasNoRule(t *testing.T) {
+	v, err := compile(t, shipped(t)).Explain(models.Subject{ID: 1, Role: "staff"}, models.Resource{Type: models.ResourceUsers, OwnerID: 2}, models.ActionDelete)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "deny: no rule matched"; v.String() != want || v.Allowed || v.Line != 0 {
+		t.Errorf("got %q (%+v), want %q", v.String(), v, want)
+	}
+}
+
 func TestLoadErrorsNameFileAndLine(t *testing.T) {
 	src := shipped(t)
 	src.Policy = []byte(strings.Join([]string{
@@ -116,6 +142,47 @@ func TestLoadErrorsNameFileAndLine(t *testing.T) {
 		if e.File != "policy.csv" || !strings.Contains(e.Reason, want[e.Line]) {
 			t.Errorf("got %s, want policy.csv:%d with %q", e.Error(), e.Line, want[e.Line])
 		}
+	}
+}
+
+// A policy file may have Windows line endings and quoted fields, which
+// may hold commas and lose the white space around their text. A byte
+// order mark is not skipped and a trailing comma is one more, empty,
+// field: each is refused at its line, like a quote followed by a space.
+func TestPolicyFileLineSyntax(t *testing.T) {
+	src := shipped(t)
+	src.Policy = []byte("# grants\r\np, staff, users, delete, any\r\n\r\n  # indented\r\np, \" a,b \", users, read, any\r\n")
+	p := compile(t, src)
+	if !decide(t, p, "staff", 1, "users", 2, "delete") || !decide(t, p, "a,b", 1, "users", 2, "read") {
+		t.Error("CRLF and quoted fields: got deny, want allow")
+	}
+	if got := p.RuleLines(); !slices.Equal(got, []int{2, 5}) {
+		t.Errorf("rule lines: got %v, want [2 5]", got)
+	}
+	src.Policy = []byte("\ufeffp, staff, users, read, any\np, staff, users, read, any,\np, \"staff\" , users, read, any\n")
+	_, err := authz.Compile(src)
+	wantLoadErrors(t, err, "policy.csv", map[int]string{
+		1: `unknown rule type "\ufeffp"`,
+		2: "p rule has 5 fields",
+		3: `cannot parse line: extraneous or missing " in quoted-field`,
+	})
+}
+
+// wantLoadErrors checks that err is a LoadErrors of file with one error
+// at each line of want, whose reason contains want's text.
+func wantLoadErrors(t *testing.T, err error, file string, want map[int]string) {
+	t.Helper()
+	var errs authz.LoadErrors
+	if !errors.As(err, &errs) {
+		t.Fatalf("got %v, want LoadErrors", err)
+	}
+	for _, e := range errs {
+		if e.File != file || want[e.Line] == "" || !strings.Contains(e.Reason, want[e.Line]) {
+			t.Errorf("got %s, want %s:%d with %q", e.Error(), file, e.Line, want[e.Line])
+		}
+	}
+	if len(errs) != len(want) {
+		t.Errorf("got %d errors, want %d:\n%v", len(errs), len(want), err)
 	}
 }
 

@@ -1,11 +1,7 @@
 package authz
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/csv"
 	"fmt"
-	"io"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -13,6 +9,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/rolegate/rolegate/internal/csvlines"
 	"github.com/rolegate/rolegate/models"
 )
 
@@ -58,33 +55,28 @@ var (
 	literalSegment = regexp.MustCompile(`^[A-Za-z0-9\-._~!$&'()+,=@:]+$`)
 )
 
-// parseRoutes reads a route table: one route per line, "#" comments and
-// blank lines ignored, every problem reported with its line.
+// parseRoutes reads a route table, one route per line (see csvlines for
+// the syntax), and reports every problem with its line.
 func parseRoutes(file string, data []byte) ([]Route, LoadErrors) {
 	var routes []Route
 	var errs LoadErrors
 	first := map[string]int{} // "METHOD path" -> the line of its first route
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
-	for n := 1; sc.Scan(); n++ {
-		text := strings.TrimSpace(sc.Text())
-		if text == "" || strings.HasPrefix(text, "#") {
+	for l, err := range csvlines.Read(data) {
+		if err != nil {
+			errs = append(errs, LoadError{File: file, Line: l.N, Reason: err.Error()})
 			continue
 		}
-		r, reason := parseRoute(text)
+		r, reason := parseRoute(l.Fields)
 		if reason == "" {
 			reason = shadowed(first, r)
 		}
 		if reason != "" {
-			errs = append(errs, LoadError{File: file, Line: n, Reason: reason})
+			errs = append(errs, LoadError{File: file, Line: l.N, Reason: reason})
 			continue
 		}
-		r.Line = n
-		first[r.Method+" "+strings.ToLower(r.Path)] = n
+		r.Line = l.N
+		first[r.Method+" "+strings.ToLower(r.Path)] = l.N
 		routes = append(routes, r)
-	}
-	if err := sc.Err(); err != nil {
-		errs = append(errs, LoadError{File: file, Reason: err.Error()})
 	}
 	return routes, errs
 }
@@ -101,18 +93,9 @@ func shadowed(first map[string]int, r Route) string {
 	return ""
 }
 
-// parseRoute parses one non-empty line, or returns why it is not a route.
-func parseRoute(text string) (Route, string) {
-	cr := csv.NewReader(strings.NewReader(text))
-	cr.TrimLeadingSpace = true
-	cr.FieldsPerRecord = -1
-	fields, err := cr.Read()
-	if err != nil && err != io.EOF {
-		return Route{}, "cannot parse line: " + csvReason(err)
-	}
-	for i := range fields {
-		fields[i] = strings.TrimSpace(fields[i])
-	}
+// parseRoute parses the fields of one line, or returns why they are not a
+// route.
+func parseRoute(fields []string) (Route, string) {
 	if fields[0] != routeType {
 		return Route{}, fmt.Sprintf("unknown line type %q: want %q", fields[0], routeType)
 	}

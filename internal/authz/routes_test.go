@@ -191,6 +191,24 @@ func TestRouteTableErrorsNameTheirLine(t *testing.T) {
 
 // TestPolicyAndRouteErrorsComeTogether checks that one load reports the
 // problems of both files, so a fix is not followed by another refusal.
+// A route table follows the policy file's line syntax (see
+// TestPolicyFileLineSyntax).
+func TestRouteTableLineSyntax(t *testing.T) {
+	p := withRoutes(t, "# routes\r\nroute, \"GET\", \" /a/:id \", users, read, :id\r\n\r\n\t# x\r\nroute, *, /b, public, read, -\r\n")
+	got := p.Routes()
+	if len(got) != 2 || got[0].Line != 2 || got[0].Path != "/a/:id" || got[1].Line != 5 {
+		t.Fatalf("got routes %+v, want /a/:id at line 2 and /b at line 5", got)
+	}
+	src := shipped(t)
+	src.RoutesFile, src.Routes = "routes.csv", []byte("\ufeffroute, GET, /a, users, read, -\nroute, GET, /b, users, read, -,\nroute, GET, \"/c\" , users, read, -\n")
+	_, err := authz.Compile(src)
+	wantLoadErrors(t, err, "routes.csv", map[int]string{
+		1: `unknown line type "\ufeffroute"`,
+		2: "route has 6 fields",
+		3: `cannot parse line: extraneous or missing " in quoted-field`,
+	})
+}
+
 func TestPolicyAndRouteErrorsComeTogether(t *testing.T) {
 	src := shipped(t)
 	src.Policy = append(src.Policy, []byte("p, admin, users\n")...)

@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"time"
+
+	"github.com/rolegate/rolegate/internal/repeat"
 )
 
 // readOptional reads a file, returning nil for one that does not exist.
@@ -30,14 +32,7 @@ func readOptional(path string) ([]byte, error) {
 func WatchFiles(ctx context.Context, paths []string, interval time.Duration, onChange func()) {
 	seen := fingerprint(paths)
 	pending := seen
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	repeat.Every(ctx, interval, func() {
 		now := fingerprint(paths)
 		switch {
 		case now == seen:
@@ -48,7 +43,7 @@ func WatchFiles(ctx context.Context, paths []string, interval time.Duration, onC
 			seen = now
 			onChange()
 		}
-	}
+	})
 }
 
 // fingerprint hashes the contents of paths; a missing file hashes as

@@ -1,18 +1,16 @@
-// Package policytest runs a policy's own test file against it and lints
-// policy files, so that a security team can change policy.csv and know,
-// before the change takes effect, that it still gives the access they mean.
+// Package policytest runs a policy's own test file (policy_test.csv)
+// against it, so that a security team can change policy.csv and know,
+// before the change takes effect, that it still gives the access they
+// mean. Each failure names the rule that decided and its line.
 package policytest
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/csv"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 
 	"github.com/rolegate/rolegate/internal/authz"
+	"github.com/rolegate/rolegate/internal/csvlines"
 	"github.com/rolegate/rolegate/models"
 )
 
@@ -55,29 +53,24 @@ func DefaultSubjectID(role string) int64 {
 // caseColumns names the fields of a case, for error messages.
 var caseColumns = []string{"expect", "role", "resource", "action", "owner", "subject_id"}
 
-// Parse reads a test file: one case per line, fields separated by commas,
-// "#" comments and blank lines ignored. file names the file in errors,
-// which are authz.LoadErrors listing every bad line, as for policy.csv.
+// Parse reads a test file, one case per line (see csvlines for the
+// syntax). file names the file in errors, which are authz.LoadErrors
+// listing every bad line, as for policy.csv.
 func Parse(file string, data []byte) ([]Case, error) {
 	var cases []Case
 	var errs authz.LoadErrors
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
-	for n := 1; sc.Scan(); n++ {
-		text := strings.TrimSpace(sc.Text())
-		if text == "" || strings.HasPrefix(text, "#") {
+	for l, err := range csvlines.Read(data) {
+		if err != nil {
+			errs = append(errs, authz.LoadError{File: file, Line: l.N, Reason: err.Error()})
 			continue
 		}
-		c, reason := parseCase(text)
+		c, reason := parseCase(l.Fields)
 		if reason != "" {
-			errs = append(errs, authz.LoadError{File: file, Line: n, Reason: reason})
+			errs = append(errs, authz.LoadError{File: file, Line: l.N, Reason: reason})
 			continue
 		}
-		c.Line = n
+		c.Line = l.N
 		cases = append(cases, c)
-	}
-	if err := sc.Err(); err != nil {
-		errs = append(errs, authz.LoadError{File: file, Reason: err.Error()})
 	}
 	if len(errs) > 0 {
 		return nil, errs
@@ -85,13 +78,9 @@ func Parse(file string, data []byte) ([]Case, error) {
 	return cases, nil
 }
 
-// parseCase parses one non-empty line. It returns a reason when the line
-// is not a valid case.
-func parseCase(text string) (Case, string) {
-	fields, reason := splitFields(text)
-	if reason != "" {
-		return Case{}, reason
-	}
+// parseCase parses the fields of one line. It returns a reason when they
+// are not a valid case.
+func parseCase(fields []string) (Case, string) {
 	if len(fields) != 5 && len(fields) != 6 {
 		return Case{}, fmt.Sprintf("has %d fields, want 5 or 6 (%s)", len(fields), strings.Join(caseColumns, ", "))
 	}
@@ -121,24 +110,6 @@ func parseCase(text string) (Case, string) {
 		return Case{}, fmt.Sprintf("owner is %q, want none, self, other or a user id", c.Owner)
 	}
 	return c, ""
-}
-
-// splitFields splits a line the way authz splits policy.csv lines.
-func splitFields(text string) ([]string, string) {
-	cr := csv.NewReader(strings.NewReader(text))
-	cr.TrimLeadingSpace = true
-	cr.FieldsPerRecord = -1
-	fields, err := cr.Read()
-	if err != nil && err != io.EOF {
-		if pe, ok := err.(*csv.ParseError); ok {
-			err = pe.Err
-		}
-		return nil, "cannot parse line: " + err.Error()
-	}
-	for i := range fields {
-		fields[i] = strings.TrimSpace(fields[i])
-	}
-	return fields, ""
 }
 
 // ownerID resolves the owner column against the caller's id: self is the

@@ -86,6 +86,29 @@ func TestParseReportsEveryBadLineWithItsLine(t *testing.T) {
 	}
 }
 
+// A test file follows the policy file's line syntax: Windows line endings
+// and quoted fields are read; a byte order mark and a trailing comma are
+// refused at their line.
+func TestParseLineSyntax(t *testing.T) {
+	cases, err := policytest.Parse("t.csv", []byte("# cases\r\nallow, \" a,b \", users, read, self\r\n\r\n  # x\r\ndeny, user, users, read, other, 3\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cases) != 2 || cases[0].Line != 2 || cases[0].Role != "a,b" || cases[1].Line != 5 || cases[1].SubjectID != 3 {
+		t.Fatalf("got %+v, want a,b at line 2 and subject 3 at line 5", cases)
+	}
+	_, err = policytest.Parse("t.csv", []byte("\ufeffallow, admin, users, list, none\nallow, admin, users, list, none,\nallow, \"admin\" , users, list, none\n"))
+	var errs authz.LoadErrors
+	if !errors.As(err, &errs) || len(errs) != 3 {
+		t.Fatalf("got %v, want 3 LoadErrors", err)
+	}
+	for i, want := range []string{`expect is "\ufeffallow"`, "field 6 (subject_id) is empty", `cannot parse line: extraneous or missing " in quoted-field`} {
+		if e := errs[i]; e.Line != i+1 || !strings.Contains(e.Reason, want) {
+			t.Errorf("got %s, want t.csv:%d with %q", e.Error(), i+1, want)
+		}
+	}
+}
+
 func TestParseEmptyFileHasNoCases(t *testing.T) {
 	cases, err := policytest.Parse("t.csv", []byte("# only a comment\n\n"))
 	if err != nil || len(cases) != 0 {

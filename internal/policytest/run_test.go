@@ -14,7 +14,6 @@ import (
 
 	"github.com/rolegate/rolegate/internal/authz"
 	"github.com/rolegate/rolegate/internal/policytest"
-	"github.com/rolegate/rolegate/models"
 )
 
 // wrongGrant is a line that must not be in the default policy: the shipped
@@ -103,32 +102,6 @@ func TestMissingGrantFailsWithNoRuleMatched(t *testing.T) {
 	if got := failures[0].Reason(); got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
-}
-
-func TestExplainNamesTheRuleThroughInheritance(t *testing.T) {
-	src := shipped(t)
-	withLine(t, &src, "g, auditor, staff")
-	p := compile(t, src)
-	v, err := policytest.Explain(p, models.Subject{ID: 1, Role: "auditor"}, models.Resource{Type: models.ResourceUsers}, models.ActionList)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := fmt.Sprintf("allow: p, staff, users, list, any (policy.csv:%d)", lineOf(t, src.Policy, "p, staff, users, list, any"))
-	if v.String() != want {
-		t.Errorf("got %q, want %q", v.String(), want)
-	}
-}
-
-// lineOf returns the 1-based line of text in data.
-func lineOf(t *testing.T, data []byte, text string) int {
-	t.Helper()
-	for i, l := range strings.Split(string(data), "\n") {
-		if strings.TrimSpace(l) == text {
-			return i + 1
-		}
-	}
-	t.Fatalf("%q is not in the policy", text)
-	return 0
 }
 
 func TestTesterRefusesAPolicyWhoseTestsFail(t *testing.T) {

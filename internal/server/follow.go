@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rolegate/rolegate/internal/repeat"
 	"github.com/rolegate/rolegate/internal/store"
 )
 
@@ -19,9 +20,7 @@ const (
 	// PublishedSQLitePoll is how often a SQLite server, which has no
 	// notifications, looks for a new version.
 	PublishedSQLitePoll = time.Second
-	// listenRetryMin and listenRetryMax bound the wait before the
-	// listener reconnects; it doubles after each failed attempt.
-	listenRetryMin = 500 * time.Millisecond
+	// listenRetryMax caps the wait before the listener reconnects.
 	listenRetryMax = 30 * time.Second
 )
 
@@ -73,7 +72,7 @@ func (s *Server) followPublished(ctx context.Context) {
 		interval = PublishedSafetyPoll
 		go s.listenPublished(ctx, f)
 	}
-	every(ctx, interval, func() { f.check(ctx, "poll") })
+	repeat.Every(ctx, interval, func() { f.check(ctx, "poll") })
 }
 
 // listenPublished holds a LISTEN connection open, reconnecting with
@@ -81,27 +80,17 @@ func (s *Server) followPublished(ctx context.Context) {
 // published while it was not listening, since those notifications are
 // lost.
 func (s *Server) listenPublished(ctx context.Context, f *follower) {
-	wait := listenRetryMin
-	for {
-		l, err := s.Store.ListenPolicy(ctx, ListenerName())
-		if err == nil {
-			wait = listenRetryMin
-			s.log.Info("listening for policy versions", "application_name", ListenerName())
-			f.check(ctx, "connect")
-			err = s.waitNotifications(ctx, l, f)
-			l.Close()
-		}
-		if ctx.Err() != nil {
-			return
-		}
-		s.log.Warn("policy listener failed; reconnecting", "err", err, "in", wait.String())
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(wait):
-		}
-		wait = min(2*wait, listenRetryMax)
+	connect := func(ctx context.Context) (*store.PolicyListener, error) {
+		return s.Store.ListenPolicy(ctx, ListenerName())
 	}
+	serve := func(ctx context.Context, l *store.PolicyListener) error {
+		s.log.Info("listening for policy versions", "application_name", ListenerName())
+		f.check(ctx, "connect")
+		return s.waitNotifications(ctx, l, f)
+	}
+	repeat.Reconnect(ctx, listenRetryMax, connect, serve, func(err error, wait time.Duration) {
+		s.log.Warn("policy listener failed; reconnecting", "err", err, "in", wait.String())
+	})
 }
 
 // waitNotifications checks for a new version on every notification until

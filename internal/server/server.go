@@ -21,6 +21,7 @@ import (
 	"github.com/rolegate/rolegate/internal/httpapi"
 	"github.com/rolegate/rolegate/internal/metrics"
 	"github.com/rolegate/rolegate/internal/policytest"
+	"github.com/rolegate/rolegate/internal/repeat"
 	"github.com/rolegate/rolegate/internal/store"
 	"github.com/rolegate/rolegate/internal/throttle"
 	"github.com/rolegate/rolegate/models"
@@ -379,7 +380,7 @@ func serveUntilDone(ctx context.Context, ln net.Listener, h http.Handler) error 
 // counters that would start over anyway, and audit events past their
 // retention, every ten minutes until ctx is done.
 func (s *Server) purgeExpired(ctx context.Context) {
-	every(ctx, 10*time.Minute, func() {
+	repeat.Every(ctx, 10*time.Minute, func() {
 		n, err := s.Store.PurgeExpired(ctx, time.Now().Add(-auth.Leeway))
 		if err != nil {
 			s.log.Warn("purge expired refresh tokens", "err", err)
@@ -429,21 +430,6 @@ func (s *Server) purgeAudit(ctx context.Context, now time.Time, batch int) (dele
 	return deleted, batches
 }
 
-// every calls fn each interval until ctx is done; the first call is one
-// interval from now.
-func every(ctx context.Context, interval time.Duration, fn func()) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			fn()
-		}
-	}
-}
-
 // purgeThrottle deletes the throttle counters whose window and block
 // ended a longest window before now.
 func (s *Server) purgeThrottle(ctx context.Context, now time.Time) {
@@ -480,7 +466,7 @@ func (s *Server) CalibrateHasher(ctx context.Context) {
 // before it signs (see auth.PublishDelay), and stops accepting a key
 // "rolegate keys retire" removed.
 func (s *Server) followKeyFile(ctx context.Context, interval time.Duration) {
-	every(ctx, interval, func() {
+	repeat.Every(ctx, interval, func() {
 		if err := s.Auth.ReloadKeys(s.cfg.JWTKeyFile); err != nil {
 			s.log.Warn("reload signing keys", "err", err)
 		}

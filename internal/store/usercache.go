@@ -8,6 +8,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/rolegate/rolegate/internal/repeat"
 	"github.com/rolegate/rolegate/models"
 )
 
@@ -173,11 +174,8 @@ func (s *Store) notifyUsers(tx *gorm.DB, ids ...int64) error {
 	return nil
 }
 
-// Backoff of FollowUserChanges's reconnections.
-const (
-	userListenRetryMin = 500 * time.Millisecond
-	userListenRetryMax = 10 * time.Second
-)
+// userListenRetryMax caps the wait before FollowUserChanges reconnects.
+const userListenRetryMax = 10 * time.Second
 
 // FollowUserChanges keeps the user cache in step with writes made by
 // other processes until ctx is done. On PostgreSQL it LISTENs on
@@ -191,29 +189,13 @@ func (s *Store) FollowUserChanges(ctx context.Context, appName string, onError f
 	if s.dialect != Postgres {
 		return
 	}
-	wait := userListenRetryMin
-	for {
-		l, err := s.listen(ctx, appName, UserChannel)
-		if err == nil {
-			wait = userListenRetryMin
-			s.users.setLive(true)
-			err = s.dropNotifiedUsers(ctx, l)
-			s.users.setLive(false)
-			l.Close()
-		}
-		if ctx.Err() != nil {
-			return
-		}
-		if onError != nil {
-			onError(err, wait)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(wait):
-		}
-		wait = min(2*wait, userListenRetryMax)
+	connect := func(ctx context.Context) (*Listener, error) { return s.listen(ctx, appName, UserChannel) }
+	serve := func(ctx context.Context, l *Listener) error {
+		s.users.setLive(true)
+		defer s.users.setLive(false)
+		return s.dropNotifiedUsers(ctx, l)
 	}
+	repeat.Reconnect(ctx, userListenRetryMax, connect, serve, onError)
 }
 
 // dropNotifiedUsers drops each user announced on l until l fails. A

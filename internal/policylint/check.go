@@ -1,4 +1,10 @@
-package policytest
+// Package policylint lints a policy's files, for "rolegate policy check"
+// and before "rolegate policy publish": beyond what stops them compiling,
+// it finds duplicate rules, grants that can never match, inheritance
+// cycles and inheritance that gives nothing, roles the tests or the
+// configuration name but the policy does not define, and grants for
+// questions rolegate never asks.
+package policylint
 
 import (
 	"bufio"
@@ -11,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/rolegate/rolegate/internal/authz"
+	"github.com/rolegate/rolegate/internal/policytest"
 )
 
 // Severity says whether a finding must be fixed or only looked at.
@@ -52,11 +59,11 @@ type CheckOptions struct {
 // gives nothing, roles the policy does not define, and grants for
 // questions rolegate never asks. Findings are in file and line order.
 func Check(src authz.Source, opts CheckOptions) []Finding {
-	c := &checker{policyFile: filepath.Base(src.PolicyFile), testsFile: testsName(src)}
-	var cases []Case
+	c := &checker{policyFile: filepath.Base(src.PolicyFile), testsFile: policytest.FileName(src)}
+	var cases []policytest.Case
 	if len(bytes.TrimSpace(src.Tests)) > 0 {
 		var err error
-		if cases, err = Parse(c.testsFile, src.Tests); err != nil {
+		if cases, err = policytest.Parse(c.testsFile, src.Tests); err != nil {
 			c.addLoadErrors(err)
 		}
 	}

@@ -1,4 +1,4 @@
-package policytest
+package policylint
 
 import (
 	"bytes"
@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/rolegate/rolegate/internal/authz"
+	"github.com/rolegate/rolegate/internal/policytest"
 	"github.com/rolegate/rolegate/models"
 )
 
@@ -52,7 +53,7 @@ func (c *checker) neverMatching(src authz.Source) {
 // rolegate could make for r's role, resource and action.
 func (c *checker) canMatch(p *authz.Policy, r ruleAt) bool {
 	role, resource, action := field(r, c.cols.sub), field(r, c.cols.obj), field(r, c.cols.act)
-	sub := models.Subject{ID: DefaultSubjectID(role), Role: role}
+	sub := models.Subject{ID: policytest.DefaultSubjectID(role), Role: role}
 	for _, owner := range ownersAsked(resource, action, sub.ID) {
 		d, err := p.Decide(sub, models.Resource{Type: resource, OwnerID: owner}, action)
 		if err == nil && d.Allowed {
@@ -190,7 +191,7 @@ func (c *checker) emptyInheritance() {
 // policy does not define. A test for such a role can only ever be denied,
 // which hides a typo; a default role the policy lacks stops rolegate from
 // starting.
-func (c *checker) unknownRoles(cases []Case, defaultRole string) {
+func (c *checker) unknownRoles(cases []policytest.Case, defaultRole string) {
 	defined := strings.Join(c.p.Roles(), ", ")
 	known := func(role string) bool { return role == models.AnonymousRole || c.p.HasRole(role) }
 	reported := map[string]bool{}
