@@ -75,6 +75,9 @@ type Config struct {
 	ThrottleBaseDelay time.Duration
 	TrustedProxies    string
 	CORSOrigins       string
+	// PublicURL is the address clients reach the API at, for the absolute
+	// links of list pages; empty makes them relative.
+	PublicURL string
 
 	// AuditRetention is how long audit events are kept; 0 keeps them all.
 	AuditRetention time.Duration
@@ -216,6 +219,7 @@ var binds = []bind{
 	{Setting{"signup-window", "ROLEGATE_SIGNUP_WINDOW", "1h", "window of the signup limit, and its longest block"}, dur(func(c *Config) *time.Duration { return &c.SignupWindow })},
 	{Setting{"throttle-base-delay", "ROLEGATE_THROTTLE_BASE_DELAY", "1s", "first block past a limit; each further attempt doubles it"}, dur(func(c *Config) *time.Duration { return &c.ThrottleBaseDelay })},
 	{Setting{"trusted-proxies", "ROLEGATE_TRUSTED_PROXIES", "", "comma-separated proxy addresses or CIDRs whose X-Forwarded-For is believed; empty trusts none"}, str(func(c *Config) *string { return &c.TrustedProxies })},
+	{Setting{"public-url", "ROLEGATE_PUBLIC_URL", "", "the API's address as clients reach it (https://auth.example.com), for absolute next links of lists; empty makes them relative (path and query)"}, str(func(c *Config) *string { return &c.PublicURL })},
 	{Setting{"cors-origins", "ROLEGATE_CORS_ORIGINS", "", "comma-separated exact origins allowed cross-origin requests; empty turns CORS off"}, str(func(c *Config) *string { return &c.CORSOrigins })},
 	{Setting{"audit-retention", "ROLEGATE_AUDIT_RETENTION", "90d", "how long audit events are kept, such as 90d or 720h; older ones are deleted in batches every ten minutes; 0 keeps them all"}, days(func(c *Config) *time.Duration { return &c.AuditRetention })},
 	{Setting{"log-format", "ROLEGATE_LOG_FORMAT", "auto", "json, text, or auto: text when standard error is a terminal, else JSON"}, str(func(c *Config) *string { return &c.LogFormat })},
@@ -441,6 +445,11 @@ func (c Config) Validate() error {
 		_, perr := netip.ParsePrefix(p)
 		check(aerr == nil || perr == nil, "trusted-proxies", "%q is not an IP address or CIDR", p)
 	}
+	if c.PublicURL != "" {
+		if err := checkPublicURL(c.PublicURL); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", c.origin("public-url"), err))
+		}
+	}
 	for _, o := range c.CORSOriginList() {
 		if err := checkOrigin(o); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", c.origin("cors-origins"), err))
@@ -484,6 +493,18 @@ func checkOrigin(o string) error {
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil ||
 		u.Scheme+"://"+u.Host != o || strings.ToLower(o) != o {
 		return fmt.Errorf("%q is not an origin: want scheme://host[:port] in lower case, such as https://app.example.com", o)
+	}
+	return nil
+}
+
+// checkPublicURL accepts an absolute http(s) URL with a host and no
+// credentials, query or fragment; its path, if any, is the prefix a proxy
+// serves the API under.
+func checkPublicURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil ||
+		u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(s, "?") || strings.HasSuffix(s, "#") {
+		return fmt.Errorf("%q: want an absolute http or https URL with no query or fragment, such as https://auth.example.com", s)
 	}
 	return nil
 }

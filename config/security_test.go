@@ -63,3 +63,20 @@ func TestTrustedProxiesAndLimits(t *testing.T) {
 		}
 	}
 }
+
+// TestPublicURL checks that ROLEGATE_PUBLIC_URL, which list pages' next
+// links are built on, takes an absolute http(s) URL and refuses anything a
+// link could not start with.
+func TestPublicURL(t *testing.T) {
+	c, err := load(t, map[string]string{"ROLEGATE_PUBLIC_URL": "https://auth.example.com/idp"})
+	if err != nil || c.PublicURL != "https://auth.example.com/idp" {
+		t.Fatalf("good URL: got %q, %v", c.PublicURL, err)
+	}
+	for _, bad := range []string{"auth.example.com", "/v1", "ftp://auth.example.com", "https://", "https://u:p@auth.example.com",
+		"https://auth.example.com/?a=1", "https://auth.example.com/#x", "https://auth.example.com/?"} {
+		_, err := load(t, map[string]string{"ROLEGATE_PUBLIC_URL": bad})
+		if err == nil || !strings.Contains(err.Error(), "ROLEGATE_PUBLIC_URL") {
+			t.Errorf("public URL %q: got %v, want an error naming ROLEGATE_PUBLIC_URL", bad, err)
+		}
+	}
+}

@@ -68,7 +68,7 @@ func (h *handler) listAudit(c *gin.Context) {
 		writeError(c, h.log, err)
 		return
 	}
-	events, next := page(c.Request, events, limit, func(e models.AuditEvent) string {
+	events, next := page(h.publicURL, c.Request, events, limit, func(e models.AuditEvent) string {
 		return encodeAuditCursor(models.AuditPosition{At: e.At, ID: e.ID})
 	})
 	results := make([]auditJSON, len(events))

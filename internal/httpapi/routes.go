@@ -115,6 +115,10 @@ type Deps struct {
 	// TrustedProxies are the addresses and CIDRs of proxies whose
 	// X-Forwarded-For names the client; empty trusts no proxy.
 	TrustedProxies []string
+	// PublicURL is the API's address as clients reach it: list pages'
+	// next links are built on it, or relative when it is empty. Never
+	// from the request's Host header, which the client writes.
+	PublicURL string
 	// CORSOrigins are the exact origins allowed cross-origin requests;
 	// empty turns CORS off.
 	CORSOrigins []string
@@ -148,6 +152,7 @@ type handler struct {
 	obs         Observer
 	throttle    Throttle
 	cors        map[string]bool
+	publicURL   string
 	spec        []byte // the OpenAPI document as JSON
 	specErr     error
 }
@@ -162,7 +167,7 @@ func newEngine(d Deps) *gin.Engine {
 	h := &handler{
 		users: d.Users, auth: d.Auth, policies: d.Policies, audit: d.Audit, auditEvents: d.AuditEvents,
 		defaultRole: d.DefaultRole, log: d.Log, obs: d.Metrics, draining: d.Draining,
-		throttle: d.Throttle, cors: originSet(d.CORSOrigins),
+		throttle: d.Throttle, cors: originSet(d.CORSOrigins), publicURL: strings.TrimSuffix(d.PublicURL, "/"),
 	}
 	if h.draining == nil {
 		h.draining = func() bool { return false }

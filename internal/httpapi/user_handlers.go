@@ -52,7 +52,7 @@ func (h *handler) listUsers(c *gin.Context) {
 		writeError(c, h.log, err)
 		return
 	}
-	users, next := page(c.Request, users, limit, func(u *models.User) string { return encodeCursor(u.ID) })
+	users, next := page(h.publicURL, c.Request, users, limit, func(u *models.User) string { return encodeCursor(u.ID) })
 	writeUserPage(c, users, next)
 }
 
@@ -131,28 +131,28 @@ func decodeCursor(s string) (int64, bool) {
 }
 
 // page cuts items, fetched with one more than limit, to one page, and
-// returns the URL of the next page, whose cursor is the one of the page's
-// last item, or nil when this is the last page.
-func page[T any](r *http.Request, items []T, limit int, cursor func(T) string) ([]T, *string) {
+// returns the link to the next page, whose cursor is the one of the page's
+// last item, or nil when this is the last page. base is the API's public
+// URL, or "" for a relative link.
+func page[T any](base string, r *http.Request, items []T, limit int, cursor func(T) string) ([]T, *string) {
 	if len(items) <= limit {
 		return items, nil
 	}
 	items = items[:limit]
-	next := nextURL(r, cursor(items[limit-1]), limit)
+	next := nextURL(base, r, cursor(items[limit-1]), limit)
 	return items, &next
 }
 
-// nextURL is the request's own URL with the cursor moved to cursor.
-func nextURL(r *http.Request, cursor string, limit int) string {
+// nextURL is the request's own path and query with the cursor moved to
+// cursor, after base. It is never built from the request's Host header or
+// scheme: a client writes those, and behind a TLS proxy they are not what
+// clients reach.
+func nextURL(base string, r *http.Request, cursor string, limit int) string {
 	q := r.URL.Query()
 	q.Set("cursor", cursor)
 	q.Set("limit", strconv.Itoa(limit))
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	u := url.URL{Scheme: scheme, Host: r.Host, Path: r.URL.Path, RawQuery: q.Encode()}
-	return u.String()
+	u := url.URL{Path: r.URL.Path, RawQuery: q.Encode()}
+	return base + u.String()
 }
 
 // createUser is an administrator creating an account. Setting a role other

@@ -42,14 +42,50 @@ func wantPage(t *testing.T, r *response) page {
 	return p
 }
 
-// pathOf returns the path and query of an absolute next URL.
+// pathOf returns the path and query of a next link, which without
+// ROLEGATE_PUBLIC_URL is relative: a path and a query, no scheme or host.
 func pathOf(t *testing.T, next string) string {
 	t.Helper()
 	u, err := url.Parse(next)
-	if err != nil || !u.IsAbs() {
-		t.Fatalf("next: got %q, want an absolute URL", next)
+	if err != nil || u.Scheme != "" || u.Host != "" || !strings.HasPrefix(next, "/") {
+		t.Fatalf("next: got %q, want a path and query", next)
 	}
 	return u.RequestURI()
+}
+
+// TestNextLinkIgnoresHost checks that a list's next link is never built
+// from the request's Host header: without ROLEGATE_PUBLIC_URL it is the
+// path and query alone, and with it, it starts with that URL, whatever
+// Host, X-Forwarded-Host or X-Forwarded-Proto the client sent.
+func TestNextLinkIgnoresHost(t *testing.T) {
+	forEach(t, func(t *testing.T, e *env) {
+		for _, c := range []struct {
+			name, publicURL, want string
+		}{
+			{"relative", "", "/v1/users?"},
+			{"public URL", "https://auth.example.com/idp/", "https://auth.example.com/idp/v1/users?"},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				env := e
+				if c.publicURL != "" {
+					env = freshEnvWith(t, e, shippedPolicy, map[string]string{"ROLEGATE_PUBLIC_URL": c.publicURL})
+				}
+				admin := env.adminToken(t)
+				env.newUser(t, roleUser) // at least two users, so limit=1 has a next page
+				req, err := env.newRequest(http.MethodGet, "/v1/users?limit=1", admin, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				req.Host = "evil.example"
+				req.Header.Set("X-Forwarded-Host", "evil.example")
+				req.Header.Set("X-Forwarded-Proto", "https")
+				p := wantPage(t, env.send(t, req, nil))
+				if p.Next == nil || !strings.HasPrefix(*p.Next, c.want) || strings.Contains(*p.Next, "evil") {
+					t.Fatalf("next with Host: evil.example: got %v, want a link starting %q", p.Next, c.want)
+				}
+			})
+		}
+	})
 }
 
 // walk follows next links from path and returns every user id seen, in

@@ -130,7 +130,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, e
 	s.Handler = httpapi.NewHandler(httpapi.Deps{
 		Users: st, Auth: svc, Policies: manager, Audit: rec, AuditEvents: st, DefaultRole: cfg.DefaultRole, Log: log, Metrics: m,
 		Draining: s.draining.Load,
-		Throttle: throttle.New(st, ThrottleLimits(cfg)), TrustedProxies: cfg.TrustedProxyList(), CORSOrigins: cfg.CORSOriginList(),
+		Throttle: throttle.New(st, ThrottleLimits(cfg)), TrustedProxies: cfg.TrustedProxyList(), CORSOrigins: cfg.CORSOriginList(), PublicURL: cfg.PublicURL,
 	})
 	if cfg.BelowOWASP() {
 		log.Warn("argon2id parameters are below OWASP's minimum (m=19456 KiB, t=2); use this only in tests",
