@@ -5,6 +5,8 @@
 //	loadtool copy-columns   the columns of users -copy, for COPY
 //	loadtool hash [-n N]   the median CPU ms of one bare argon2id hash at rolegate's parameters (from the environment)
 //	loadtool table FILE...   the medians of the RESULT lines wrk's scripts printed, with ratios to the baseline
+//	loadtool flood -url URL -kind K -attacker U ... -third U ...   one flood of issue 10 item 3, with a third user's logins timed during it (bench/flood.sh)
+//	loadtool flood-table FILE...   the medians of the FLOOD lines of several runs
 package main
 
 import (
@@ -22,7 +24,7 @@ func main() {
 
 func run(args []string, stdout io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: loadtool users|tokens|copy-columns|hash|table [flags]")
+		return fmt.Errorf("usage: loadtool users|tokens|copy-columns|hash|table|flood|flood-table [flags]")
 	}
 	switch args[0] {
 	case "users":
@@ -33,6 +35,10 @@ func run(args []string, stdout io.Writer) error {
 		return bareHash(args[1:], stdout, os.Getenv)
 	case "table":
 		return printTable(args[1:], stdout)
+	case "flood":
+		return flood(args[1:], stdout)
+	case "flood-table":
+		return floodTable(args[1:], stdout)
 	case "copy-columns":
 		_, err := fmt.Fprintln(stdout, CopyColumns)
 		return err
