@@ -33,6 +33,10 @@ type Error struct {
 	Reason string
 	// Fields holds per-field messages for EINVALID, keyed by the JSON name.
 	Fields map[string][]string
+	// Details are further facts a client may see beside Message and
+	// Reason, each under its own name: what a denial refused and under
+	// which policy version, or the errors of a policy that did not load.
+	Details map[string]any
 	// Err is the underlying cause, kept for logs only.
 	Err error
 	// RetryAfter, for ETHROTTLED, is how long until a retry may succeed.

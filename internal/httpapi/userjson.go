@@ -120,6 +120,14 @@ func required(f fieldErrors, fields map[string]*string) {
 	}
 }
 
+// requireFields is required for a body that has nothing else to check:
+// EINVALID naming each missing or empty field, or nil.
+func requireFields(fields map[string]*string) error {
+	f := fieldErrors{}
+	required(f, fields)
+	return f.err()
+}
+
 // newUser builds a user from a validated patch.
 func newUser(patch models.UserPatch, hash string) *models.User {
 	u := &models.User{IsActive: true, PasswordHash: hash}
