@@ -76,6 +76,23 @@ func Unavailable(err error) *Error {
 	return &Error{Code: EUNAVAILABLE, Message: "service temporarily unavailable", Err: err}
 }
 
+// FieldsOf gathers the per-field messages of the EINVALID errors among
+// errs, such as the results of several validations of one input, for a
+// caller that shows them its own way. Nil and other errors add nothing.
+func FieldsOf(errs ...error) map[string][]string {
+	fields := map[string][]string{}
+	for _, err := range errs {
+		var e *Error
+		if !errors.As(err, &e) || e.Code != EINVALID {
+			continue
+		}
+		for name, msgs := range e.Fields {
+			fields[name] = append(fields[name], msgs...)
+		}
+	}
+	return fields
+}
+
 // ErrorCode returns the code of err, EINTERNAL when err is not an *Error,
 // and "" when err is nil.
 func ErrorCode(err error) string {

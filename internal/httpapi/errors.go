@@ -151,6 +151,14 @@ func (f fieldErrors) add(field, msg string) {
 	}
 }
 
+// merge adds fields, the per-field messages of a validation (see
+// models.FieldsOf), to f, so that one response lists every problem.
+func (f fieldErrors) merge(fields map[string][]string) {
+	for name, msgs := range fields {
+		f[name] = append(f[name], msgs...)
+	}
+}
+
 // addAll adds the field problems of err to f, so that one response lists
 // every problem. Any other error is returned.
 func (f fieldErrors) addAll(err error) error {
@@ -161,9 +169,7 @@ func (f fieldErrors) addAll(err error) error {
 	if !errors.As(err, &e) || e.Code != models.EINVALID || len(e.Fields) == 0 {
 		return err
 	}
-	for name, msgs := range e.Fields {
-		f[name] = append(f[name], msgs...)
-	}
+	f.merge(e.Fields)
 	return nil
 }
 
