@@ -222,11 +222,11 @@ func checkNewUser(cfg config.Config, pol *authz.Policy, u *models.User, password
 			problems = append(problems, flagName(field)+": "+msg)
 		}
 	}
-	invalid := models.FieldsOf(account.Validate(u.Patch()))
+	invalid := models.FieldsOf(account.Validate(u.Patch()), server.PasswordPolicy(cfg).Validate("password", password, u))
 	for _, field := range account.Fields {
 		add(field, invalid[field]...)
 	}
-	add("password", server.PasswordPolicy(cfg).Check(password, u)...)
+	add("password", invalid["password"]...)
 	if !pol.HasRole(u.Role) {
 		add("role", fmt.Sprintf("%q is not a role the policy defines (%s)", u.Role, strings.Join(pol.Roles(), ", ")))
 	}

@@ -241,15 +241,17 @@ func (answerAuth) ChangePassword(_ context.Context, _ *models.User, oldPassword,
 }
 
 func (a answerAuth) SetPassword(_ context.Context, u *models.User, newPassword string, _ models.AdminGuard, _ string) (*models.User, error) {
-	if p := a.PasswordProblems(newPassword, u); p != nil {
-		return nil, &models.Error{Code: models.EINVALID, Message: "invalid input", Fields: map[string][]string{"new_password": p}}
+	if err := a.ValidatePassword("new_password", newPassword, u); err != nil {
+		return nil, err
 	}
 	return u, nil
 }
 
-func (answerAuth) PasswordProblems(password string, u *models.User) []string {
+func (answerAuth) ValidatePassword(field, password string, u *models.User) error {
 	if len(password) < 8 {
-		return []string{"This password is too short.", fmt.Sprintf("It is too much like %s.", u.Username)}
+		return &models.Error{Code: models.EINVALID, Message: "invalid input", Fields: map[string][]string{
+			field: {"This password is too short.", fmt.Sprintf("It is too much like %s.", u.Username)},
+		}}
 	}
 	return nil
 }

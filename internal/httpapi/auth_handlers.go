@@ -54,9 +54,7 @@ func (h *handler) signup(c *gin.Context) error {
 func (h *handler) checkNewPassword(f fieldErrors, field string, password *string, patch models.UserPatch) error {
 	required(f, map[string]*string{"username": patch.Username, field: password})
 	if password != nil && *password != "" {
-		for _, p := range h.auth.PasswordProblems(*password, newUser(patch, "")) {
-			f.add(field, p)
-		}
+		f.merge(models.FieldsOf(h.auth.ValidatePassword(field, *password, newUser(patch, ""))))
 	}
 	return f.err()
 }

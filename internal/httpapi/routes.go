@@ -63,9 +63,10 @@ type Authenticator interface {
 	ChangePassword(ctx context.Context, u *models.User, oldPassword, newPassword, client string) (auth.Pair, error)
 	// SetPassword returns EINVALID for a bad new password.
 	SetPassword(ctx context.Context, u *models.User, newPassword string, guard models.AdminGuard, client string) (*models.User, error)
-	// PasswordProblems checks a password for u, the account as it is or
-	// as it will be once created.
-	PasswordProblems(password string, u *models.User) []string
+	// ValidatePassword checks a password for u, the account as it is or
+	// as it will be once created, and returns EINVALID naming field with
+	// every problem, or nil.
+	ValidatePassword(field, password string, u *models.User) error
 	HashPassword(ctx context.Context, who auth.Requester, password string) (string, error)
 	JWKS() any
 }
