@@ -33,6 +33,10 @@ type Error struct {
 	Reason string
 	// Fields holds per-field messages for EINVALID, keyed by the JSON name.
 	Fields map[string][]string
+	// Details are further facts a client may see beside Message and
+	// Reason, each under its own name: what a denial refused and under
+	// which policy version, or the errors of a policy that did not load.
+	Details map[string]any
 	// Err is the underlying cause, kept for logs only.
 	Err error
 	// RetryAfter, for ETHROTTLED, is how long until a retry may succeed.
@@ -70,6 +74,23 @@ func Internal(err error) *Error {
 // Unavailable wraps a failure of a dependency such as the database.
 func Unavailable(err error) *Error {
 	return &Error{Code: EUNAVAILABLE, Message: "service temporarily unavailable", Err: err}
+}
+
+// FieldsOf gathers the per-field messages of the EINVALID errors among
+// errs, such as the results of several validations of one input, for a
+// caller that shows them its own way. Nil and other errors add nothing.
+func FieldsOf(errs ...error) map[string][]string {
+	fields := map[string][]string{}
+	for _, err := range errs {
+		var e *Error
+		if !errors.As(err, &e) || e.Code != EINVALID {
+			continue
+		}
+		for name, msgs := range e.Fields {
+			fields[name] = append(fields[name], msgs...)
+		}
+	}
+	return fields
 }
 
 // ErrorCode returns the code of err, EINTERNAL when err is not an *Error,

@@ -36,6 +36,15 @@ type UserPatch struct {
 	PasswordHash *string
 }
 
+// Patch is the patch that sets every attribute of u to u's value: u as a
+// whole, for the checks that take a patch. Its fields point into u.
+func (u *User) Patch() UserPatch {
+	return UserPatch{
+		Username: &u.Username, Email: &u.Email, FirstName: &u.FirstName, LastName: &u.LastName,
+		Role: &u.Role, IsActive: &u.IsActive, PasswordHash: &u.PasswordHash,
+	}
+}
+
 // ChangesAccess reports whether the patch changes u's role or active flag,
 // the attributes guarded by the assign_role action.
 func (p UserPatch) ChangesAccess(u *User) bool {

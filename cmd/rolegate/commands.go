@@ -213,21 +213,20 @@ func readPassword(r io.Reader) (string, error) {
 }
 
 // checkNewUser applies the API's rules for a new account, and checks that
-// pol defines its role.
+// pol defines its role. Each problem is a line, by the flag that set the
+// attribute.
 func checkNewUser(cfg config.Config, pol *authz.Policy, u *models.User, password string) error {
 	var problems []string
-	add := func(field, msg string) {
-		if msg != "" {
-			problems = append(problems, field+": "+msg)
+	add := func(field string, msgs ...string) {
+		for _, msg := range msgs {
+			problems = append(problems, flagName(field)+": "+msg)
 		}
 	}
-	add("username", account.CheckUsername(u.Username))
-	add("email", account.CheckEmail(u.Email))
-	add("first-name", account.CheckName(u.FirstName))
-	add("last-name", account.CheckName(u.LastName))
-	for _, p := range server.PasswordPolicy(cfg).Check(password, u) {
-		add("password", p)
+	invalid := models.FieldsOf(account.Validate(u.Patch()), server.PasswordPolicy(cfg).Validate("password", password, u))
+	for _, field := range account.Fields {
+		add(field, invalid[field]...)
 	}
+	add("password", invalid["password"]...)
 	if !pol.HasRole(u.Role) {
 		add("role", fmt.Sprintf("%q is not a role the policy defines (%s)", u.Role, strings.Join(pol.Roles(), ", ")))
 	}
@@ -236,6 +235,10 @@ func checkNewUser(cfg config.Config, pol *authz.Policy, u *models.User, password
 	}
 	return nil
 }
+
+// flagName is the flag of "users create" that sets the attribute an API
+// field name names: first-name for first_name.
+func flagName(field string) string { return strings.ReplaceAll(field, "_", "-") }
 
 // describe renders a domain error for the terminal.
 func describe(err error) error {

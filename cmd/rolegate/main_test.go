@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rolegate/rolegate/internal/authz"
 	"github.com/rolegate/rolegate/internal/dbtest"
 )
 
@@ -187,6 +188,30 @@ func TestUsersCreateRefusesBadInput(t *testing.T) {
 	create[3] = "\u0501up" // Cyrillic "ԁ" for "d"
 	if _, err := runCmd(t, getenv, "correct horse battery staple\n", create...); err == nil || !strings.Contains(err.Error(), "username: A user with a username that looks the same already exists.") {
 		t.Errorf("lookalike username: got %v, want it refused as looking the same", err)
+	}
+}
+
+// TestUsersCreateListsEveryProblem checks that "users create" reports
+// every problem of the account at once, one a line, by the flag that set
+// it, in the order of the flags' help.
+func TestUsersCreateListsEveryProblem(t *testing.T) {
+	pol, err := authz.Load("../../policy/model.conf", "../../policy/policy.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	getenv := testEnv(t, dbtest.Targets(t)[0].URL, nil)
+	_, err = runCmd(t, getenv, "short\n", "users", "create", "--password-stdin", "--username", "bad name", "--email", "nope",
+		"--first-name", "Ann\u202e", "--last-name", "\u2066x", "--role", "czar")
+	want := strings.Join([]string{
+		"username: Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters.",
+		"email: Enter a valid email address.",
+		"first-name: This field may not contain control or bidirectional-control characters.",
+		"last-name: This field may not contain control or bidirectional-control characters.",
+		"password: This password is too short. It must contain at least 12 characters.",
+		`role: "czar" is not a role the policy defines (` + strings.Join(pol.Roles(), ", ") + ")",
+	}, "\n")
+	if err == nil || err.Error() != want {
+		t.Errorf("users create with every attribute bad: got %v, want\n%s", err, want)
 	}
 }
 

@@ -1,5 +1,6 @@
 // Package account validates and normalizes the attributes of a user
-// account, the same way for the HTTP API and the command line.
+// account, the same way for the HTTP API, the command line and the
+// importer.
 package account
 
 import (
@@ -12,7 +13,49 @@ import (
 	"github.com/mtibben/confusables"
 	"golang.org/x/text/cases"
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/rolegate/rolegate/models"
 )
+
+// Names of the attributes Validate checks, as it reports them: the API's
+// JSON names. A caller that shows other names (the command line's flags)
+// maps them.
+const (
+	FieldUsername  = "username"
+	FieldEmail     = "email"
+	FieldFirstName = "first_name"
+	FieldLastName  = "last_name"
+)
+
+// Fields lists the attributes Validate checks, in the order a list of
+// problems shows them.
+var Fields = []string{FieldUsername, FieldEmail, FieldFirstName, FieldLastName}
+
+// Validate checks the attributes of an account that p sets, leaving out
+// those it does not: a whole account is checked as its User.Patch. The
+// username must be normalized (NormalizeUsername) as it will be stored.
+// It returns EINVALID with a message for each attribute an account may not
+// hold, by its name in Fields, or nil. The role is the policy's to check,
+// and a password auth's.
+func Validate(p models.UserPatch) error {
+	fields := map[string][]string{}
+	check := func(field string, v *string, problem func(string) string) {
+		if v == nil {
+			return
+		}
+		if msg := problem(*v); msg != "" {
+			fields[field] = []string{msg}
+		}
+	}
+	check(FieldUsername, p.Username, checkUsername)
+	check(FieldEmail, p.Email, checkEmail)
+	check(FieldFirstName, p.FirstName, checkName)
+	check(FieldLastName, p.LastName, checkName)
+	if len(fields) == 0 {
+		return nil
+	}
+	return &models.Error{Code: models.EINVALID, Message: "invalid input", Fields: fields}
+}
 
 // Limits on user attributes, as Django's user model has them.
 const (
@@ -53,9 +96,9 @@ func hiddenControl(r rune) bool {
 
 const hiddenControlMessage = "This field may not contain control or bidirectional-control characters."
 
-// CheckUsername returns why a normalized username is not acceptable, or "".
+// checkUsername returns why a normalized username is not acceptable, or "".
 // Letters and digits of any script are allowed, and @ . + - _.
-func CheckUsername(s string) string {
+func checkUsername(s string) string {
 	n := utf8.RuneCountInString(s)
 	switch {
 	case n == 0:
@@ -73,9 +116,9 @@ func CheckUsername(s string) string {
 	return ""
 }
 
-// CheckEmail returns why an email address is not acceptable, or "". The
+// checkEmail returns why an email address is not acceptable, or "". The
 // empty string is acceptable: email is optional.
-func CheckEmail(s string) string {
+func checkEmail(s string) string {
 	const invalid = "Enter a valid email address."
 	if s == "" {
 		return ""
@@ -98,8 +141,8 @@ func CheckEmail(s string) string {
 	return ""
 }
 
-// CheckName returns why a first or last name is not acceptable, or "".
-func CheckName(s string) string {
+// checkName returns why a first or last name is not acceptable, or "".
+func checkName(s string) string {
 	if utf8.RuneCountInString(s) > MaxNameLength {
 		return fmt.Sprintf("Ensure this field has no more than %d characters.", MaxNameLength)
 	}

@@ -226,10 +226,22 @@ type PasswordPolicy struct {
 	MinLength int
 }
 
-// Check returns why password is not acceptable for u, the account as it is
-// or as it will be once created, or nil. Each reason is a sentence for the
-// user; the first says why.
-func (pp PasswordPolicy) Check(password string, u *models.User) []string {
+// Validate checks password for u, the account as it is or as it will be
+// once created, its attributes validated (account.Validate). It returns
+// EINVALID naming field, the input that holds the password, with every
+// reason the password is not acceptable, or nil. Every caller that takes
+// a new password checks it here: the API, the command line and Service.
+func (pp PasswordPolicy) Validate(field, password string, u *models.User) error {
+	problems := pp.problems(password, u)
+	if len(problems) == 0 {
+		return nil
+	}
+	return &models.Error{Code: models.EINVALID, Message: "invalid input", Fields: map[string][]string{field: problems}}
+}
+
+// problems returns why password is not acceptable for u, or nil. Each
+// reason is a sentence for the user; the first says why.
+func (pp PasswordPolicy) problems(password string, u *models.User) []string {
 	n := utf8.RuneCountInString(password)
 	switch {
 	case !utf8.ValidString(password):

@@ -295,10 +295,7 @@ func (s *Service) SetPassword(ctx context.Context, u *models.User, newPassword s
 // checkNewPassword is EINVALID, naming new_password, when newPassword is
 // not acceptable for u.
 func (s *Service) checkNewPassword(newPassword string, u *models.User) error {
-	if problems := s.policy.Check(newPassword, u); problems != nil {
-		return &models.Error{Code: models.EINVALID, Message: "invalid input", Fields: map[string][]string{"new_password": problems}}
-	}
-	return nil
+	return s.policy.Validate("new_password", newPassword, u)
 }
 
 // storePassword hashes newPassword and stores it once check approves the
@@ -311,10 +308,10 @@ func (s *Service) storePassword(ctx context.Context, who Requester, id int64, ne
 	return s.users.UpdateUser(ctx, id, models.UserPatch{PasswordHash: &hash}, guard, check)
 }
 
-// PasswordProblems returns why password is not acceptable for u, the
-// account as it is or will be once created, or nil.
-func (s *Service) PasswordProblems(password string, u *models.User) []string {
-	return s.policy.Check(password, u)
+// ValidatePassword checks password for u with the service's password
+// policy: see PasswordPolicy.Validate.
+func (s *Service) ValidatePassword(field, password string, u *models.User) error {
+	return s.policy.Validate(field, password, u)
 }
 
 // HashPassword hashes an already checked password for who.

@@ -51,22 +51,19 @@ func toAuditJSON(e models.AuditEvent) auditJSON {
 
 // listAudit pages through the audit trail, newest first, like the user
 // list: {"results": [...], "next": URL-or-null}.
-func (h *handler) listAudit(c *gin.Context) {
+func (h *handler) listAudit(c *gin.Context) error {
 	if _, err := h.authorize(c, h.policies.Current(), auditResource, models.ActionRead); err != nil {
-		writeError(c, h.log, err)
-		return
+		return err
 	}
 	f, err := auditFilter(c.Request.URL.Query())
 	if err != nil {
-		writeError(c, h.log, err)
-		return
+		return err
 	}
 	limit := f.Limit
 	f.Limit++ // one more tells whether there is a next page
 	events, err := h.auditEvents.ListAuditEvents(c.Request.Context(), f)
 	if err != nil {
-		writeError(c, h.log, err)
-		return
+		return err
 	}
 	events, next := page(h.publicURL, c.Request, events, limit, func(e models.AuditEvent) string {
 		return encodeAuditCursor(models.AuditPosition{At: e.At, ID: e.ID})
@@ -76,6 +73,7 @@ func (h *handler) listAudit(c *gin.Context) {
 		results[i] = toAuditJSON(e)
 	}
 	c.JSON(http.StatusOK, gin.H{"results": results, "next": next})
+	return nil
 }
 
 // auditFilter reads ?limit, ?cursor, ?actor, ?action, ?since and ?until.

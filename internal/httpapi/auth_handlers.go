@@ -13,46 +13,40 @@ import (
 // signup creates an account. An anonymous caller gets the default role;
 // asking for another role is the assign_role action, which the default
 // policy refuses to anonymous callers.
-func (h *handler) signup(c *gin.Context) {
+func (h *handler) signup(c *gin.Context) error {
 	if err := h.throttle.CheckSignup(c.Request.Context(), c.ClientIP()); err != nil {
-		writeError(c, h.log, err)
-		return
+		return err
 	}
 	var in signupInput
 	if err := decode(c, &in); err != nil {
-		writeError(c, h.log, err)
-		return
+		return err
 	}
 	pol := h.policies.Current()
 	f := fieldErrors{}
 	patch := patchOf(f, pol, in.profileFields, accessFields{})
 	if err := h.checkNewPassword(f, "password", in.Password, patch); err != nil {
-		writeError(c, h.log, err)
-		return
+		return err
 	}
 	if patch.Role == nil || *patch.Role == h.defaultRole {
 		patch.Role = &h.defaultRole
 	} else if _, err := h.authorize(c, pol, models.Resource{Type: models.ResourceUsers}, models.ActionAssignRole); err != nil {
-		writeError(c, h.log, err)
-		return
+		return err
 	}
 	if !pol.HasRole(h.defaultRole) {
-		writeError(c, h.log, models.Unavailable(errDefaultRoleUndefined(h.defaultRole)))
-		return
+		return models.Unavailable(errDefaultRoleUndefined(h.defaultRole))
 	}
 	// Every signup that gets as far as hashing counts, whether or not its
 	// username turns out to be free; it counts first, so that a burst
 	// cannot all pass before the counter sees it.
 	if err := h.throttle.SignupAttempted(c.Request.Context(), c.ClientIP()); err != nil {
-		writeError(c, h.log, err)
-		return
+		return err
 	}
 	u, err := h.create(c, patch, *in.Password)
 	if err != nil {
-		writeError(c, h.log, err)
-		return
+		return err
 	}
 	respondCreated(c, u)
+	return nil
 }
 
 // checkNewPassword validates the username and password of a new account
@@ -60,9 +54,7 @@ func (h *handler) signup(c *gin.Context) {
 func (h *handler) checkNewPassword(f fieldErrors, field string, password *string, patch models.UserPatch) error {
 	required(f, map[string]*string{"username": patch.Username, field: password})
 	if password != nil && *password != "" {
-		for _, p := range h.auth.PasswordProblems(*password, newUser(patch, "")) {
-			f.add(field, p)
-		}
+		f.merge(models.FieldsOf(h.auth.ValidatePassword(field, *password, newUser(patch, ""))))
 	}
 	return f.err()
 }
@@ -91,11 +83,10 @@ type loginInput struct {
 // A username or client address past its limit of failures is refused
 // before any account is read or any password hashed; each failed login
 // counts against both.
-func (h *handler) login(c *gin.Context) {
+func (h *handler) login(c *gin.Context) error {
 	var in loginInput
 	if err := decode(c, &in); err != nil {
-		writeError(c, h.log, err)
-		return
+		return err
 	}
 	f := fieldErrors{}
 	required(f, map[string]*string{"username": in.Username, "password": in.Password})
@@ -103,83 +94,87 @@ func (h *handler) login(c *gin.Context) {
 		f.add("password", "Ensure this field has no more than 128 characters.")
 	}
 	if err := f.err(); err != nil {
-		writeError(c, h.log, err)
-		return
+		return err
 	}
-	ctx, ip := c.Request.Context(), c.ClientIP()
-	if err := h.throttle.CheckLogin(ctx, *in.Username, ip); err != nil {
-		h.observeLogin(err)
-		h.recordLoginFailure(c, *in.Username, err)
-		writeError(c, h.log, err)
-		return
-	}
-	u, pair, err := h.auth.Login(ctx, *in.Username, *in.Password, hashClient(c))
-	if errors.Is(err, auth.ErrBadCredentials) {
-		// A failure that cannot be counted is not answered as a plain
-		// failure: the guesser would get uncounted attempts.
-		if terr := h.throttle.LoginFailed(ctx, *in.Username, ip); terr != nil {
-			err = terr
-		}
-	}
+	u, pair, err := h.checkCredentials(c, *in.Username, *in.Password)
 	h.observeLogin(err)
 	if err != nil {
 		h.recordLoginFailure(c, *in.Username, err)
-		writeError(c, h.log, err)
-		return
-	}
-	if err := h.throttle.LoginSucceeded(ctx, *in.Username); err != nil {
-		// The user proved the password; a stale counter only delays them.
-		h.log.WarnContext(ctx, "reset login throttle", "err", err)
+		return err
 	}
 	h.recordLogin(c, u)
 	c.JSON(http.StatusOK, pair)
+	return nil
+}
+
+// checkCredentials logs username in unless it or the client is past its
+// limit of failures, counts a failure against both, and starts the
+// account's count over on success.
+func (h *handler) checkCredentials(c *gin.Context, username, password string) (*models.User, auth.Pair, error) {
+	ctx, ip := c.Request.Context(), c.ClientIP()
+	if err := h.throttle.CheckLogin(ctx, username, ip); err != nil {
+		return nil, auth.Pair{}, err
+	}
+	u, pair, err := h.auth.Login(ctx, username, password, hashClient(c))
+	if errors.Is(err, auth.ErrBadCredentials) {
+		// A failure that cannot be counted is not answered as a plain
+		// failure: the guesser would get uncounted attempts.
+		if terr := h.throttle.LoginFailed(ctx, username, ip); terr != nil {
+			return nil, auth.Pair{}, terr
+		}
+	}
+	if err != nil {
+		return nil, auth.Pair{}, err
+	}
+	if err := h.throttle.LoginSucceeded(ctx, username); err != nil {
+		// The user proved the password; a stale counter only delays them.
+		h.log.WarnContext(ctx, "reset login throttle", "err", err)
+	}
+	return u, pair, nil
 }
 
 type refreshInput struct {
 	Refresh *string `json:"refresh"`
 }
 
-func (h *handler) readRefresh(c *gin.Context) (string, bool) {
+// readRefresh reads the refresh token of a refresh or logout body.
+func readRefresh(c *gin.Context) (string, error) {
 	var in refreshInput
-	err := decode(c, &in)
-	if err == nil {
-		f := fieldErrors{}
-		required(f, map[string]*string{"refresh": in.Refresh})
-		err = f.err()
+	if err := decode(c, &in); err != nil {
+		return "", err
 	}
-	if err != nil {
-		writeError(c, h.log, err)
-		return "", false
+	if err := requireFields(map[string]*string{"refresh": in.Refresh}); err != nil {
+		return "", err
 	}
-	return *in.Refresh, true
+	return *in.Refresh, nil
 }
 
 // refresh rotates a refresh token: the old one is spent, a new pair comes
 // back. Reusing a spent token ends the whole session.
-func (h *handler) refresh(c *gin.Context) {
-	token, ok := h.readRefresh(c)
-	if !ok {
-		return
+func (h *handler) refresh(c *gin.Context) error {
+	token, err := readRefresh(c)
+	if err != nil {
+		return err
 	}
 	pair, err := h.auth.Refresh(c.Request.Context(), token)
 	h.observeRefresh(err)
 	if err != nil {
 		h.recordRefreshReuse(c, err)
-		writeError(c, h.log, err)
-		return
+		return err
 	}
 	c.JSON(http.StatusOK, pair)
+	return nil
 }
 
 // logout ends the session of a refresh token.
-func (h *handler) logout(c *gin.Context) {
-	token, ok := h.readRefresh(c)
-	if !ok {
-		return
+func (h *handler) logout(c *gin.Context) error {
+	token, err := readRefresh(c)
+	if err != nil {
+		return err
 	}
 	if err := h.auth.Logout(c.Request.Context(), token); err != nil {
-		writeError(c, h.log, err)
-		return
+		return err
 	}
 	c.JSON(http.StatusOK, gin.H{})
+	return nil
 }

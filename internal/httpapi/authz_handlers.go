@@ -56,45 +56,41 @@ type checkResult struct {
 // check answers whether a subject, the caller unless they name another,
 // may do an action on a resource. Allowed or not, the answer is 200: the
 // caller asked a question, not to be let in.
-func (h *handler) check(c *gin.Context) {
+func (h *handler) check(c *gin.Context) error {
 	pol := h.policies.Current()
 	body, err := readBody(c)
 	if err != nil {
-		writeError(c, h.log, err)
-		return
+		return err
 	}
 	q, err := parseCheck(body)
 	if err != nil {
-		writeError(c, h.log, err)
-		return
+		return err
 	}
 	results, err := h.answer(c, pol, []question{q})
 	if err != nil {
-		writeError(c, h.log, err)
-		return
+		return err
 	}
 	c.JSON(http.StatusOK, gin.H{"allowed": results[0].Allowed, "rule": results[0].Rule, "policy_version": pol.Version()})
+	return nil
 }
 
 // checkBatch answers up to MaxBatchChecks questions, all from one policy.
-func (h *handler) checkBatch(c *gin.Context) {
+func (h *handler) checkBatch(c *gin.Context) error {
 	pol := h.policies.Current()
 	var in batchInput
 	if err := decode(c, &in); err != nil {
-		writeError(c, h.log, err)
-		return
+		return err
 	}
 	qs, err := parseChecks(in.Checks)
 	if err != nil {
-		writeError(c, h.log, err)
-		return
+		return err
 	}
 	results, err := h.answer(c, pol, qs)
 	if err != nil {
-		writeError(c, h.log, err)
-		return
+		return err
 	}
 	c.JSON(http.StatusOK, gin.H{"results": results, "policy_version": pol.Version()})
+	return nil
 }
 
 // parseCheck reads and validates one check: a body, or an item of a batch.

@@ -12,6 +12,16 @@ import (
 	"github.com/rolegate/rolegate/models"
 )
 
+// Codes of errors that only HTTP has. Handlers return them as
+// *models.Error like any other, so that writeError answers them too.
+const (
+	// eMethodNotAllowed is a method the path does not answer.
+	eMethodNotAllowed = "method_not_allowed"
+	// ePolicyInvalid is a policy reload refused: the new policy did not
+	// load or failed its tests. Details carries its version and errors.
+	ePolicyInvalid = "policy_invalid"
+)
+
 // statusOf maps each error code to its one HTTP status.
 var statusOf = map[string]int{
 	models.EINVALID:      http.StatusBadRequest,
@@ -24,6 +34,8 @@ var statusOf = map[string]int{
 	models.ETHROTTLED:    http.StatusTooManyRequests,
 	models.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	models.EINTERNAL:     http.StatusInternalServerError,
+	eMethodNotAllowed:    http.StatusMethodNotAllowed,
+	ePolicyInvalid:       http.StatusUnprocessableEntity,
 }
 
 // defaultReason is the "code" member of an error body when the error does
@@ -39,10 +51,12 @@ var defaultReason = map[string]string{
 	models.ETHROTTLED:    "throttled",
 	models.EUNAVAILABLE:  "service_unavailable",
 	models.EINTERNAL:     "internal_error",
+	eMethodNotAllowed:    "method_not_allowed",
+	ePolicyInvalid:       "policy_invalid",
 }
 
-// deniedError is a policy deny. Its body names the resource, the action and
-// the policy version, but never the rules.
+// deniedError is a policy deny. The update handler reads it back to
+// record the deny; clients see what it unwraps to.
 type deniedError struct {
 	resource, action, version string
 }
@@ -51,20 +65,38 @@ func (e *deniedError) Error() string {
 	return "permission denied: " + e.resource + " " + e.action
 }
 
+// Unwrap is the deny as clients see it: 403 naming the resource, the
+// action and the policy version, but never the rules.
+func (e *deniedError) Unwrap() error {
+	return &models.Error{
+		Code: models.EFORBIDDEN, Reason: "permission_denied", Message: deniedMessage,
+		Details: map[string]any{"resource": e.resource, "action": e.action, "policy_version": e.version},
+	}
+}
+
 const deniedMessage = "You do not have permission to perform this action."
+
+// handlerFunc is how every handler of the API is written, and every
+// middleware that can refuse a request: it responds and returns nil, or
+// returns its error as soon as it has one and leaves the answer to
+// writeError. Returning nil without responding passes the request on to
+// the next handler of the route.
+type handlerFunc func(c *gin.Context) error
+
+// handle adapts fn to Gin. routes.go registers every route, and the
+// answers to unknown paths and methods, through it.
+func (h *handler) handle(fn handlerFunc) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if err := fn(c); err != nil {
+			writeError(c, h.log, err)
+		}
+	}
+}
 
 // writeError is the one place errors become responses. Internal and
 // unavailable errors are logged with their cause; the client sees only a
 // generic message.
 func writeError(c *gin.Context, log *slog.Logger, err error) {
-	var denied *deniedError
-	if errors.As(err, &denied) {
-		c.AbortWithStatusJSON(http.StatusForbidden, gin.H{
-			"detail": deniedMessage, "code": "permission_denied",
-			"resource": denied.resource, "action": denied.action, "policy_version": denied.version,
-		})
-		return
-	}
 	e := models.AsError(err)
 	status, ok := statusOf[e.Code]
 	if !ok {
@@ -85,11 +117,22 @@ func writeError(c *gin.Context, log *slog.Logger, err error) {
 		c.AbortWithStatusJSON(status, e.Fields)
 		return
 	}
-	reason := e.Reason
-	if reason == "" {
-		reason = defaultReason[e.Code]
+	c.AbortWithStatusJSON(status, errorBody(e))
+}
+
+// errorBody is the body of an error without field errors: its message as
+// "detail", its reason as "code", and its details.
+func errorBody(e *models.Error) gin.H {
+	body := make(gin.H, 2+len(e.Details))
+	for name, v := range e.Details {
+		body[name] = v
 	}
-	c.AbortWithStatusJSON(status, gin.H{"detail": e.Message, "code": reason})
+	body["detail"] = e.Message
+	body["code"] = e.Reason
+	if e.Reason == "" {
+		body["code"] = defaultReason[e.Code]
+	}
+	return body
 }
 
 // retryAfter is d in whole seconds, rounded up and at least 1, for the
@@ -108,6 +151,14 @@ func (f fieldErrors) add(field, msg string) {
 	}
 }
 
+// merge adds fields, the per-field messages of a validation (see
+// models.FieldsOf), to f, so that one response lists every problem.
+func (f fieldErrors) merge(fields map[string][]string) {
+	for name, msgs := range fields {
+		f[name] = append(f[name], msgs...)
+	}
+}
+
 // addAll adds the field problems of err to f, so that one response lists
 // every problem. Any other error is returned.
 func (f fieldErrors) addAll(err error) error {
@@ -118,9 +169,7 @@ func (f fieldErrors) addAll(err error) error {
 	if !errors.As(err, &e) || e.Code != models.EINVALID || len(e.Fields) == 0 {
 		return err
 	}
-	for name, msgs := range e.Fields {
-		f[name] = append(f[name], msgs...)
-	}
+	f.merge(e.Fields)
 	return nil
 }
 

@@ -46,23 +46,20 @@ var methodToken = regexp.MustCompile("^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,32}$")
 // owner; the policy decides for the user of the Bearer token, or for an
 // anonymous caller when there is no valid token. 200 carries X-User-Id and
 // X-User-Role for the upstream; 401 asks the client to log in; 403 is no.
-func (h *handler) forward(c *gin.Context) {
+func (h *handler) forward(c *gin.Context) error {
 	pol := h.policies.Current()
 	c.Header("X-Policy-Version", pol.Version())
 	req, err := readOriginalRequest(c)
 	if err != nil {
-		writeError(c, h.log, err)
-		return
+		return err
 	}
 	target, err := pol.Route(req.method, req.uri)
 	if err != nil {
-		writeError(c, h.log, err)
-		return
+		return err
 	}
 	u, authErr := h.authenticate(c)
 	if authErr != nil && models.ErrorCode(authErr) != models.EUNAUTHORIZED {
-		writeError(c, h.log, authErr)
-		return
+		return authErr
 	}
 	if u != nil {
 		// The token's user is this request's principal, for the audit trail.
@@ -70,8 +67,7 @@ func (h *handler) forward(c *gin.Context) {
 	}
 	d, err := h.decide(pol, subject(u), target.Resource, target.Action)
 	if err != nil {
-		writeError(c, h.log, err)
-		return
+		return err
 	}
 	if !d.Allowed {
 		refusal := forwardDenial(u, authErr, target.Resource.Type, target.Action, d.PolicyVersion)
@@ -80,11 +76,11 @@ func (h *handler) forward(c *gin.Context) {
 		} else {
 			h.recordDeny(c, d, target.Resource, target.Action)
 		}
-		writeError(c, h.log, refusal)
-		return
+		return refusal
 	}
 	setUserHeaders(c, u)
 	c.JSON(http.StatusOK, gin.H{})
+	return nil
 }
 
 // forwardDenial is 403 for a user the policy refuses, and 401 for an

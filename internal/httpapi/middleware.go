@@ -14,9 +14,11 @@ import (
 	"github.com/rolegate/rolegate/models"
 )
 
-// recoverPanics turns a panic into a logged 500 with a JSON body, instead
-// of a dropped connection.
-func (h *handler) recoverPanics(c *gin.Context) {
+// recoverPanics turns a panic in the handlers after it into an internal
+// error, which its adapter logs and writes as a 500 with a JSON body,
+// instead of a dropped connection. A panic after the response started
+// can only be logged.
+func (h *handler) recoverPanics(c *gin.Context) (err error) {
 	defer func() {
 		v := recover()
 		if v == nil {
@@ -25,15 +27,15 @@ func (h *handler) recoverPanics(c *gin.Context) {
 		if v == http.ErrAbortHandler {
 			panic(v)
 		}
-		err := models.Internal(fmt.Errorf("panic: %v\n%s", v, debug.Stack()))
+		err = models.Internal(fmt.Errorf("panic: %v\n%s", v, debug.Stack()))
 		if c.Writer.Written() {
 			h.log.Error("panic after response started", "err", err)
 			c.Abort()
-			return
+			err = nil
 		}
-		writeError(c, h.log, err)
 	}()
 	c.Next()
+	return nil
 }
 
 // headers sets the headers every response carries, errors included.
@@ -49,11 +51,13 @@ func (h *handler) headers(c *gin.Context) {
 	c.Next()
 }
 
-func (h *handler) methodNotAllowed(c *gin.Context) {
-	c.AbortWithStatusJSON(http.StatusMethodNotAllowed, gin.H{
-		"detail": fmt.Sprintf("Method %q not allowed.", c.Request.Method), "code": "method_not_allowed",
-	})
+// methodNotAllowed answers a method that no route of the path has.
+func methodNotAllowed(c *gin.Context) error {
+	return &models.Error{Code: eMethodNotAllowed, Message: fmt.Sprintf("Method %q not allowed.", c.Request.Method)}
 }
+
+// notFound answers a path that no route has.
+func notFound(*gin.Context) error { return errNotFound }
 
 type principalKey struct{}
 
@@ -94,31 +98,29 @@ func (h *handler) authenticate(c *gin.Context) (*models.User, error) {
 
 // requireUser refuses requests without a valid access token, and puts the
 // user in the request context.
-func (h *handler) requireUser(c *gin.Context) {
+func (h *handler) requireUser(c *gin.Context) error {
 	u, err := h.authenticate(c)
-	if err == nil && u == nil {
-		err = errNotAuthenticated
-	}
 	if err != nil {
-		writeError(c, h.log, err)
-		return
+		return err
+	}
+	if u == nil {
+		return errNotAuthenticated
 	}
 	c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), principalKey{}, u))
-	c.Next()
+	return nil
 }
 
 // optionalUser is requireUser for routes that anonymous callers may use;
 // a bad token is still refused.
-func (h *handler) optionalUser(c *gin.Context) {
+func (h *handler) optionalUser(c *gin.Context) error {
 	u, err := h.authenticate(c)
 	if err != nil {
-		writeError(c, h.log, err)
-		return
+		return err
 	}
 	if u != nil {
 		c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), principalKey{}, u))
 	}
-	c.Next()
+	return nil
 }
 
 // subject is who the request is from, for the policy.

@@ -17,11 +17,10 @@ var policyResource = models.Resource{Type: models.ResourcePolicy}
 // getPolicy describes the policy in force: its version, when and where it
 // was loaded from, its rules and routes, and how the last reload attempt
 // went.
-func (h *handler) getPolicy(c *gin.Context) {
+func (h *handler) getPolicy(c *gin.Context) error {
 	pol := h.policies.Current()
 	if _, err := h.authorize(c, pol, policyResource, models.ActionRead); err != nil {
-		writeError(c, h.log, err)
-		return
+		return err
 	}
 	c.JSON(http.StatusOK, gin.H{
 		"version":     pol.Version(),
@@ -32,6 +31,7 @@ func (h *handler) getPolicy(c *gin.Context) {
 		"routes":      pol.Routes(),
 		"last_reload": h.policies.Last(),
 	})
+	return nil
 }
 
 // ReloadTrigger is the trigger of reloads asked for through the API. This
@@ -42,11 +42,10 @@ const ReloadTrigger = "api"
 // reloadPolicy reloads the policy now. A policy that does not load, or
 // fails its own tests, is refused with 422 and every error with its file
 // and line; the previous policy keeps serving.
-func (h *handler) reloadPolicy(c *gin.Context) {
+func (h *handler) reloadPolicy(c *gin.Context) error {
 	d, err := h.authorize(c, h.policies.Current(), policyResource, models.ActionReload)
 	if err != nil {
-		writeError(c, h.log, err)
-		return
+		return err
 	}
 	res := h.policies.Reload(c.Request.Context(), ReloadTrigger)
 	e := audit.ReloadEvent(res)
@@ -54,18 +53,21 @@ func (h *handler) reloadPolicy(c *gin.Context) {
 	h.record(c, e)
 	c.Header("X-Policy-Version", res.Version)
 	if !res.OK {
-		c.JSON(http.StatusUnprocessableEntity, gin.H{
-			"detail": "The policy was not reloaded; the previous policy is still in force.",
-			"code":   "policy_invalid", "version": res.Version, "errors": nonNil(res.Errors),
-		})
-		return
+		return reloadRefused(res)
 	}
 	c.JSON(http.StatusOK, gin.H{"version": res.Version, "changed": res.Changed, "reload": res})
+	return nil
 }
 
-func nonNil(errs []authz.LoadError) []authz.LoadError {
+// reloadRefused is the 422 of a reload that failed: the version still in
+// force, and every error with its file and line.
+func reloadRefused(res authz.ReloadResult) error {
+	errs := res.Errors
 	if errs == nil {
-		return []authz.LoadError{}
+		errs = []authz.LoadError{}
 	}
-	return errs
+	return &models.Error{
+		Code: ePolicyInvalid, Message: "The policy was not reloaded; the previous policy is still in force.",
+		Details: map[string]any{"version": res.Version, "errors": errs},
+	}
 }

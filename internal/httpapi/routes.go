@@ -1,5 +1,12 @@
 // Package httpapi is rolegate's HTTP API, on Gin. Every route is listed in
-// NewHandler; every error is written by writeError.
+// newEngine; every error is written by writeError.
+//
+// A handler is a handlerFunc: it binds and validates the request, asks the
+// policy, calls one dependency and responds, returning early with the
+// first error it meets. The route registers it through handle, which
+// hands that error to writeError; no handler writes an error itself.
+// Middleware that can refuse a request (requireUser) is written the same
+// way.
 package httpapi
 
 import (
@@ -56,9 +63,10 @@ type Authenticator interface {
 	ChangePassword(ctx context.Context, u *models.User, oldPassword, newPassword, client string) (auth.Pair, error)
 	// SetPassword returns EINVALID for a bad new password.
 	SetPassword(ctx context.Context, u *models.User, newPassword string, guard models.AdminGuard, client string) (*models.User, error)
-	// PasswordProblems checks a password for u, the account as it is or
-	// as it will be once created.
-	PasswordProblems(password string, u *models.User) []string
+	// ValidatePassword checks a password for u, the account as it is or
+	// as it will be once created, and returns EINVALID naming field with
+	// every problem, or nil.
+	ValidatePassword(field, password string, u *models.User) error
 	HashPassword(ctx context.Context, who auth.Requester, password string) (string, error)
 	JWKS() any
 }
@@ -195,20 +203,24 @@ func newEngine(d Deps) *gin.Engine {
 	r.RedirectFixedPath = false
 	r.HandleMethodNotAllowed = true
 	h.trustProxies(r, d.TrustedProxies)
-	r.Use(h.assignRequestID, h.observe, h.auditThrottled, h.recoverPanics, h.headers, h.allowCORS)
-	r.NoRoute(func(c *gin.Context) { writeError(c, h.log, errNotFound) })
-	r.NoMethod(h.methodNotAllowed)
+	r.Use(h.assignRequestID, h.observe, h.auditThrottled, h.handle(h.recoverPanics), h.headers, h.allowCORS)
+	r.NoRoute(h.handle(notFound))
+	r.NoMethod(h.handle(methodNotAllowed))
 
 	// exact registers one path as written. A GET route also answers HEAD
 	// (load balancers probe with it): the same handlers run, and net/http
 	// sends their status and headers without the body.
-	exact := func(method, path string, hs ...gin.HandlerFunc) {
-		r.Handle(method, path, hs...)
+	exact := func(method, path string, hs ...handlerFunc) {
+		chain := make([]gin.HandlerFunc, len(hs))
+		for i, fn := range hs {
+			chain[i] = h.handle(fn)
+		}
+		r.Handle(method, path, chain...)
 		if method == http.MethodGet {
-			r.Handle(http.MethodHead, path, hs...)
+			r.Handle(http.MethodHead, path, chain...)
 		}
 	}
-	route := func(method string, paths []string, hs ...gin.HandlerFunc) {
+	route := func(method string, paths []string, hs ...handlerFunc) {
 		for _, p := range paths {
 			exact(method, p, hs...)
 			exact(method, toggleSlash(p), hs...)
@@ -250,7 +262,7 @@ func newEngine(d Deps) *gin.Engine {
 	route(http.MethodPost, []string{"/v1/authz/check"}, user, h.check)
 	route(http.MethodPost, []string{"/v1/authz/check/batch"}, user, h.checkBatch)
 	route(http.MethodGet, []string{"/v1/authz/forward"}, h.forward)
-	r.Any(EnvoyPath+"/*path", h.forward)
+	r.Any(EnvoyPath+"/*path", h.handle(h.forward))
 	route(http.MethodGet, []string{"/v1/audit"}, user, h.listAudit)
 
 	exact(http.MethodGet, "/openapi.json", h.openAPI)

@@ -35,25 +35,23 @@ func userID(c *gin.Context) (int64, error) {
 	return id, nil
 }
 
-func (h *handler) listUsers(c *gin.Context) {
+func (h *handler) listUsers(c *gin.Context) error {
 	if _, err := h.authorize(c, h.policies.Current(), models.Resource{Type: models.ResourceUsers}, models.ActionList); err != nil {
-		writeError(c, h.log, err)
-		return
+		return err
 	}
 	f, err := listFilter(c.Request.URL.Query())
 	if err != nil {
-		writeError(c, h.log, err)
-		return
+		return err
 	}
 	limit := f.Limit
 	f.Limit++ // one more tells whether there is a next page
 	users, err := h.users.ListUsers(c.Request.Context(), f)
 	if err != nil {
-		writeError(c, h.log, err)
-		return
+		return err
 	}
 	users, next := page(h.publicURL, c.Request, users, limit, func(u *models.User) string { return encodeCursor(u.ID) })
 	writeUserPage(c, users, next)
+	return nil
 }
 
 // listFilter reads ?limit, ?cursor, ?role, ?is_active and ?search.
@@ -157,67 +155,61 @@ func nextURL(base string, r *http.Request, cursor string, limit int) string {
 
 // createUser is an administrator creating an account. Setting a role other
 // than the default, or creating it inactive, is also assign_role.
-func (h *handler) createUser(c *gin.Context) {
+func (h *handler) createUser(c *gin.Context) error {
 	pol := h.policies.Current()
 	users := models.Resource{Type: models.ResourceUsers}
 	d, err := h.authorize(c, pol, users, models.ActionCreate)
 	if err != nil {
-		writeError(c, h.log, err)
-		return
+		return err
 	}
 	var in createInput
 	if err := decode(c, &in); err != nil {
-		writeError(c, h.log, err)
-		return
+		return err
 	}
 	f := fieldErrors{}
 	patch := patchOf(f, pol, in.profileFields, in.accessFields)
 	if err := h.checkNewPassword(f, "password", in.Password, patch); err != nil {
-		writeError(c, h.log, err)
-		return
+		return err
 	}
 	if patch.Role == nil {
 		patch.Role = &h.defaultRole
 	}
 	if patch.ChangesAccess(&models.User{Role: h.defaultRole, IsActive: true}) {
 		if _, err := h.authorize(c, pol, users, models.ActionAssignRole); err != nil {
-			writeError(c, h.log, err)
-			return
+			return err
 		}
 	}
 	u, err := h.create(c, patch, *in.Password)
 	if err != nil {
-		writeError(c, h.log, err)
-		return
+		return err
 	}
 	h.recordAllowed(c, d, models.AuditUserCreate, userTarget(u.ID), map[string]any{"username": u.Username, "role": u.Role, "is_active": u.IsActive})
 	respondCreated(c, u)
+	return nil
 }
 
-func (h *handler) getUser(c *gin.Context) {
+func (h *handler) getUser(c *gin.Context) error {
 	id, err := userID(c)
-	if err == nil {
-		_, err = h.authorize(c, h.policies.Current(), models.Resource{Type: models.ResourceUsers, OwnerID: id}, models.ActionRead)
-	}
 	if err != nil {
-		writeError(c, h.log, err)
-		return
+		return err
+	}
+	if _, err := h.authorize(c, h.policies.Current(), models.Resource{Type: models.ResourceUsers, OwnerID: id}, models.ActionRead); err != nil {
+		return err
 	}
 	u, err := h.users.UserByID(c.Request.Context(), id)
 	if err != nil {
-		writeError(c, h.log, err)
-		return
+		return err
 	}
 	writeUser(c, http.StatusOK, u)
+	return nil
 }
 
-func (h *handler) updateUser(c *gin.Context) {
+func (h *handler) updateUser(c *gin.Context) error {
 	id, err := userID(c)
 	if err != nil {
-		writeError(c, h.log, err)
-		return
+		return err
 	}
-	h.update(c, id, "User updated")
+	return h.update(c, id, "User updated")
 }
 
 // update is PUT and PATCH of one user, for /me and /v1/users/:id alike. PUT
@@ -229,29 +221,25 @@ func (h *handler) updateUser(c *gin.Context) {
 // the username is decided on the row as the write locks it, never on an
 // earlier read: a change that is not allowed there is 403 and nothing is
 // written.
-func (h *handler) update(c *gin.Context, id int64, message string) {
+func (h *handler) update(c *gin.Context, id int64, message string) error {
 	pol := h.policies.Current()
 	target := models.Resource{Type: models.ResourceUsers, OwnerID: id}
 	upd, err := h.authorize(c, pol, target, models.ActionUpdate)
 	if err != nil {
-		writeError(c, h.log, err)
-		return
+		return err
 	}
 	var in updateInput
 	if err := decode(c, &in); err != nil {
-		writeError(c, h.log, err)
-		return
+		return err
 	}
 	f := fieldErrors{}
 	patch := patchOf(f, pol, in.profileFields, in.accessFields)
 	if err := f.err(); err != nil {
-		writeError(c, h.log, err)
-		return
+		return err
 	}
 	g, err := h.grantsFor(c, pol, target, patch)
 	if err != nil {
-		writeError(c, h.log, err)
-		return
+		return err
 	}
 	change, err := h.users.UpdateUser(c.Request.Context(), id, patch, pol.AdminGuard(), g.check)
 	var denied *deniedError
@@ -259,35 +247,35 @@ func (h *handler) update(c *gin.Context, id int64, message string) {
 		h.recordDeny(c, models.Decision{PolicyVersion: denied.version}, target, denied.action)
 	}
 	if err != nil {
-		writeError(c, h.log, err)
-		return
+		return err
 	}
 	h.recordUpdate(c, upd, g.assign, change.Before, change.After)
 	c.JSON(http.StatusOK, gin.H{"message": message, "user": toJSON(change.After)})
+	return nil
 }
 
 // deleteUser deletes an account. The user is read first so that the
 // audit trail keeps who it was after the row is gone.
-func (h *handler) deleteUser(c *gin.Context) {
+func (h *handler) deleteUser(c *gin.Context) error {
 	pol := h.policies.Current()
 	id, err := userID(c)
-	var d models.Decision
-	if err == nil {
-		d, err = h.authorize(c, pol, models.Resource{Type: models.ResourceUsers, OwnerID: id}, models.ActionDelete)
-	}
-	var u *models.User
-	if err == nil {
-		u, err = h.users.UserByID(c.Request.Context(), id)
-	}
-	if err == nil {
-		err = h.users.DeleteUser(c.Request.Context(), id, pol.AdminGuard())
-	}
 	if err != nil {
-		writeError(c, h.log, err)
-		return
+		return err
+	}
+	d, err := h.authorize(c, pol, models.Resource{Type: models.ResourceUsers, OwnerID: id}, models.ActionDelete)
+	if err != nil {
+		return err
+	}
+	u, err := h.users.UserByID(c.Request.Context(), id)
+	if err != nil {
+		return err
+	}
+	if err := h.users.DeleteUser(c.Request.Context(), id, pol.AdminGuard()); err != nil {
+		return err
 	}
 	h.recordAllowed(c, d, models.AuditUserDelete, userTarget(id), map[string]any{"username": u.Username, "role": u.Role})
 	c.Status(http.StatusNoContent)
+	return nil
 }
 
 type resetPasswordInput struct {
@@ -296,59 +284,57 @@ type resetPasswordInput struct {
 
 // resetPassword sets another user's password without the old one, and
 // ends all of that user's sessions.
-func (h *handler) resetPassword(c *gin.Context) {
+func (h *handler) resetPassword(c *gin.Context) error {
 	id, err := userID(c)
-	var d models.Decision
-	if err == nil {
-		d, err = h.authorize(c, h.policies.Current(), models.Resource{Type: models.ResourceUsers, OwnerID: id}, models.ActionResetPassword)
+	if err != nil {
+		return err
+	}
+	d, err := h.authorize(c, h.policies.Current(), models.Resource{Type: models.ResourceUsers, OwnerID: id}, models.ActionResetPassword)
+	if err != nil {
+		return err
 	}
 	var in resetPasswordInput
-	if err == nil {
-		err = decode(c, &in)
+	if err := decode(c, &in); err != nil {
+		return err
 	}
-	if err == nil {
-		f := fieldErrors{}
-		required(f, map[string]*string{"new_password": in.NewPassword})
-		err = f.err()
+	if err := requireFields(map[string]*string{"new_password": in.NewPassword}); err != nil {
+		return err
 	}
-	var u *models.User
-	if err == nil {
-		u, err = h.users.UserByID(c.Request.Context(), id)
-	}
-	if err == nil {
-		_, err = h.auth.SetPassword(c.Request.Context(), u, *in.NewPassword, models.AdminGuard{}, hashClient(c))
-	}
+	u, err := h.users.UserByID(c.Request.Context(), id)
 	if err != nil {
-		writeError(c, h.log, err)
-		return
+		return err
+	}
+	if _, err := h.auth.SetPassword(c.Request.Context(), u, *in.NewPassword, models.AdminGuard{}, hashClient(c)); err != nil {
+		return err
 	}
 	h.recordAllowed(c, d, models.AuditUserPasswordReset, userTarget(id), nil)
 	c.JSON(http.StatusOK, gin.H{"message": "Password reset; all of the user's sessions have ended."})
+	return nil
 }
 
 // area answers the seed's role areas: a greeting for whoever the policy
 // lets read the area.
-func (h *handler) area(resource, label string) gin.HandlerFunc {
-	return func(c *gin.Context) {
+func (h *handler) area(resource, label string) handlerFunc {
+	return func(c *gin.Context) error {
 		if _, err := h.authorize(c, h.policies.Current(), models.Resource{Type: resource}, models.ActionRead); err != nil {
-			writeError(c, h.log, err)
-			return
+			return err
 		}
 		c.JSON(http.StatusOK, gin.H{"message": fmt.Sprintf("Hello %s %s!", label, principal(c.Request.Context()).Username)})
+		return nil
 	}
 }
 
-func (h *handler) getMe(c *gin.Context) {
+func (h *handler) getMe(c *gin.Context) error {
 	u := principal(c.Request.Context())
 	if _, err := h.authorize(c, h.policies.Current(), models.Resource{Type: models.ResourceUsers, OwnerID: u.ID}, models.ActionRead); err != nil {
-		writeError(c, h.log, err)
-		return
+		return err
 	}
 	writeUser(c, http.StatusOK, u)
+	return nil
 }
 
-func (h *handler) updateMe(c *gin.Context) {
-	h.update(c, principal(c.Request.Context()).ID, "Profile updated")
+func (h *handler) updateMe(c *gin.Context) error {
+	return h.update(c, principal(c.Request.Context()).ID, "Profile updated")
 }
 
 type changePasswordInput struct {
@@ -362,69 +348,77 @@ type changePasswordInput struct {
 // caller's failed-login limit, which is checked before any hashing, like
 // a login's: a stolen access token cannot be used to guess the password
 // any faster than the login route allows.
-func (h *handler) changePassword(c *gin.Context) {
+func (h *handler) changePassword(c *gin.Context) error {
 	u := principal(c.Request.Context())
 	d, err := h.authorize(c, h.policies.Current(), models.Resource{Type: models.ResourceUsers, OwnerID: u.ID}, models.ActionUpdate)
-	var in changePasswordInput
-	if err == nil {
-		err = decode(c, &in)
-	}
-	if err == nil {
-		f := fieldErrors{}
-		required(f, map[string]*string{"old_password": in.OldPassword, "new_password": in.NewPassword})
-		err = f.err()
-	}
 	if err != nil {
-		writeError(c, h.log, err)
-		return
+		return err
 	}
-	ctx, ip := c.Request.Context(), c.ClientIP()
-	err = h.throttle.CheckPasswordChange(ctx, u.Username, ip)
-	var pair auth.Pair
-	if err == nil {
-		pair, err = h.auth.ChangePassword(ctx, u, *in.OldPassword, *in.NewPassword, hashClient(c))
+	var in changePasswordInput
+	if err := decode(c, &in); err != nil {
+		return err
 	}
-	if errors.Is(err, auth.ErrWrongOldPassword) {
-		// Uncounted, a wrong guess must not be answered as one.
-		if terr := h.throttle.LoginFailed(ctx, u.Username, ip); terr != nil {
-			err = terr
-		}
+	if err := requireFields(map[string]*string{"old_password": in.OldPassword, "new_password": in.NewPassword}); err != nil {
+		return err
 	}
+	pair, err := h.replacePassword(c, u, *in.OldPassword, *in.NewPassword)
 	if err != nil {
 		h.recordPasswordChangeFailure(c, u, err)
-		writeError(c, h.log, err)
-		return
+		return err
 	}
 	h.recordAllowed(c, d, models.AuditUserPasswordChange, userTarget(u.ID), nil)
 	c.JSON(http.StatusOK, gin.H{"message": "Password changed; other sessions have ended.", "access": pair.Access, "refresh": pair.Refresh})
+	return nil
 }
 
-func (h *handler) healthz(c *gin.Context) {
+// replacePassword checks the caller's failure counters, changes the
+// password, and counts a wrong old password as a failed login.
+func (h *handler) replacePassword(c *gin.Context, u *models.User, oldPassword, newPassword string) (auth.Pair, error) {
+	ctx, ip := c.Request.Context(), c.ClientIP()
+	if err := h.throttle.CheckPasswordChange(ctx, u.Username, ip); err != nil {
+		return auth.Pair{}, err
+	}
+	pair, err := h.auth.ChangePassword(ctx, u, oldPassword, newPassword, hashClient(c))
+	if errors.Is(err, auth.ErrWrongOldPassword) {
+		// Uncounted, a wrong guess must not be answered as one.
+		if terr := h.throttle.LoginFailed(ctx, u.Username, ip); terr != nil {
+			return auth.Pair{}, terr
+		}
+	}
+	return pair, err
+}
+
+func (h *handler) healthz(c *gin.Context) error {
 	c.JSON(http.StatusOK, gin.H{"status": "ok"})
+	return nil
 }
 
 // readyz is 200 only while the database answers and a policy is loaded,
 // and 503 from the moment the server starts shutting down, so that load
-// balancers stop sending it traffic before it stops listening.
-func (h *handler) readyz(c *gin.Context) {
+// balancers stop sending it traffic before it stops listening. Its 503 is
+// a report of the server's state, in the same shape as its 200, not an
+// error: it is written here.
+func (h *handler) readyz(c *gin.Context) error {
 	pol := h.policies.Current()
 	if h.draining() {
 		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "shutting_down", "detail": "the server is shutting down", "policy_version": pol.Version()})
-		return
+		return nil
 	}
 	if err := h.users.Ping(c.Request.Context()); err != nil {
 		h.log.Warn("readiness: database does not answer", "err", err)
 		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "detail": "database unavailable", "policy_version": pol.Version()})
-		return
+		return nil
 	}
 	c.JSON(http.StatusOK, gin.H{"status": "ready", "policy_version": pol.Version()})
+	return nil
 }
 
 // jwksCacheControl lets clients and caches keep the public keys for
 // auth.JWKSMaxAge, the time a rotated key is published before it signs.
 var jwksCacheControl = fmt.Sprintf("public, max-age=%d", int(auth.JWKSMaxAge.Seconds()))
 
-func (h *handler) jwks(c *gin.Context) {
+func (h *handler) jwks(c *gin.Context) error {
 	c.Header("Cache-Control", jwksCacheControl)
 	c.JSON(http.StatusOK, h.auth.JWKS())
+	return nil
 }

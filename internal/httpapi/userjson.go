@@ -77,35 +77,26 @@ type updateInput struct {
 // problems to f. Text fields are trimmed of surrounding whitespace, as DRF
 // does; usernames are normalized.
 func patchOf(f fieldErrors, pol *authz.Policy, p profileFields, a accessFields) models.UserPatch {
-	var patch models.UserPatch
-	if p.Username != nil {
-		u := account.NormalizeUsername(strings.TrimSpace(*p.Username))
-		f.add("username", account.CheckUsername(u))
-		patch.Username = &u
+	patch := models.UserPatch{
+		Username: trimmed(p.Username), Email: trimmed(p.Email), FirstName: trimmed(p.FirstName), LastName: trimmed(p.LastName),
+		Role: p.Role, IsActive: a.IsActive,
 	}
-	if p.Email != nil {
-		e := strings.TrimSpace(*p.Email)
-		f.add("email", account.CheckEmail(e))
-		patch.Email = &e
+	if patch.Username != nil {
+		*patch.Username = account.NormalizeUsername(*patch.Username)
 	}
-	patch.FirstName = name(f, "first_name", p.FirstName)
-	patch.LastName = name(f, "last_name", p.LastName)
-	if p.Role != nil {
-		if !pol.HasRole(*p.Role) {
-			f.add("role", fmt.Sprintf("%q is not a valid choice.", *p.Role))
-		}
-		patch.Role = p.Role
+	f.merge(models.FieldsOf(account.Validate(patch)))
+	if p.Role != nil && !pol.HasRole(*p.Role) {
+		f.add("role", fmt.Sprintf("%q is not a valid choice.", *p.Role))
 	}
-	patch.IsActive = a.IsActive
 	return patch
 }
 
-func name(f fieldErrors, field string, v *string) *string {
+// trimmed is a copy of *v without surrounding whitespace, or nil.
+func trimmed(v *string) *string {
 	if v == nil {
 		return nil
 	}
 	s := strings.TrimSpace(*v)
-	f.add(field, account.CheckName(s))
 	return &s
 }
 
@@ -118,6 +109,14 @@ func required(f fieldErrors, fields map[string]*string) {
 			f.add(name, "This field may not be blank.")
 		}
 	}
+}
+
+// requireFields is required for a body that has nothing else to check:
+// EINVALID naming each missing or empty field, or nil.
+func requireFields(fields map[string]*string) error {
+	f := fieldErrors{}
+	required(f, fields)
+	return f.err()
 }
 
 // newUser builds a user from a validated patch.

@@ -243,18 +243,18 @@ func (o Options) check(row *Row, now time.Time) string {
 		u.DateJoined = now
 	}
 	var problems []string
-	add := func(field, msg string) {
-		if msg != "" {
+	add := func(field string, msgs ...string) {
+		for _, msg := range msgs {
 			problems = append(problems, field+": "+msg)
 		}
 	}
 	if u.ID < 1 || u.ID > MaxID {
 		add("id", fmt.Sprintf("%d is not between 1 and %d", u.ID, int64(MaxID)))
 	}
-	add("username", account.CheckUsername(u.Username))
-	add("email", account.CheckEmail(u.Email))
-	add("first_name", account.CheckName(u.FirstName))
-	add("last_name", account.CheckName(u.LastName))
+	invalid := models.FieldsOf(account.Validate(u.Patch()))
+	for _, field := range account.Fields {
+		add(field, invalid[field]...)
+	}
 	if o.HasRole == nil || !o.HasRole(u.Role) {
 		add("role", fmt.Sprintf("%q%s is not a role the policy defines", u.Role, roleFrom))
 	}

@@ -375,6 +375,26 @@ func TestBadRowsAreReportedAndSkipped(t *testing.T) {
 	}
 }
 
+// TestBadRowListsEveryProblem checks that a row is refused with every
+// problem it has, by the field names of the import file, in one order.
+func TestBadRowListsEveryProblem(t *testing.T) {
+	rows := []importer.Row{{Ref: "row 1", User: models.User{
+		ID: 0, Username: "bad name", Email: "nope", FirstName: "Ann\u202e", LastName: "\u2066x", Role: "czar",
+		PasswordHash: strings.Repeat("h", 256),
+	}}}
+	sum, err := importer.Import(ctx, nil, rows, options(t))
+	want := "id: 0 is not between 1 and 9007199254740991; " +
+		"username: Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters.; " +
+		"email: Enter a valid email address.; " +
+		"first_name: This field may not contain control or bidirectional-control characters.; " +
+		"last_name: This field may not contain control or bidirectional-control characters.; " +
+		`role: "czar" is not a role the policy defines; ` +
+		"password: the hash is longer than 255 characters"
+	if err != nil || len(sum.Failures) != 1 || sum.Failures[0].Reason != want {
+		t.Errorf("row with every attribute bad: got %+v, %v; want one failure: %s", sum.Failures, err, want)
+	}
+}
+
 // allUsers pages through every stored user.
 func allUsers(t *testing.T, st *store.Store) []*models.User {
 	t.Helper()
