@@ -139,6 +139,10 @@ func exactArgs(names ...string) cobra.PositionalArgs {
 // the closest flag for a mistyped one.
 func flagError(cmd *cobra.Command, err error) error {
 	msg := err.Error()
+	if arg, ok := cmd.Annotations[dashArgAnnotation]; ok && strings.HasPrefix(msg, "unknown shorthand flag") {
+		// A key id is base64url and may begin with "-".
+		return usagef(cmd, "%s; a %s that begins with - goes after --: %s -- %s", msg, arg, cmd.CommandPath(), arg)
+	}
 	if name, ok := strings.CutPrefix(msg, "unknown flag: --"); ok {
 		msg = "unknown flag --" + name
 		if own, ok := cmd.Annotations[replacedAnnotation+name]; ok {
@@ -156,6 +160,11 @@ func flagError(cmd *cobra.Command, err error) error {
 	}
 	return usagef(cmd, "%s", msg)
 }
+
+// dashArgAnnotation marks a command whose positional argument may begin
+// with "-", naming it, so that a misread flag's error says to put it
+// after --.
+const dashArgAnnotation = "rolegate-dash-arg"
 
 // closest is the candidate nearest to s, if it is near enough to be what
 // was meant: at most two edits away, or one third of its length for long

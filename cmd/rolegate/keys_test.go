@@ -129,7 +129,7 @@ func TestKeysRotateListRetire(t *testing.T) {
 
 			// The signing key is in use: refused, and nothing changes.
 			before, _ := os.ReadFile(getenv("ROLEGATE_JWT_KEY_FILE"))
-			_, err = runCmd(t, getenv, "", "keys", "retire", first)
+			_, err = runCmd(t, getenv, "", "keys", "retire", "--", first)
 			if err == nil || !strings.Contains(err.Error(), "signs new tokens now") || !strings.Contains(err.Error(), "--force") {
 				t.Errorf("retire the signing key: got %v, want a refusal that names --force", err)
 			}
@@ -141,7 +141,7 @@ func TestKeysRotateListRetire(t *testing.T) {
 			}
 
 			// The pending key can go: it signed nothing.
-			out, stderr, err = runLogged(t, getenv, "keys", "retire", second)
+			out, stderr, err = runLogged(t, getenv, "keys", "retire", "--", second)
 			if err != nil || !strings.Contains(out, "retired key "+second+" (pending); key "+first+" signs now") {
 				t.Fatalf("retire the pending key: got %q, %v", out, err)
 			}
@@ -149,7 +149,7 @@ func TestKeysRotateListRetire(t *testing.T) {
 			if states := keyStates(t, getenv); len(states) != 1 || states[first] != "signing" {
 				t.Errorf("after retiring the pending key: got %v, want only %s signing", states, first)
 			}
-			if _, err := runCmd(t, getenv, "", "keys", "retire", "--force", first); err == nil || !strings.Contains(err.Error(), "only key") {
+			if _, err := runCmd(t, getenv, "", "keys", "retire", "--force", "--", first); err == nil || !strings.Contains(err.Error(), "only key") {
 				t.Errorf("retire the only key: got %v, want a refusal", err)
 			}
 
@@ -157,7 +157,7 @@ func TestKeysRotateListRetire(t *testing.T) {
 			if out, err := runCmd(t, getenv, "", "keys", "rotate"); err != nil {
 				t.Fatal(out, err)
 			}
-			out, err = runCmd(t, getenv, "", "keys", "retire", "--force", first)
+			out, err = runCmd(t, getenv, "", "keys", "retire", "--force", "--", first)
 			if err != nil || !strings.Contains(out, "signs at once, before its time") {
 				t.Fatalf("forced retire: got %q, %v; want a warning that the new key signs at once", out, err)
 			}
@@ -193,5 +193,16 @@ func TestKeyChangesNeedTheAuditTrail(t *testing.T) {
 	}
 	if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
 		t.Error("rotate without a database: the key file changed")
+	}
+}
+
+// TestRetireKIDBeginningWithDash checks that a key id beginning with "-",
+// which base64url allows, is read as the argument after --, and that
+// without -- the error says so instead of only naming a flag.
+func TestRetireKIDBeginningWithDash(t *testing.T) {
+	getenv := func(string) string { return "" }
+	_, err := runCmd(t, getenv, "", "keys", "retire", "-Xk2")
+	if err == nil || !strings.Contains(err.Error(), "rolegate keys retire -- KID") {
+		t.Errorf("retire -Xk2: got %v, want a hint to put the KID after --", err)
 	}
 }

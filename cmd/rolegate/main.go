@@ -121,7 +121,8 @@ func (c *cli) versionCommand() *cobra.Command {
 // function of the configuration.
 func (c *cli) keysCommand() *cobra.Command {
 	var force bool
-	retire := &cobra.Command{Use: "retire KID", Short: "remove a signing key that no valid token needs", Args: exactArgs("KID")}
+	retire := &cobra.Command{Use: "retire [--force] [--] KID", Short: "remove a signing key that no valid token needs", Args: exactArgs("KID"),
+		Annotations: map[string]string{dashArgAnnotation: "KID"}}
 	retire.Flags().BoolVar(&force, "force", false, "retire the key even if it signs now or its tokens may still be valid (a leaked key)")
 	return group("keys", "manage the token signing keys",
 		c.leaf(&cobra.Command{Use: "init", Short: "create the signing key file if there is none"},
