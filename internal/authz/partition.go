@@ -1,6 +1,8 @@
 package authz
 
 import (
+	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/casbin/casbin/v2"
@@ -15,51 +17,91 @@ import (
 // rules in the same order and every g rule, so the decision and the rule
 // EnforceEx reports are the plain enforcer's:
 //
-//   - the matcher is a conjunction one of whose terms is r.obj == p.obj, so
-//     a rule can match only requests for its own resource type;
+//   - the matcher is a conjunction one of whose terms ties the request's
+//     resource to the rule's: r.obj == p.obj, so that a rule can match
+//     only requests for its own resource type; or gN(r.obj, p.obj) for a
+//     two-field role definition gN over resources (resource groups, such
+//     as "g2, customers, records"), so that a rule can match only
+//     requests for its own type or for a type that belongs to it,
+//     directly or through other groups. The partition of a type then
+//     holds the rules of the type and of every group it belongs to, in
+//     policy order; Casbin's own gN still decides whether the membership
+//     counts (its depth limit included), since the partition has every
+//     g rule;
 //   - the effect is some(where (p.eft == allow)), so the first matching
 //     rule decides and a request that matches no rule is denied; under any
 //     other effect (deny-override, priority) an empty match set can allow,
 //     and Decide keeps the single enforcer.
 //
 // The property test in partition_test.go checks this against plain
-// casbin.Enforcer on random policies and requests.
+// casbin.Enforcer on random policies and requests, with and without
+// resource groups and subjects of every layer.
 
-// maxPartitionGRules bounds the g rules copied into all partitions (every
-// partition needs every role link), so that a policy with many roles and
-// many resource types falls back to one enforcer instead of using
-// quadratic memory.
-const maxPartitionGRules = 2_000_000
+// maxPartitionRules bounds the rules copied into all partitions (every
+// partition needs every g rule, and a group's rules go into the partition
+// of each of its members), so that a policy with many roles and many
+// resource types falls back to one enforcer instead of using quadratic
+// memory.
+const maxPartitionRules = 2_000_000
 
-// partitions returns one enforcer per resource type of rules, or nil when
-// the model does not allow partitioning (or it would not pay).
+// partitions returns one enforcer per resource type a request can name
+// usefully (every p.obj, and every name in a resource group rule), or nil
+// when the model does not allow partitioning (or it would not pay).
 func partitions(modelText string, m model.Model, rules []rule) (map[string]*casbin.Enforcer, error) {
-	objIndex, ok := partitionKey(m)
+	objIndex, groupType, ok := partitionKey(m)
 	if !ok {
 		return nil, nil
 	}
-	byObj := map[string][]rule{}
-	var order []string
+	var order []string // the resource types, in policy order
+	seen := map[string]bool{}
+	add := func(obj string) {
+		if !seen[obj] {
+			seen[obj] = true
+			order = append(order, obj)
+		}
+	}
 	var grules []rule
-	for _, r := range rules {
+	parents := map[string][]string{} // resource type -> the groups it belongs to directly
+	direct := map[string][]int{}     // resource type -> the indexes of its own p rules
+	for i, r := range rules {
 		switch {
 		case r.sec == "g":
 			grules = append(grules, r)
-		case r.ptype == "p":
-			obj := r.vals[objIndex]
-			if _, seen := byObj[obj]; !seen {
-				order = append(order, obj)
+			if r.ptype == groupType {
+				add(r.vals[0])
+				add(r.vals[1])
+				parents[r.vals[0]] = append(parents[r.vals[0]], r.vals[1])
 			}
-			byObj[obj] = append(byObj[obj], r)
+		case r.ptype == "p":
+			add(r.vals[objIndex])
+			direct[r.vals[objIndex]] = append(direct[r.vals[objIndex]], i)
 		default:
 			return nil, nil
 		}
 	}
-	if len(order) < 2 || len(order)*len(grules) > maxPartitionGRules {
+	if len(order) < 2 {
 		return nil, nil
+	}
+	byObj := make(map[string][]rule, len(order))
+	total := 0
+	for _, obj := range order {
+		var idx []int
+		for g := range withGroups(obj, parents) {
+			idx = append(idx, direct[g]...)
+		}
+		slices.Sort(idx) // policy order, which decides the rule reported
+		if total += len(idx) + len(grules); total > maxPartitionRules {
+			return nil, nil
+		}
+		for _, i := range idx {
+			byObj[obj] = append(byObj[obj], rules[i])
+		}
 	}
 	out := make(map[string]*casbin.Enforcer, len(order))
 	for _, obj := range order {
+		if len(byObj[obj]) == 0 {
+			continue // no rule can match it: a deny, like a type nobody names
+		}
 		pm, err := model.NewModelFromString(modelText)
 		if err != nil {
 			return nil, err
@@ -73,38 +115,67 @@ func partitions(modelText string, m model.Model, rules []rule) (map[string]*casb
 	return out, nil
 }
 
+// withGroups returns obj and every group it belongs to, directly or
+// through other groups, cycles and all.
+func withGroups(obj string, parents map[string][]string) map[string]bool {
+	within := map[string]bool{obj: true}
+	queue := []string{obj}
+	for len(queue) > 0 {
+		next := queue[0]
+		queue = queue[1:]
+		for _, g := range parents[next] {
+			if !within[g] {
+				within[g] = true
+				queue = append(queue, g)
+			}
+		}
+	}
+	return within
+}
+
 // partitionKey returns the position of obj among the p rule's fields when
-// the model lets decisions be partitioned by resource type.
-func partitionKey(m model.Model) (int, bool) {
+// the model lets decisions be partitioned by resource type, and the role
+// definition that groups resources ("" when the matcher compares obj
+// with ==).
+func partitionKey(m model.Model) (int, string, bool) {
 	if len(m["p"]) != 1 || len(m["m"]) != 1 || len(m["e"]) != 1 {
-		return 0, false
+		return 0, "", false
 	}
 	p, ok := m["p"]["p"]
 	if !ok || m["m"]["m"] == nil || m["e"]["e"] == nil {
-		return 0, false
+		return 0, "", false
 	}
 	if normalize(m["e"]["e"].Value) != "some(where(p_eft==allow))" {
-		return 0, false
+		return 0, "", false
 	}
-	objIndex := -1
-	for i, t := range p.Tokens {
-		if t == "p_obj" {
-			objIndex = i
-		}
-	}
+	objIndex := slices.Index(p.Tokens, "p_obj")
 	if objIndex < 0 {
-		return 0, false
+		return 0, "", false
 	}
 	terms, ok := conjuncts(m["m"]["m"].Value)
 	if !ok {
-		return 0, false
+		return 0, "", false
 	}
 	for _, t := range terms {
-		if t := normalize(t); t == "r_obj==p_obj" || t == "p_obj==r_obj" {
-			return objIndex, true
+		t = normalize(t)
+		if t == "r_obj==p_obj" || t == "p_obj==r_obj" {
+			return objIndex, "", true
+		}
+		if g := resourceGroupCall.FindStringSubmatch(t); g != nil && twoFieldRoleDefinition(m, g[1]) {
+			return objIndex, g[1], true
 		}
 	}
-	return 0, false
+	return 0, "", false
+}
+
+// resourceGroupCall is a matcher term gN(r_obj,p_obj), normalized.
+var resourceGroupCall = regexp.MustCompile(`^(g[0-9]*)\(r_obj,p_obj\)$`)
+
+// twoFieldRoleDefinition reports whether the model defines ptype as a
+// role definition without domains (gN = _, _).
+func twoFieldRoleDefinition(m model.Model, ptype string) bool {
+	ast, ok := m["g"][ptype]
+	return ok && strings.Count(ast.Value, "_") == 2
 }
 
 // normalize drops white space and writes attributes as Casbin's escaped
