@@ -74,7 +74,7 @@ func TestCheckReportsSyntaxErrorsWithLines(t *testing.T) {
 	src.Tests = []byte("# tests\nallow, admin, users\n")
 	wantFindings(t, checkLines(t, src, policylint.CheckOptions{}),
 		fmt.Sprintf("policy.csv:%d: error: p rule has 3 fields, the model's p definition wants 4 (sub, obj, act, scope)", bad),
-		"policy_test.csv:2: error: has 3 fields, want 5 or 6 (expect, role, resource, action, owner, subject_id)",
+		"policy_test.csv:2: error: has 3 fields, want at least 5 (expect, role, resource, action, owner[, subject_id][, tenant=<role>, tenant=-, group=<name> or break_glass=read|write])",
 	)
 }
 

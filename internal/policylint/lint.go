@@ -50,10 +50,13 @@ func (c *checker) neverMatching(src authz.Source) {
 }
 
 // canMatch reports whether p, holding only grant r, allows any request
-// rolegate could make for r's role, resource and action.
+// rolegate could make for r's subject, resource and action.
 func (c *checker) canMatch(p *authz.Policy, r ruleAt) bool {
-	role, resource, action := field(r, c.cols.sub), field(r, c.cols.obj), field(r, c.cols.act)
-	sub := models.Subject{ID: policytest.DefaultSubjectID(role), Role: role}
+	name, resource, action := field(r, c.cols.sub), field(r, c.cols.obj), field(r, c.cols.act)
+	sub, ok := authz.SubjectOf(name, policytest.DefaultSubjectID(name))
+	if !ok {
+		return false
+	}
 	for _, owner := range ownersAsked(resource, action, sub.ID) {
 		d, err := p.Decide(sub, models.Resource{Type: resource, OwnerID: owner}, action)
 		if err == nil && d.Allowed {
@@ -99,7 +102,7 @@ func ownersAsked(resource, action string, subjectID int64) []int64 {
 
 func question(resource, action string) (models.Question, bool) {
 	for _, q := range models.Questions() {
-		if q.Resource == resource && q.Action == action {
+		if q.Covers(resource, action) {
 			return q, true
 		}
 	}
