@@ -32,7 +32,17 @@ var (
 )
 
 // subject is name as the policy writes it in l: "tenant:" + name, say.
-func (l layer) subject(name string) string { return layerPrefixes[l] + name }
+// It is always a new string, never name itself (a Builder copies what it
+// is given), so that what Decide hands Casbin or an error keeps no
+// reference to the caller's Subject: the compiler can then keep a
+// caller's Subject, and the TenantContext it points to, off the heap.
+func (l layer) subject(name string) string {
+	var b strings.Builder
+	b.Grow(len(layerPrefixes[l]) + len(name))
+	b.WriteString(layerPrefixes[l])
+	b.WriteString(name)
+	return b.String()
+}
 
 func (l layer) via() string { return layerVias[l] }
 

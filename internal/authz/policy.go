@@ -336,7 +336,10 @@ func (p *Policy) enforce(l layer, name string, subjectID int64, res models.Resou
 	}
 	ok, rule, err := p.evaluate(p.request(l.subject(name), subjectID, res, action))
 	if err == nil {
-		p.decisions.put(key, ok, rule)
+		// The stored key outlives the call, so it holds its own copy of
+		// the name, not the caller's (see layer.subject).
+		stored := decisionKey{layer: l, name: strings.Clone(name), resource: res.Type, action: action, subjectID: subjectID, ownerID: res.OwnerID}
+		p.decisions.put(stored, ok, rule)
 	}
 	return ok, rule, err
 }

@@ -342,4 +342,17 @@ func TestWarmDecideAllocates(t *testing.T) {
 			t.Errorf("%+v %+v %s: got %v allocations per warm Decide, want at most %v", c.sub, c.res, c.action, got, c.max)
 		}
 	}
+	// A handler builds the tenant context per request: Decide keeps no
+	// reference to it, so it stays on the caller's stack.
+	perRequest := func() {
+		role := "user"
+		sub := models.Subject{ID: 7, Role: "user", Tenant: &models.TenantContext{TenantID: 3, Role: role}}
+		if d, err := p.Decide(sub, models.Resource{Type: "customers", OwnerID: 7}, "update"); err != nil || !d.Allowed {
+			t.Fatalf("tenant user, customers update own: got %v, %v, want allowed", d.Allowed, err)
+		}
+	}
+	perRequest()
+	if got := testing.AllocsPerRun(200, perRequest); got > 1 {
+		t.Errorf("a tenant context built per call: got %v allocations per warm Decide, want at most 1 (the rule's copy)", got)
+	}
 }
