@@ -67,6 +67,9 @@ func propertyModels(t *testing.T) []propertyCase {
 		{"resource groups with obj equality", modelWith(true, `g(r.sub, p.sub) && g2(r.obj, p.obj) && r.obj == p.obj && r.act == p.act`), true, true},
 		{"resource groups inside a disjunction", modelWith(true, `g(r.sub, p.sub) && (g2(r.obj, p.obj) || p.scope == "any") && r.act == p.act`), false, true},
 		{"resource groups the other way round", modelWith(true, `g(r.sub, p.sub) && g2(p.obj, r.obj) && r.act == p.act`), false, true},
+		{"subject equality", modelWith(true, `r.sub == p.sub && g2(r.obj, p.obj) && r.act == p.act`), true, true},
+		{"inheritance the other way round", modelWith(true, `g(p.sub, r.sub) && g2(r.obj, p.obj) && r.act == p.act`), true, true},
+		{"subject inheritance inside a disjunction", modelWith(true, `(g(r.sub, p.sub) || p.scope == "any") && g2(r.obj, p.obj) && r.act == p.act`), true, true},
 	}
 }
 
@@ -280,5 +283,33 @@ func TestDecisionCacheIsBounded(t *testing.T) {
 	rule[0] = "changed"
 	if _, again, _ := c.get(decisionKey{name: "r", subjectID: MaxCachedDecisions + 4}); again[0] != "r" {
 		t.Errorf("after changing a returned rule: got %v, want [r]", again)
+	}
+}
+
+// TestPartitionsAdmitOnlySubjectsThatCanMatch pins what makes a tenant
+// member's question cheap with the shipped policy: the partition of a
+// record resource admits the subjects its rules name and those that
+// inherit them, and no other, so that asking the member's system role
+// first costs no Casbin evaluation.
+func TestPartitionsAdmitOnlySubjectsThatCanMatch(t *testing.T) {
+	src, err := ReadSource("../../policy/model.conf", "../../policy/policy.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Compile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pt := p.byObj["customers"]
+	if pt == nil {
+		t.Fatal("the shipped policy has no partition for customers")
+	}
+	for subject, want := range map[string]bool{
+		"tenant:user": true, "tenant:readonly": true, "admin": true, "break_glass:read": true, "break_glass:write": true,
+		"user": false, "staff": false, "group:support": false, "tenant:billing": false, "anonymous": false,
+	} {
+		if got := pt.admits(subject); got != want {
+			t.Errorf("customers admits %s: got %v, want %v", subject, got, want)
+		}
 	}
 }

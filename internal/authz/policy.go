@@ -86,8 +86,7 @@ type Policy struct {
 	enforcer *casbin.Enforcer
 	// byObj, when not nil, holds one enforcer per resource type with the
 	// same model, that type's rules and every g rule (see partition.go).
-	byObj  map[string]*casbin.Enforcer
-	objPos int // the position of obj in the model's request
+	byObj map[string]*partition
 	// decisions caches answers when the matcher is pure (see cache.go).
 	decisions  *decisionCache
 	attrs      []int // the request attribute at each position of the model's r
@@ -146,7 +145,6 @@ func Compile(src Source) (*Policy, error) {
 		return nil, LoadErrors{{File: policyName, Reason: err.Error()}}
 	}
 	p := &Policy{enforcer: e, attrs: attrs, source: src, loadedAt: time.Now().UTC(), rules: rules, routes: routes}
-	p.objPos = slices.Index(attrs, attrResource)
 	if cacheable(m["m"]["m"].Value) {
 		p.decisions = newDecisionCache()
 	}
@@ -328,13 +326,13 @@ func (p *Policy) request(subject string, subjectID int64, res models.Resource, a
 // only on a miss, so that a warm decision allocates nothing of its own.
 func (p *Policy) enforce(l layer, name string, subjectID int64, res models.Resource, action string) (bool, []string, error) {
 	if p.decisions == nil {
-		return p.evaluate(p.request(l.subject(name), subjectID, res, action))
+		return p.evaluate(l.subject(name), subjectID, res, action)
 	}
 	key := decisionKey{layer: l, name: name, resource: res.Type, action: action, subjectID: subjectID, ownerID: res.OwnerID}
 	if ok, rule, hit := p.decisions.get(key); hit {
 		return ok, rule, nil
 	}
-	ok, rule, err := p.evaluate(p.request(l.subject(name), subjectID, res, action))
+	ok, rule, err := p.evaluate(l.subject(name), subjectID, res, action)
 	if err == nil {
 		// The stored key outlives the call, so it holds its own copy of
 		// the name, not the caller's (see layer.subject).
@@ -346,16 +344,17 @@ func (p *Policy) enforce(l layer, name string, subjectID int64, res models.Resou
 
 // evaluate asks Casbin, with the partition of the request's resource type
 // when the policy has partitions. A type no rule names has no partition,
-// and no rule could match it: a deny.
-func (p *Policy) evaluate(rvals []any) (bool, []string, error) {
+// and no rule could match it, nor one of a partition's rules a subject
+// the partition does not admit: a deny.
+func (p *Policy) evaluate(subject string, subjectID int64, res models.Resource, action string) (bool, []string, error) {
 	if p.byObj == nil {
-		return p.enforcer.EnforceEx(rvals...)
+		return p.enforcer.EnforceEx(p.request(subject, subjectID, res, action)...)
 	}
-	e, ok := p.byObj[rvals[p.objPos].(string)]
-	if !ok {
+	pt, ok := p.byObj[res.Type]
+	if !ok || !pt.admits(subject) {
 		return false, nil, nil
 	}
-	return e.EnforceEx(rvals...)
+	return pt.enforcer.EnforceEx(p.request(subject, subjectID, res, action)...)
 }
 
 // idString renders an id for the enforcer: "" for none, so that "own"
