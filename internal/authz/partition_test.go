@@ -83,7 +83,7 @@ func TestPartitionedDecisionsMatchCasbin(t *testing.T) {
 	for _, pm := range propertyModels(t) {
 		t.Run(pm.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(1, uint64(len(pm.name))))
-			for i := range 60 {
+			for i := range 40 {
 				policy := randomPolicy(rng, pm.groups)
 				p, err := Compile(Source{ModelFile: "model.conf", PolicyFile: "policy.csv", Model: []byte(pm.model), Policy: []byte(policy)})
 				if err != nil {
