@@ -254,3 +254,19 @@ func TestExplainNamesTheLayer(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckTenantCreatorRole(t *testing.T) {
+	p := layeredPolicy(t)
+	if err := p.CheckTenantCreatorRole("owner"); err != nil {
+		t.Errorf("owner: got %v, want nil", err)
+	}
+	for role, want := range map[string]string{
+		"admin":        `tenant role "admin" may not delete the tenant, so a tenant created with it would have no owner (owner-like roles: owner)`,
+		"staff":        `"staff" is not a tenant role the policy defines (admin, owner, reader, user)`,
+		"tenant:owner": `"tenant:owner" is not a tenant role the policy defines`,
+	} {
+		if err := p.CheckTenantCreatorRole(role); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: got %v, want an error containing %q", role, err, want)
+		}
+	}
+}

@@ -431,6 +431,21 @@ func (p *Policy) TenantGuard() models.TenantGuard {
 	return models.TenantGuard{Roles: slices.Clone(p.ownerRoles)}
 }
 
+// CheckTenantCreatorRole returns why role cannot be the role the creator
+// of a tenant gets (ROLEGATE_TENANT_CREATOR_ROLE), or nil: it must be a
+// tenant role the policy defines and an owner-like one (TenantGuard), or
+// a new tenant would start without an owner.
+func (p *Policy) CheckTenantCreatorRole(role string) error {
+	switch {
+	case !p.HasTenantRole(role):
+		return fmt.Errorf("%q is not a tenant role the policy defines (%s)", role, strings.Join(p.tenantRoles, ", "))
+	case !slices.Contains(p.ownerRoles, role):
+		return fmt.Errorf("tenant role %q may not delete the tenant, so a tenant created with it would have no owner (owner-like roles: %s)",
+			role, strings.Join(p.ownerRoles, ", "))
+	}
+	return nil
+}
+
 // GrantableTenantRoles returns the tenant roles sub may give a member or
 // take from one ("grant" on "tenant_role:<role>"), in TenantRoles order.
 // sub should carry the tenant context of the tenant in question. An error
