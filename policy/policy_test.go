@@ -1,13 +1,15 @@
 // Package policy_test checks the shipped model.conf, policy.csv and
-// routes.csv: that they load, that they give exactly the access table
-// rolegate documents, that they pass their own test file, policy_test.csv,
-// which covers that table, that the example routes map onto it, and that
-// the files stay readable line by line.
+// routes.csv: that they load, that they give exactly the access tables
+// rolegate documents (the system roles' and, inside a tenant, the tenant
+// roles' of issue 12), that they pass their own test file,
+// policy_test.csv, which covers both tables, that the example routes map
+// onto them, and that the files stay readable line by line.
 package policy_test
 
 import (
 	"context"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -107,18 +109,31 @@ func TestShippedTestFile(t *testing.T) {
 	}
 	expect := map[string]bool{}
 	for _, c := range cases {
-		expect[cellKey(c.Role, c.Resource, c.Action, c.Owner)] = c.Allow
+		if !c.InTenant && len(c.Groups) == 0 {
+			expect[cellKey(c.Role, c.Resource, c.Action, c.Owner)] = c.Allow
+		}
+		if c.InTenant && c.Role == "user" && c.TenantRole != "" && c.BreakGlass == "" && len(c.Groups) == 0 {
+			expect[cellKey("tenant="+c.TenantRole, c.Resource, c.Action, c.Owner)] = c.Allow
+		}
 	}
 	labels := map[int64]string{caller: "self", other: "other", none: "none"}
 	for _, c := range table() {
-		key := cellKey(c.role, c.resource, c.action, labels[c.owner])
-		got, ok := expect[key]
-		switch {
-		case !ok:
-			t.Errorf("policy_test.csv has no case for %s", key)
-		case got != c.want:
-			t.Errorf("policy_test.csv, %s: got allow=%v, want %v", key, got, c.want)
-		}
+		wantCase(t, expect, cellKey(c.role, c.resource, c.action, labels[c.owner]), c.want)
+	}
+	for _, c := range tenantTable() {
+		wantCase(t, expect, cellKey("tenant="+c.role, c.resource, c.action, c.owner), c.want)
+	}
+}
+
+// wantCase checks that the test file has a case for key expecting want.
+func wantCase(t *testing.T, expect map[string]bool, key string, want bool) {
+	t.Helper()
+	got, ok := expect[key]
+	switch {
+	case !ok:
+		t.Errorf("policy_test.csv has no case for %s", key)
+	case got != want:
+		t.Errorf("policy_test.csv, %s: got allow=%v, want %v", key, got, want)
 	}
 }
 
@@ -134,11 +149,212 @@ func TestShippedPolicyRoles(t *testing.T) {
 	if got, want := strings.Join(p.AdminGuard().Roles, ","), "admin"; got != want {
 		t.Errorf("roles that can assign roles: got %s, want %s", got, want)
 	}
+	if got, want := strings.Join(p.TenantRoles(), ","), "admin,manager,owner,readonly,user"; got != want {
+		t.Errorf("tenant roles: got %s, want %s", got, want)
+	}
+	if got, want := strings.Join(p.TenantGuard().Roles, ","), "owner"; got != want {
+		t.Errorf("owner-like tenant roles (tenant, delete): got %s, want %s", got, want)
+	}
+	var groups []string
+	for _, g := range p.Groups() {
+		groups = append(groups, g.Name)
+	}
+	if got, want := strings.Join(groups, ","), "support"; got != want {
+		t.Errorf("groups: got %s, want %s", got, want)
+	}
 }
 
-// TestPolicyFileIsOneGrantPerLine keeps the file readable: every rule names
-// one role, one resource and one action, with no wildcard or pattern, and
-// the file opens with a comment that explains the columns.
+// The tenant roles of issue 12's table, in its column order.
+var tenantRoles = []string{"owner", "admin", "manager", "user", "readonly"}
+
+// tenantCell is one cell of issue 12's table: what a member whose tenant
+// role is role may do inside their tenant. owner is "none", "self" or
+// "other", as in policy_test.csv.
+type tenantCell struct {
+	role, resource, action, owner string
+	want                          bool
+}
+
+// tenantTable is issue 12's table, one entry per cell and ownership case
+// ("members, invite / add / change role / remove" is grant on each tenant
+// role), plus the tenant's own audit trail, which owners and admins read.
+func tenantTable() []tenantCell {
+	var cells []tenantCell
+	add := func(resource, action, owner string, allowed ...string) {
+		for _, role := range tenantRoles {
+			cells = append(cells, tenantCell{role, resource, action, owner, slices.Contains(allowed, role)})
+		}
+	}
+	all := tenantRoles
+	add("tenant", "read", "none", all...)
+	add("tenant", "update", "none", "owner", "admin")
+	add("tenant", "delete", "none", "owner")
+	add("members", "list", "none", all...)
+	add(models.TenantRoleResource("owner"), "grant", "none", "owner")
+	add(models.TenantRoleResource("admin"), "grant", "none", "owner", "admin")
+	add(models.TenantRoleResource("manager"), "grant", "none", "owner", "admin")
+	add(models.TenantRoleResource("user"), "grant", "none", "owner", "admin", "manager")
+	add(models.TenantRoleResource("readonly"), "grant", "none", "owner", "admin", "manager")
+	add("records", "list", "none", all...)
+	add("records", "read", "other", all...)
+	add("records", "create", "none", "owner", "admin", "manager", "user")
+	for _, action := range []string{"update", "delete"} {
+		add("records", action, "other", "owner", "admin", "manager")
+		add("records", action, "self", "owner", "admin", "manager", "user")
+	}
+	add("tenant_audit", "read", "none", "owner", "admin")
+	return cells
+}
+
+var ownerIDs = map[string]int64{"none": none, "self": caller, "other": other}
+
+// member is a system user whose role in tenant 1 is role.
+func member(role string) models.Subject {
+	return models.Subject{ID: caller, Role: "user", Tenant: &models.TenantContext{TenantID: 1, Role: role}}
+}
+
+// TestShippedPolicyGivesTheTenantTable decides every cell of issue 12's
+// table with the shipped policy: allowed cells through the membership, and
+// the same cells for every record resource of the group.
+func TestShippedPolicyGivesTheTenantTable(t *testing.T) {
+	p := load(t)
+	for _, c := range tenantTable() {
+		resources := []string{c.resource}
+		if c.resource == models.ResourceRecords {
+			resources = append(resources, "customers", "suppliers", "contacts", "sales_orders")
+		}
+		for _, resource := range resources {
+			d, err := p.Decide(member(c.role), models.Resource{Type: resource, OwnerID: ownerIDs[c.owner]}, c.action)
+			if err != nil {
+				t.Fatalf("decide %+v: %v", c, err)
+			}
+			if d.Allowed != c.want {
+				t.Errorf("tenant %s: %s, %s, owner %s: got allowed=%v, want %v", c.role, resource, c.action, c.owner, d.Allowed, c.want)
+			}
+			if d.Allowed && (d.Via != models.ViaMembership || len(d.Rule) == 0 || d.Rule[0] != "tenant:"+c.role) {
+				t.Errorf("tenant %s: %s, %s: got via %q by %v, want via membership by a tenant:%s line", c.role, resource, c.action, d.Via, d.Rule, c.role)
+			}
+		}
+	}
+}
+
+// TestTheTwoLayersDoNotMix checks the name collisions of issue 12 both
+// ways: a tenant admin or owner gets no system right (asked inside their
+// tenant, and so with their tenant role, or not), the system staff get no
+// tenant right beyond reading, the system admin's tenant rights are its
+// own lines, and the system user and the tenant user share nothing.
+func TestTheTwoLayersDoNotMix(t *testing.T) {
+	p := load(t)
+	outside := func(role string) models.Subject {
+		return models.Subject{ID: caller, Role: role, Tenant: &models.TenantContext{TenantID: 1}}
+	}
+	systemQuestions := func() []models.Question {
+		var out []models.Question
+		for _, q := range models.Questions() {
+			if !q.InTenant {
+				out = append(out, q)
+			}
+		}
+		return out
+	}
+	for _, role := range tenantRoles {
+		for _, q := range systemQuestions() {
+			for _, owner := range []int64{none, caller, other} {
+				// The caller's system role is user; what a system user may do
+				// anyway (their own account, the user area) is not the tenant
+				// role's doing.
+				d, err := p.Decide(member(role), models.Resource{Type: q.Resource, OwnerID: owner}, q.Action)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d.Allowed && d.Via != models.ViaRole {
+					t.Errorf("tenant %s: %s, %s, owner %d: got allowed via %s by %v, want no system right from a tenant role", role, q.Resource, q.Action, owner, d.Via, d.Rule)
+				}
+			}
+		}
+	}
+	staffMay := map[string]bool{"tenant/read": true, "members/list": true}
+	asked := map[string]bool{}
+	for _, c := range tenantTable() {
+		key := cellKey("", c.resource, c.action, c.owner)
+		if asked[key] {
+			continue // the same question, already asked for another tenant role
+		}
+		asked[key] = true
+		d, err := p.Decide(outside("staff"), models.Resource{Type: c.resource, OwnerID: ownerIDs[c.owner]}, c.action)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := staffMay[c.resource+"/"+c.action]; d.Allowed != want {
+			t.Errorf("staff, not a member: %s, %s: got allowed=%v, want %v", c.resource, c.action, d.Allowed, want)
+		}
+		d, err = p.Decide(outside("admin"), models.Resource{Type: c.resource, OwnerID: ownerIDs[c.owner]}, c.action)
+		if err != nil || !d.Allowed || d.Via != models.ViaRole || d.Rule[0] != "admin" {
+			t.Errorf("admin, not a member: %s, %s: got %+v, %v, want allowed by an admin line", c.resource, c.action, d, err)
+		}
+		d, err = p.Decide(outside("user"), models.Resource{Type: c.resource, OwnerID: ownerIDs[c.owner]}, c.action)
+		if err != nil || d.Allowed {
+			t.Errorf("system user, not a member: %s, %s: got %+v, %v, want a deny", c.resource, c.action, d, err)
+		}
+	}
+	// A tenant user who is system staff gets none of the system user's
+	// rights: the user area is the system user's.
+	for _, role := range tenantRoles {
+		sub := member(role)
+		sub.Role = "staff"
+		if d, err := p.Decide(sub, models.Resource{Type: models.ResourceUserArea}, models.ActionRead); err != nil || d.Allowed {
+			t.Errorf("staff who is tenant %s: user_area, read: got %+v, %v, want a deny", role, d, err)
+		}
+	}
+}
+
+// TestSystemRolesCannotBeTenantRoles checks that a users.role holding a
+// prefix, which the API refuses to assign, could not borrow another
+// layer's grants anyway: Decide asks no name with ":" in it.
+func TestSystemRolesCannotBeTenantRoles(t *testing.T) {
+	p := load(t)
+	for _, role := range []string{"tenant:owner", "group:support", "break_glass:write"} {
+		if p.HasRole(role) {
+			t.Errorf("HasRole(%q): got true, want false", role)
+		}
+		for _, res := range []string{models.ResourceTenant, models.ResourceUsers, models.ResourceRecords} {
+			d, err := p.Decide(models.Subject{ID: caller, Role: role, Tenant: &models.TenantContext{TenantID: 1}}, models.Resource{Type: res}, models.ActionList)
+			if err != nil || d.Allowed {
+				t.Errorf("system role %q: %s, list: got %+v, %v, want a deny", role, res, d, err)
+			}
+		}
+	}
+}
+
+// TestBreakGlassAndGroupsSayHowTheyDecided checks Decision.Via for the
+// layers besides the role: the seed's support group and break-glass.
+func TestBreakGlassAndGroupsSayHowTheyDecided(t *testing.T) {
+	p := load(t)
+	cases := []struct {
+		sub      models.Subject
+		resource string
+		action   string
+		via      string
+	}{
+		{models.Subject{ID: caller, Role: "user", Groups: []string{"support"}}, models.ResourceUsers, models.ActionList, models.ViaGroup},
+		{models.Subject{ID: caller, Role: "staff", Tenant: &models.TenantContext{TenantID: 1, BreakGlass: "read"}}, "customers", models.ActionRead, models.ViaBreakGlass},
+		{models.Subject{ID: caller, Role: "staff", Tenant: &models.TenantContext{TenantID: 1, BreakGlass: "write"}}, models.ResourceTenant, models.ActionUpdate, models.ViaBreakGlass},
+		// The first layer that allows decides: staff read the tenant as staff.
+		{models.Subject{ID: caller, Role: "staff", Tenant: &models.TenantContext{TenantID: 1, Role: "owner", BreakGlass: "read"}}, models.ResourceTenant, models.ActionRead, models.ViaRole},
+		{models.Subject{ID: caller, Role: "user", Groups: []string{"support"}, Tenant: &models.TenantContext{TenantID: 1, Role: "readonly"}}, models.ResourceTenant, models.ActionRead, models.ViaGroup},
+	}
+	for _, c := range cases {
+		d, err := p.Decide(c.sub, models.Resource{Type: c.resource, OwnerID: other}, c.action)
+		if err != nil || !d.Allowed || d.Via != c.via {
+			t.Errorf("%+v %s, %s: got %+v, %v, want allowed via %s", c.sub, c.resource, c.action, d, err, c.via)
+		}
+	}
+}
+
+// TestPolicyFileIsOneGrantPerLine keeps the file readable: every grant
+// names one subject, one resource and one action, every g and g2 line two
+// names, with no wildcard or pattern, and the file opens with a comment
+// that explains the columns.
 func TestPolicyFileIsOneGrantPerLine(t *testing.T) {
 	data, err := os.ReadFile("policy.csv")
 	if err != nil {
@@ -155,8 +371,9 @@ func TestPolicyFileIsOneGrantPerLine(t *testing.T) {
 			continue
 		}
 		fields := strings.Split(l, ",")
-		if len(fields) != 5 || strings.TrimSpace(fields[0]) != "p" {
-			t.Errorf("line %d: got %q, want p, role, resource, action, scope", i+1, l)
+		kind := strings.TrimSpace(fields[0])
+		if !(len(fields) == 5 && kind == "p") && !(len(fields) == 3 && (kind == "g" || kind == "g2")) {
+			t.Errorf("line %d: got %q, want p, subject, resource, action, scope or g[2], name, name", i+1, l)
 			continue
 		}
 		if strings.ContainsAny(l, "*()|") {
@@ -213,6 +430,33 @@ func TestShippedRoutesMapOntoThePolicy(t *testing.T) {
 	}
 	if _, err := p.Route("GET", "/api/other"); err == nil {
 		t.Error("GET /api/other: got a route, want none")
+	}
+	tenantCases := []struct {
+		method, path string
+		allowed      []string // the tenant roles allowed, for a system user
+	}{
+		{"GET", "/api/t/guest/customers", tenantRoles},
+		{"POST", "/api/t/guest/customers", []string{"owner", "admin", "manager", "user"}},
+		{"GET", "/api/t/guest/customers/12", tenantRoles},
+		{"PATCH", "/api/t/guest/customers/12", []string{"owner", "admin", "manager"}},
+		{"DELETE", "/api/t/guest/customers/12", []string{"owner", "admin", "manager"}},
+	}
+	for _, c := range tenantCases {
+		target, err := p.Route(c.method, c.path)
+		if err != nil || target.Tenant != "guest" {
+			t.Errorf("%s %s: got %+v, %v, want a route in tenant guest", c.method, c.path, target, err)
+			continue
+		}
+		for _, role := range tenantRoles {
+			d, err := p.Decide(member(role), target.Resource, target.Action)
+			if want := slices.Contains(c.allowed, role); err != nil || d.Allowed != want {
+				t.Errorf("%s %s as tenant %s: got allowed=%v (%v), want %v", c.method, c.path, role, d.Allowed, err, want)
+			}
+		}
+		d, err := p.Decide(models.Subject{ID: caller, Role: "user", Tenant: &models.TenantContext{TenantID: 1}}, target.Resource, target.Action)
+		if err != nil || d.Allowed {
+			t.Errorf("%s %s as a system user who is not a member: got allowed=%v (%v), want a deny", c.method, c.path, d.Allowed, err)
+		}
 	}
 }
 

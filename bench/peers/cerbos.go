@@ -60,9 +60,16 @@ func (p Policy) CerbosPolicies() (map[string]string, error) {
 				fmt.Fprintf(&b, "      condition:\n        match:\n          expr: %s\n", quote(ownCondition))
 			}
 		}
-		out[res+".yaml"] = b.String()
+		out[cerbosFileName(res)] = b.String()
 	}
 	return out, nil
+}
+
+// cerbosFileName names the policy file of resource res: its name, with
+// ":" (as in tenant_role:admin), which Windows and Go module zips refuse
+// in file names, written as "%3A".
+func cerbosFileName(res string) string {
+	return strings.ReplaceAll(res, ":", "%3A") + ".yaml"
 }
 
 // heirs returns role and every role that inherits it.

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/rolegate/rolegate/internal/authz"
 	"github.com/rolegate/rolegate/models"
@@ -34,19 +35,31 @@ type Grant struct {
 	Role, Resource, Action, Scope string
 }
 
-// Grants returns the policy's p lines, in file order, and its g lines as
-// a map from a role to the roles it inherits directly.
+// Grants returns the policy's system layer, which is what the engines
+// are compared on (a question names one system role, as a request without
+// a tenant does): the p lines that a system role reaches, directly or
+// through g lines, in file order, with each grant on a resource group
+// (g2) repeated for every resource in the group; and the g lines of
+// system roles as a map from a role to the subjects it inherits directly.
+// Tenant roles, groups and break-glass (prefixed subjects) are asked about
+// only inside a tenant or for a member of a group, which the questions
+// never are.
 func (p Policy) Grants() ([]Grant, map[string][]string, error) {
 	var grants []Grant
 	inherits := map[string][]string{}
+	members := map[string][]string{} // a resource group -> the resources in it directly
 	for _, r := range p.Rolegate.Rules() {
 		switch {
 		case r[0] == "p" && len(r) == 5:
 			grants = append(grants, Grant{Role: r[1], Resource: r[2], Action: r[3], Scope: r[4]})
 		case r[0] == "g" && len(r) == 3:
-			inherits[r[1]] = append(inherits[r[1]], r[2])
+			if systemRole(r[1]) {
+				inherits[r[1]] = append(inherits[r[1]], r[2])
+			}
+		case r[0] == "g2" && len(r) == 3:
+			members[r[2]] = append(members[r[2]], r[1])
 		default:
-			return nil, nil, fmt.Errorf("rule %v: only p (role, resource, action, scope) and g (role, role) rules translate", r)
+			return nil, nil, fmt.Errorf("rule %v: only p (role, resource, action, scope), g (role, role) and g2 (resource, group) rules translate", r)
 		}
 	}
 	for _, g := range grants {
@@ -54,13 +67,39 @@ func (p Policy) Grants() ([]Grant, map[string][]string, error) {
 			return nil, nil, fmt.Errorf("grant %v: scope must be any or own", g)
 		}
 	}
-	return grants, inherits, nil
+	reached := map[string]bool{}
+	for _, g := range grants {
+		if systemRole(g.Role) {
+			for _, s := range ancestors(g.Role, inherits) {
+				reached[s] = true
+			}
+		}
+	}
+	for role := range inherits {
+		for _, s := range ancestors(role, inherits) {
+			reached[s] = true
+		}
+	}
+	var out []Grant
+	for _, g := range grants {
+		if !reached[g.Role] {
+			continue
+		}
+		for _, res := range ancestors(g.Resource, members) {
+			out = append(out, Grant{Role: g.Role, Resource: res, Action: g.Action, Scope: g.Scope})
+		}
+	}
+	return out, inherits, nil
 }
 
-// Vocabulary is every role, resource and action a policy names, sorted,
-// with the anonymous role (which the default policy grants nothing) and
-// one resource and one action it does not name, so that questions also
-// cover the default deny.
+// systemRole reports whether a policy subject is a system role: one
+// without a layer's prefix ("tenant:", "group:", "break_glass:").
+func systemRole(subject string) bool { return !strings.Contains(subject, ":") }
+
+// Vocabulary is every system role, resource and action of the policy's
+// system layer (Grants), sorted, with the anonymous role (which the
+// default policy grants nothing) and one resource and one action it does
+// not name, so that questions also cover the default deny.
 type Vocabulary struct {
 	Roles, Resources, Actions []string
 }
@@ -83,15 +122,20 @@ func (p Policy) Vocabulary() (Vocabulary, error) {
 			*list = append(*list, s)
 		}
 	}
+	addRole := func(role string) {
+		if systemRole(role) {
+			add(&v.Roles, role)
+		}
+	}
 	for _, g := range grants {
-		add(&v.Roles, g.Role)
+		addRole(g.Role)
 		add(&v.Resources, g.Resource)
 		add(&v.Actions, g.Action)
 	}
 	for role, parents := range inherits {
-		add(&v.Roles, role)
+		addRole(role)
 		for _, r := range parents {
-			add(&v.Roles, r)
+			addRole(r)
 		}
 	}
 	slices.Sort(v.Roles)

@@ -177,28 +177,72 @@ func plural(n int, noun string) string {
 type explainFlags struct {
 	role, resource, action string
 	subjectID, ownerID     int64
+	// tenantRole and breakGlass, when set, put the request inside a
+	// tenant ("-" for no membership); groups are the caller's groups.
+	tenantRole, breakGlass string
+	groups                 []string
 }
+
+// noMembership is the --tenant-role of a caller asking about a tenant they
+// are not a member of, as tenant=- in the test file.
+const noMembership = "-"
 
 func (c *cli) policyExplainCommand() *cobra.Command {
 	var files policyFiles
 	q := explainFlags{subjectID: -1}
 	cmd := &cobra.Command{Use: "explain --role R --resource X --action A", Short: "explain one decision and the rule that made it"}
 	files.register(cmd, false, false)
-	cmd.Flags().StringVar(&q.role, "role", "", "the caller's role (required); anonymous for a caller without a token")
+	cmd.Flags().StringVar(&q.role, "role", "", "the caller's system role (required); anonymous for a caller without a token")
 	cmd.Flags().StringVar(&q.resource, "resource", "", "the resource, such as users (required)")
 	cmd.Flags().StringVar(&q.action, "action", "", "the action, such as read (required)")
 	cmd.Flags().Func("subject-id", "the caller's user id (default 1, or none for anonymous)", idFlag(&q.subjectID))
 	cmd.Flags().Func("owner-id", "the id of the user who owns the target (default none, as for a list or an area)", idFlag(&q.ownerID))
+	cmd.Flags().StringVar(&q.tenantRole, "tenant-role", "", "ask about a tenant in which the caller has this tenant role, such as admin; - for a tenant they are not a member of")
+	cmd.Flags().StringArrayVar(&q.groups, "group", nil, "a group the caller is in, such as support (repeat for several)")
+	cmd.Flags().StringVar(&q.breakGlass, "break-glass", "", "ask about a tenant on which the caller holds an active break-glass grant: read or write")
 	return c.leaf(cmd, func(ctx context.Context, cfg config.Config, _ []string) error {
 		if q.role == "" || q.resource == "" || q.action == "" {
 			return usagef(cmd, "policy explain needs --role, --resource and --action")
+		}
+		if problem := q.validate(); problem != "" {
+			return usagef(cmd, "%s", problem)
 		}
 		return policyExplain(ctx, cfg, files, q, c.stdout)
 	})
 }
 
-// policyExplain prints the policy's decision on one request and the rule
-// that made it.
+// validate returns why the layer flags are wrong, or "".
+func (q explainFlags) validate() string {
+	if q.breakGlass != "" && q.breakGlass != models.BreakGlassRead && q.breakGlass != models.BreakGlassWrite {
+		return fmt.Sprintf("--break-glass is %q, want read or write", q.breakGlass)
+	}
+	if strings.Contains(q.tenantRole, ":") {
+		return fmt.Sprintf("--tenant-role %q: name the tenant role without its prefix (admin, not tenant:admin)", q.tenantRole)
+	}
+	for _, g := range q.groups {
+		if g == "" || strings.Contains(g, ":") {
+			return fmt.Sprintf("--group %q: name the group without its prefix (support, not group:support)", g)
+		}
+	}
+	return ""
+}
+
+// subject is the caller the flags describe. A question inside a tenant is
+// about tenant 1.
+func (q explainFlags) subject() models.Subject {
+	sub := models.Subject{ID: q.subjectID, Role: q.role, Groups: q.groups}
+	if q.tenantRole != "" || q.breakGlass != "" {
+		sub.Tenant = &models.TenantContext{TenantID: 1, BreakGlass: q.breakGlass}
+		if q.tenantRole != noMembership {
+			sub.Tenant.Role = q.tenantRole
+		}
+	}
+	return sub
+}
+
+// policyExplain prints the policy's decision on one request, the rule
+// that made it and, for a layer other than the system role, the subject
+// it applied to; then a note for each name the policy does not define.
 func policyExplain(ctx context.Context, cfg config.Config, files policyFiles, q explainFlags, stdout io.Writer) error {
 	if q.subjectID < 0 {
 		q.subjectID = policytest.DefaultSubjectID(q.role)
@@ -211,13 +255,25 @@ func policyExplain(ctx context.Context, cfg config.Config, files policyFiles, q 
 	if err != nil {
 		return fmt.Errorf("load policy:\n%w", err)
 	}
-	v, err := p.Explain(models.Subject{ID: q.subjectID, Role: q.role}, models.Resource{Type: q.resource, OwnerID: q.ownerID}, q.action)
+	v, err := p.Explain(q.subject(), models.Resource{Type: q.resource, OwnerID: q.ownerID}, q.action)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintln(stdout, v)
 	if q.role != models.AnonymousRole && !p.HasRole(q.role) {
 		fmt.Fprintf(stdout, "note: role %q is not defined by the policy (%s)\n", q.role, strings.Join(p.Roles(), ", "))
+	}
+	if q.tenantRole != "" && q.tenantRole != noMembership && !p.HasTenantRole(q.tenantRole) {
+		fmt.Fprintf(stdout, "note: tenant role %q is not defined by the policy (%s)\n", q.tenantRole, strings.Join(p.TenantRoles(), ", "))
+	}
+	for _, g := range q.groups {
+		if !p.HasGroup(g) {
+			var names []string
+			for _, defined := range p.Groups() {
+				names = append(names, defined.Name)
+			}
+			fmt.Fprintf(stdout, "note: group %q is not defined by the policy (%s)\n", g, strings.Join(names, ", "))
+		}
 	}
 	return nil
 }

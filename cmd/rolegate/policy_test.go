@@ -160,6 +160,21 @@ func TestPolicyExplain(t *testing.T) {
 			"deny: no rule matched\n"},
 		{[]string{"--role", "stafff", "--resource", "users", "--action", "list"},
 			"deny: no rule matched\nnote: role \"stafff\" is not defined by the policy (admin, staff, user)\n"},
+		// The tenant layer: the guest, a system user who is a tenant admin.
+		{[]string{"--role", "user", "--tenant-role", "admin", "--resource", "customers", "--action", "delete", "--owner-id", "9"},
+			fmt.Sprintf("allow: p, tenant:admin, records, delete, any (policy.csv:%d) via tenant:admin\n", shippedLine(t, "p, tenant:admin, records,            delete, any"))},
+		{[]string{"--role", "user", "--tenant-role", "admin", "--resource", "users", "--action", "list"},
+			"deny: no rule matched\n"},
+		{[]string{"--role", "user", "--tenant-role", "-", "--resource", "customers", "--action", "read"},
+			"deny: no rule matched\n"},
+		{[]string{"--role", "admin", "--tenant-role", "-", "--resource", "tenant", "--action", "delete"},
+			fmt.Sprintf("allow: p, admin, tenant, delete, any (policy.csv:%d)\n", shippedLine(t, "p, admin, tenant,               delete, any"))},
+		{[]string{"--role", "staff", "--break-glass", "read", "--resource", "customers", "--action", "read"},
+			fmt.Sprintf("allow: p, tenant:readonly, records, read, any (policy.csv:%d) via break_glass:read\n", shippedLine(t, "p, tenant:readonly, records, read, any"))},
+		{[]string{"--role", "user", "--group", "helpdesk", "--group", "support", "--resource", "users", "--action", "read", "--owner-id", "9"},
+			fmt.Sprintf("allow: p, group:support, users, read, any (policy.csv:%d) via group:support\nnote: group \"helpdesk\" is not defined by the policy (support)\n", shippedLine(t, "p, group:support, users,   read, any"))},
+		{[]string{"--role", "user", "--tenant-role", "ownr", "--resource", "tenant", "--action", "delete"},
+			"deny: no rule matched\nnote: tenant role \"ownr\" is not defined by the policy (admin, manager, owner, readonly, user)\n"},
 	}
 	for _, c := range cases {
 		out, err := runCmd(t, policyEnv(t), "", append([]string{"policy", "explain"}, c.args...)...)
@@ -184,6 +199,9 @@ func TestPolicyCommandLineMistakes(t *testing.T) {
 		{"policy", "frobnicate"},
 		{"policy", "test", "extra"},
 		{"policy", "explain", "--role", "staff"},
+		{"policy", "explain", "--role", "staff", "--resource", "records", "--action", "read", "--break-glass", "admin"},
+		{"policy", "explain", "--role", "staff", "--resource", "records", "--action", "read", "--tenant-role", "tenant:admin"},
+		{"policy", "explain", "--role", "staff", "--resource", "users", "--action", "read", "--group", "group:support"},
 	} {
 		_, err := runCmd(t, policyEnv(t), "", args...)
 		wantExit(t, err, 2)

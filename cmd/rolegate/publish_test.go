@@ -103,7 +103,7 @@ func TestPolicyPublishRefusesBrokenPolicy(t *testing.T) {
 				want string
 			}{
 				{[]string{"--policy", broken}, "policy.csv:2: p rule has 2 fields"},
-				{[]string{"--policy", lax}, "policy_test.csv:61: staff, users, delete, other: expected deny, got allow"},
+				{[]string{"--policy", lax}, "policy_test.csv:77: staff, users, delete, other: expected deny, got allow"},
 			}
 			for _, c := range cases {
 				out, err := runCmd(t, getenv, "", append([]string{"policy", "publish"}, c.args...)...)

@@ -37,12 +37,15 @@ func newDecisionCache() *decisionCache {
 }
 
 // decisionKey is every attribute rolegate can give a model, as Decide
-// receives them. A model that reads only some of them gets a separate
-// entry for requests it would answer alike, never one entry for requests
-// it tells apart. Built from typed fields, a key costs no allocation,
-// which is what a warm decision is made of.
+// receives them, for one layer of the subject: the layer and the bare
+// name stand for the policy subject ("tenant:" + name), which is built
+// only on a miss. A model that reads only some of the attributes gets a
+// separate entry for requests it would answer alike, never one entry for
+// requests it tells apart. Built from typed fields, a key costs no
+// allocation, which is what a warm decision is made of.
 type decisionKey struct {
-	role, resource, action string
+	layer                  layer
+	name, resource, action string
 	subjectID, ownerID     int64
 }
 

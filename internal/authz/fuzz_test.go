@@ -12,7 +12,8 @@ import (
 // FuzzCompile compiles arbitrary model, policy and route table text. It
 // never panics; a refusal is a LoadErrors whose every entry names its file
 // (and, for the policy and the route table, the line); a policy that
-// compiles decides and routes any request without panicking, and a
+// compiles decides and routes any request without panicking, in every
+// layer of a subject (role, groups, tenant role, break-glass), and a
 // decision it could not make is never an allow.
 func FuzzCompile(f *testing.F) {
 	shippedModel, _ := os.ReadFile("../../policy/model.conf")
@@ -20,6 +21,7 @@ func FuzzCompile(f *testing.F) {
 	shippedRoutes, _ := os.ReadFile("../../policy/routes.csv")
 	f.Add(string(shippedModel), string(shippedPolicy), string(shippedRoutes), "admin", "users", "list", "GET", "/api/users/1")
 	f.Add(string(shippedModel), "p, user, users, read, own\ng, staff, user\n", "route, GET, /u/:id, users, read, :id\n", "staff", "users", "read", "GET", "/u/2")
+	f.Add(string(shippedModel), "p, tenant:a, records, read, any\ng2, c, records\ng, break_glass:read, tenant:a\np, group:a, x, y, own\n", "route, GET, /t/:t/c/:id, c, read, :id, :t\n", "a", "c", "read", "GET", "/t/x/c/1")
 	f.Add("[request_definition]\nr = sub, obj, act\n[policy_definition]\np = sub, obj, act\n[policy_effect]\ne = some(where (p.eft == allow))\n[matchers]\nm = r.sub == p.sub && keyMatch(r.obj, p.obj) && r.act == p.act\n",
 		"p, a, /x/*, get\n", "", "a", "/x/y", "get", "", "")
 	f.Add("[request_definition]\nr = sub, obj, act\n[policy_definition]\np = sub, obj, act, eft\n[policy_effect]\ne = some(where (p.eft == allow)) && !some(where (p.eft == deny))\n[matchers]\nm = regexMatch(r.obj, p.obj) && r.sub == p.sub\n",
@@ -36,7 +38,8 @@ func FuzzCompile(f *testing.F) {
 			checkLoadErrors(t, err)
 			return
 		}
-		for _, sub := range []models.Subject{{Role: role}, {ID: 1, Role: role}} {
+		tenant := &models.TenantContext{TenantID: 1, Role: role, BreakGlass: role}
+		for _, sub := range []models.Subject{{Role: role}, {ID: 1, Role: role}, {ID: 1, Groups: []string{role, action}, Tenant: tenant}} {
 			for _, res := range []models.Resource{{Type: resource}, {Type: resource, OwnerID: 1}, {Type: resource, OwnerID: 2}} {
 				d, err := p.Decide(sub, res, action)
 				if err != nil && (d.Allowed || models.ErrorCode(err) != models.EUNAVAILABLE) {

@@ -41,6 +41,7 @@ type rule struct {
 	ptype string // "p", "g", ...
 	sec   string // "p" or "g"
 	vals  []string
+	sub   int // for a grant, the position of its subject in vals
 }
 
 // parseRules reads a Casbin policy file, one rule per line (see csvlines
@@ -90,7 +91,13 @@ func parseRule(fields []string, m model.Model) (rule, string) {
 			return rule{}, fmt.Sprintf("scope is %q, want %q or %q", vals[i], ScopeAny, ScopeOwn)
 		}
 	}
-	return rule{ptype: ptype, sec: sec, vals: vals}, ""
+	r := rule{ptype: ptype, sec: sec, vals: vals, sub: subjectColumn(ptype, ast.Tokens)}
+	for _, s := range r.subjects() {
+		if _, _, reason := parseSubject(s); reason != "" {
+			return rule{}, reason
+		}
+	}
+	return r, ""
 }
 
 // Scopes a grant may have in the default model.

@@ -86,8 +86,7 @@ type Policy struct {
 	enforcer *casbin.Enforcer
 	// byObj, when not nil, holds one enforcer per resource type with the
 	// same model, that type's rules and every g rule (see partition.go).
-	byObj  map[string]*casbin.Enforcer
-	objPos int // the position of obj in the model's request
+	byObj map[string]*partition
 	// decisions caches answers when the matcher is pure (see cache.go).
 	decisions  *decisionCache
 	attrs      []int // the request attribute at each position of the model's r
@@ -96,8 +95,14 @@ type Policy struct {
 	loadedAt   time.Time
 	rules      []rule
 	routes     []Route
-	roles      []string
+	roles      []string // system roles
 	adminRoles []string
+	// tenantRoles and groups are the names the policy gives the other
+	// layers' subjects (tenant:<role>, group:<name>), sorted; ownerRoles
+	// are the tenant roles allowed to delete the tenant.
+	tenantRoles []string
+	groups      []Group
+	ownerRoles  []string
 }
 
 // Load reads and compiles a model file and a policy file.
@@ -140,7 +145,6 @@ func Compile(src Source) (*Policy, error) {
 		return nil, LoadErrors{{File: policyName, Reason: err.Error()}}
 	}
 	p := &Policy{enforcer: e, attrs: attrs, source: src, loadedAt: time.Now().UTC(), rules: rules, routes: routes}
-	p.objPos = slices.Index(attrs, attrResource)
 	if cacheable(m["m"]["m"].Value) {
 		p.decisions = newDecisionCache()
 	}
@@ -156,12 +160,17 @@ func Compile(src Source) (*Policy, error) {
 	if reason := undefinedNames(m); reason != "" {
 		return nil, matcherErr(reason)
 	}
-	if _, _, err := p.enforcer.EnforceEx(p.request(models.Subject{Role: "\x00"}, models.Resource{Type: "\x00"}, "\x00")...); err != nil {
+	if _, _, err := p.enforcer.EnforceEx(p.request("\x00", 0, models.Resource{Type: "\x00"}, "\x00")...); err != nil {
 		return nil, matcherErr(err.Error())
 	}
 	p.version = version(src)
-	p.roles = rolesOf(rules)
+	p.roles = layerNames(rules, layerRole)
+	p.tenantRoles = layerNames(rules, layerTenant)
+	p.groups = groupsOf(rules, m, e)
 	if p.adminRoles, err = p.rolesAllowedOverOthers(models.ResourceUsers, models.ActionAssignRole); err != nil {
+		return nil, matcherErr(err.Error())
+	}
+	if p.ownerRoles, err = p.tenantRolesAllowed(models.ResourceTenant, models.ActionDelete); err != nil {
 		return nil, matcherErr(err.Error())
 	}
 	return p, nil
@@ -242,50 +251,65 @@ func version(src Source) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// rolesOf lists the roles a policy defines: every subject of a grant and
-// every name in a role inheritance rule, except the anonymous role.
-func rolesOf(rules []rule) []string {
-	var roles []string
-	for _, r := range rules {
-		names := r.vals[:1]
-		if r.sec == "g" {
-			names = r.vals[:2]
-		}
-		for _, n := range names {
-			if n != models.AnonymousRole && !slices.Contains(roles, n) {
-				roles = append(roles, n)
-			}
-		}
-	}
-	slices.Sort(roles)
-	return roles
+// Decide answers whether sub may do action on res. It asks the policy
+// about each layer of sub in turn: the system role, each group, and, only
+// when sub.Tenant is set, the tenant role and the break-glass grant. The
+// first layer that allows decides, and Decision.Via names it. An error
+// means the enforcer could not decide; callers must treat it as a deny.
+func (p *Policy) Decide(sub models.Subject, res models.Resource, action string) (models.Decision, error) {
+	d, _, _, err := p.decide(sub, res, action)
+	return d, err
 }
 
-// Decide answers whether sub may do action on res. An error means the
-// enforcer could not decide; callers must treat it as a deny.
-func (p *Policy) Decide(sub models.Subject, res models.Resource, action string) (models.Decision, error) {
+// decide is Decide, also returning the layer and name of the subject that
+// allowed, for Explain.
+func (p *Policy) decide(sub models.Subject, res models.Resource, action string) (models.Decision, layer, string, error) {
 	d := models.Decision{PolicyVersion: p.version}
-	ok, rule, err := p.enforce(sub, res, action)
+	if ok, err := p.ask(&d, layerRole, sub.Role, sub.ID, res, action); ok || err != nil {
+		return d, layerRole, sub.Role, err
+	}
+	for _, g := range sub.Groups {
+		if ok, err := p.ask(&d, layerGroup, g, sub.ID, res, action); ok || err != nil {
+			return d, layerGroup, g, err
+		}
+	}
+	if t := sub.Tenant; t != nil {
+		if ok, err := p.ask(&d, layerTenant, t.Role, sub.ID, res, action); ok || err != nil {
+			return d, layerTenant, t.Role, err
+		}
+		if ok, err := p.ask(&d, layerBreakGlass, t.BreakGlass, sub.ID, res, action); ok || err != nil {
+			return d, layerBreakGlass, t.BreakGlass, err
+		}
+	}
+	return d, 0, "", nil
+}
+
+// ask asks the policy about the subject name of layer l and, on an allow,
+// records it in d. A name no layer can hold is denied without asking.
+func (p *Policy) ask(d *models.Decision, l layer, name string, id int64, res models.Resource, action string) (bool, error) {
+	if !askable(name) {
+		return false, nil
+	}
+	ok, rule, err := p.enforce(l, name, id, res, action)
 	if err != nil {
-		return d, models.Unavailable(fmt.Errorf("enforce %s %s %s: %w", sub.Role, res.Type, action, err))
+		return false, models.Unavailable(fmt.Errorf("enforce %s %s %s: %w", l.subject(name), res.Type, action, err))
 	}
-	d.Allowed = ok
 	if ok {
-		d.Rule = rule
+		d.Allowed, d.Rule, d.Via = true, rule, l.via()
 	}
-	return d, nil
+	return ok, nil
 }
 
 // request lays out the attributes in the order of the model's request
-// definition.
-func (p *Policy) request(sub models.Subject, res models.Resource, action string) []any {
+// definition; subject is the policy subject, prefix included.
+func (p *Policy) request(subject string, subjectID int64, res models.Resource, action string) []any {
 	rvals := make([]any, len(p.attrs))
 	for i, a := range p.attrs {
 		switch a {
 		case attrRole:
-			rvals[i] = sub.Role
+			rvals[i] = subject
 		case attrSubjectID:
-			rvals[i] = idString(sub.ID)
+			rvals[i] = idString(subjectID)
 		case attrResource:
 			rvals[i] = res.Type
 		case attrOwnerID:
@@ -298,34 +322,39 @@ func (p *Policy) request(sub models.Subject, res models.Resource, action string)
 }
 
 // enforce answers from the decision cache when it can, and otherwise asks
-// Casbin (evaluate). The request is laid out for Casbin only on a miss.
-func (p *Policy) enforce(sub models.Subject, res models.Resource, action string) (bool, []string, error) {
+// Casbin (evaluate). The subject's policy name and the request are built
+// only on a miss, so that a warm decision allocates nothing of its own.
+func (p *Policy) enforce(l layer, name string, subjectID int64, res models.Resource, action string) (bool, []string, error) {
 	if p.decisions == nil {
-		return p.evaluate(p.request(sub, res, action))
+		return p.evaluate(l.subject(name), subjectID, res, action)
 	}
-	key := decisionKey{role: sub.Role, resource: res.Type, action: action, subjectID: sub.ID, ownerID: res.OwnerID}
+	key := decisionKey{layer: l, name: name, resource: res.Type, action: action, subjectID: subjectID, ownerID: res.OwnerID}
 	if ok, rule, hit := p.decisions.get(key); hit {
 		return ok, rule, nil
 	}
-	ok, rule, err := p.evaluate(p.request(sub, res, action))
+	ok, rule, err := p.evaluate(l.subject(name), subjectID, res, action)
 	if err == nil {
-		p.decisions.put(key, ok, rule)
+		// The stored key outlives the call, so it holds its own copy of
+		// the name, not the caller's (see layer.subject).
+		stored := decisionKey{layer: l, name: strings.Clone(name), resource: res.Type, action: action, subjectID: subjectID, ownerID: res.OwnerID}
+		p.decisions.put(stored, ok, rule)
 	}
 	return ok, rule, err
 }
 
 // evaluate asks Casbin, with the partition of the request's resource type
 // when the policy has partitions. A type no rule names has no partition,
-// and no rule could match it: a deny.
-func (p *Policy) evaluate(rvals []any) (bool, []string, error) {
+// and no rule could match it, nor one of a partition's rules a subject
+// the partition does not admit: a deny.
+func (p *Policy) evaluate(subject string, subjectID int64, res models.Resource, action string) (bool, []string, error) {
 	if p.byObj == nil {
-		return p.enforcer.EnforceEx(rvals...)
+		return p.enforcer.EnforceEx(p.request(subject, subjectID, res, action)...)
 	}
-	e, ok := p.byObj[rvals[p.objPos].(string)]
-	if !ok {
+	pt, ok := p.byObj[res.Type]
+	if !ok || !pt.admits(subject) {
 		return false, nil, nil
 	}
-	return e.EnforceEx(rvals...)
+	return pt.enforcer.EnforceEx(p.request(subject, subjectID, res, action)...)
 }
 
 // idString renders an id for the enforcer: "" for none, so that "own"
@@ -337,17 +366,29 @@ func idString(id int64) string {
 	return strconv.FormatInt(id, 10)
 }
 
-// rolesAllowedOverOthers returns the roles that may do action on an object
-// of resource owned by someone else.
+// rolesAllowedOverOthers returns the system roles that may do action on
+// an object of resource owned by someone else.
 func (p *Policy) rolesAllowedOverOthers(resource, action string) ([]string, error) {
+	return p.namesAllowed(p.roles, layerRole, models.Resource{Type: resource, OwnerID: 2}, action)
+}
+
+// tenantRolesAllowed returns the tenant roles whose members may do action
+// on resource, which has no owner.
+func (p *Policy) tenantRolesAllowed(resource, action string) ([]string, error) {
+	return p.namesAllowed(p.tenantRoles, layerTenant, models.Resource{Type: resource}, action)
+}
+
+// namesAllowed returns those of names, subjects of layer l and user 1,
+// that the policy lets do action on res.
+func (p *Policy) namesAllowed(names []string, l layer, res models.Resource, action string) ([]string, error) {
 	var out []string
-	for _, role := range p.roles {
-		ok, _, err := p.enforce(models.Subject{ID: 1, Role: role}, models.Resource{Type: resource, OwnerID: 2}, action)
+	for _, name := range names {
+		ok, _, err := p.enforce(l, name, 1, res, action)
 		if err != nil {
 			return nil, err
 		}
 		if ok {
-			out = append(out, role)
+			out = append(out, name)
 		}
 	}
 	return out, nil
@@ -362,16 +403,65 @@ func (p *Policy) LoadedAt() time.Time { return p.loadedAt }
 // Source returns the files the policy was compiled from.
 func (p *Policy) Source() Source { return p.source }
 
-// Roles lists the roles the policy defines, sorted.
+// Roles lists the system roles the policy defines (the subjects without a
+// prefix, "anonymous" aside), sorted: the roles a user can hold. Tenant
+// roles and groups are never among them.
 func (p *Policy) Roles() []string { return slices.Clone(p.roles) }
 
-// HasRole reports whether the policy defines role.
+// HasRole reports whether the policy defines the system role role.
 func (p *Policy) HasRole(role string) bool { return slices.Contains(p.roles, role) }
 
-// AdminGuard returns the roles that may assign roles to other users. The
-// last active holder of one of them must not be removed.
+// AdminGuard returns the system roles that may assign roles to other
+// users. The last active holder of one of them must not be removed.
 func (p *Policy) AdminGuard() models.AdminGuard {
 	return models.AdminGuard{Roles: slices.Clone(p.adminRoles)}
+}
+
+// TenantRoles lists the tenant roles the policy defines (every name of a
+// "tenant:<role>" subject), sorted: the roles a membership can hold.
+func (p *Policy) TenantRoles() []string { return slices.Clone(p.tenantRoles) }
+
+// HasTenantRole reports whether the policy defines the tenant role role.
+func (p *Policy) HasTenantRole(role string) bool { return slices.Contains(p.tenantRoles, role) }
+
+// TenantGuard returns the owner-like tenant roles: those the policy lets
+// delete the tenant ("tenant, delete"). A tenant must always keep an
+// active member holding one.
+func (p *Policy) TenantGuard() models.TenantGuard {
+	return models.TenantGuard{Roles: slices.Clone(p.ownerRoles)}
+}
+
+// CheckTenantCreatorRole returns why role cannot be the role the creator
+// of a tenant gets (ROLEGATE_TENANT_CREATOR_ROLE), or nil: it must be a
+// tenant role the policy defines and an owner-like one (TenantGuard), or
+// a new tenant would start without an owner.
+func (p *Policy) CheckTenantCreatorRole(role string) error {
+	switch {
+	case !p.HasTenantRole(role):
+		return fmt.Errorf("%q is not a tenant role the policy defines (%s)", role, strings.Join(p.tenantRoles, ", "))
+	case !slices.Contains(p.ownerRoles, role):
+		return fmt.Errorf("tenant role %q may not delete the tenant, so a tenant created with it would have no owner (owner-like roles: %s)",
+			role, strings.Join(p.ownerRoles, ", "))
+	}
+	return nil
+}
+
+// GrantableTenantRoles returns the tenant roles sub may give a member or
+// take from one ("grant" on "tenant_role:<role>"), in TenantRoles order.
+// sub should carry the tenant context of the tenant in question. An error
+// means the enforcer could not decide.
+func (p *Policy) GrantableTenantRoles(sub models.Subject) ([]string, error) {
+	var out []string
+	for _, role := range p.tenantRoles {
+		d, err := p.Decide(sub, models.Resource{Type: models.TenantRoleResource(role)}, models.ActionGrant)
+		if err != nil {
+			return nil, err
+		}
+		if d.Allowed {
+			out = append(out, role)
+		}
+	}
+	return out, nil
 }
 
 // Rules returns the policy's rules as lines of fields, type first.

@@ -187,29 +187,32 @@ func wantLoadErrors(t *testing.T, err error, file string, want map[int]string) {
 }
 
 func TestModelErrors(t *testing.T) {
-	// line is where the shipped model.conf holds the faulty definition, or
-	// 0 when the error is about the file as a whole.
+	// at starts the line of the shipped model.conf that holds the faulty
+	// definition; empty when the error is about the file as a whole.
 	cases := map[string]struct {
-		from, to, want string
-		line           int
+		from, to, want, at string
 	}{
-		"unknown request attribute": {"r = sub, sub_id, obj, owner_id, act", "r = sub, tenant, obj, act", `"tenant" is not one rolegate supplies`, 11},
-		"missing act":               {"r = sub, sub_id, obj, owner_id, act", "r= sub, obj", "must include sub, obj and act", 11},
-		"matcher that cannot run":   {"r.act == p.act", "r.act == p.nosuch", "matcher cannot be evaluated", 27},
-		"missing section":           {"[policy_effect]\ne = some(where (p.eft == allow))", "", "missing required sections", 0},
-		"one-field role definition": {"g = _, _", "g= ,", "role definition g needs at least two fields", 21},
+		"unknown request attribute": {"r = sub, sub_id, obj, owner_id, act", "r = sub, tenant, obj, act", `"tenant" is not one rolegate supplies`, "r = "},
+		"missing act":               {"r = sub, sub_id, obj, owner_id, act", "r= sub, obj", "must include sub, obj and act", "r = "},
+		"matcher that cannot run":   {"r.act == p.act", "r.act == p.nosuch", "matcher cannot be evaluated", "m = "},
+		"missing section":           {"[policy_effect]\ne = some(where (p.eft == allow))", "", "missing required sections", ""},
+		"one-field role definition": {"g = _, _", "g= ,", "role definition g needs at least two fields", "g = "},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
 			src := shipped(t)
+			line := 0
+			if c.at != "" {
+				line = slices.IndexFunc(strings.Split(string(src.Model), "\n"), func(l string) bool { return strings.HasPrefix(l, c.at) }) + 1
+			}
 			src.Model = []byte(strings.Replace(string(src.Model), c.from, c.to, 1))
 			_, err := authz.Compile(src)
 			var errs authz.LoadErrors
 			if !errors.As(err, &errs) || len(errs) != 1 {
 				t.Fatalf("got %v, want one LoadError", err)
 			}
-			if e := errs[0]; e.File != "model.conf" || e.Line != c.line || !strings.Contains(e.Reason, c.want) {
-				t.Errorf("got %s, want model.conf:%d containing %q", e.Error(), c.line, c.want)
+			if e := errs[0]; e.File != "model.conf" || e.Line != line || !strings.Contains(e.Reason, c.want) {
+				t.Errorf("got %s, want model.conf:%d containing %q", e.Error(), line, c.want)
 			}
 		})
 	}
@@ -307,9 +310,16 @@ func TestMain(m *testing.M) {
 
 // TestWarmDecideAllocates checks that a decision the cache already holds
 // costs at most one allocation, the copy of its rule: a warm Decide is on
-// the path of every request.
+// the path of every request. That holds for every layer, and for a deny
+// after asking them all: the policy names of groups and tenant roles
+// ("group:support") are only built when the cache misses.
 func TestWarmDecideAllocates(t *testing.T) {
-	p := compile(t, shipped(t))
+	src := shipped(t)
+	src.Policy = append(src.Policy, "\np, group:support, users, read, any\ng2, customers, records\n"+
+		"p, tenant:user, records, update, own\np, tenant:readonly, records, read, any\ng, break_glass:read, tenant:readonly\n"...)
+	p := compile(t, src)
+	member := &models.TenantContext{TenantID: 3, Role: "user"}
+	breakGlass := &models.TenantContext{TenantID: 3, BreakGlass: "read"}
 	for _, c := range []struct {
 		sub    models.Subject
 		res    models.Resource
@@ -319,6 +329,10 @@ func TestWarmDecideAllocates(t *testing.T) {
 	}{
 		{models.Subject{ID: 7, Role: "user"}, models.Resource{Type: "users", OwnerID: 7}, "read", true, 1},
 		{models.Subject{ID: 7, Role: "user"}, models.Resource{Type: "users", OwnerID: 8}, "read", false, 0},
+		{models.Subject{ID: 7, Role: "user", Groups: []string{"support"}}, models.Resource{Type: "users", OwnerID: 8}, "read", true, 1},
+		{models.Subject{ID: 7, Role: "user", Groups: []string{"support"}, Tenant: member}, models.Resource{Type: "customers", OwnerID: 7}, "update", true, 1},
+		{models.Subject{ID: 7, Role: "staff", Groups: []string{"support"}, Tenant: breakGlass}, models.Resource{Type: "customers", OwnerID: 8}, "read", true, 1},
+		{models.Subject{ID: 7, Role: "user", Groups: []string{"support", "other"}, Tenant: member}, models.Resource{Type: "customers", OwnerID: 8}, "update", false, 0},
 	} {
 		d, err := p.Decide(c.sub, c.res, c.action)
 		if err != nil || d.Allowed != c.allow {
@@ -327,5 +341,18 @@ func TestWarmDecideAllocates(t *testing.T) {
 		if got := testing.AllocsPerRun(200, func() { _, _ = p.Decide(c.sub, c.res, c.action) }); got > c.max {
 			t.Errorf("%+v %+v %s: got %v allocations per warm Decide, want at most %v", c.sub, c.res, c.action, got, c.max)
 		}
+	}
+	// A handler builds the tenant context per request: Decide keeps no
+	// reference to it, so it stays on the caller's stack.
+	perRequest := func() {
+		role := "user"
+		sub := models.Subject{ID: 7, Role: "user", Tenant: &models.TenantContext{TenantID: 3, Role: role}}
+		if d, err := p.Decide(sub, models.Resource{Type: "customers", OwnerID: 7}, "update"); err != nil || !d.Allowed {
+			t.Fatalf("tenant user, customers update own: got %v, %v, want allowed", d.Allowed, err)
+		}
+	}
+	perRequest()
+	if got := testing.AllocsPerRun(200, perRequest); got > 1 {
+		t.Errorf("a tenant context built per call: got %v allocations per warm Decide, want at most 1 (the rule's copy)", got)
 	}
 }

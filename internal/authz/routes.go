@@ -15,9 +15,10 @@ import (
 
 // Route is one line of a route table (routes.csv): requests with this
 // method and path are the action on the resource, owned by the user whose
-// id is the Owner parameter of the path. A reverse proxy asks rolegate
-// about a request (GET /v1/authz/forward); the route table turns it into a
-// question the policy can answer.
+// id is the Owner parameter of the path, inside the tenant the Tenant
+// parameter names. A reverse proxy asks rolegate about a request (GET
+// /v1/authz/forward); the route table turns it into a question the policy
+// can answer.
 type Route struct {
 	Line     int    `json:"line"`
 	Method   string `json:"method"` // upper case, or "*" for every method
@@ -25,10 +26,15 @@ type Route struct {
 	Resource string `json:"resource"`
 	Action   string `json:"action"`
 	Owner    string `json:"owner"` // ":name" of a path parameter, or "-"
+	// Tenant is the ":name" of the path parameter that holds the tenant
+	// (its slug or id), or "-" for a route outside any tenant, which is
+	// what a line without the column means.
+	Tenant string `json:"tenant"`
 
 	segments []string // the pattern without its leading "/" and trailing "*"
 	rest     bool     // the pattern ends in "/*": any further segments match
 	owner    int      // the index of the owner's segment, or -1
+	tenant   int      // the index of the tenant's segment, or -1
 }
 
 // Target is what a forwarded request asks the policy, and the route that
@@ -36,13 +42,17 @@ type Route struct {
 type Target struct {
 	Resource models.Resource
 	Action   string
-	Route    Route
+	// Tenant is the decoded value of the request's tenant segment, for
+	// the caller to resolve to a tenant (a slug or an id, as the upstream
+	// names tenants); empty when the route names no tenant segment.
+	Tenant string
+	Route  Route
 }
 
 const (
 	routeType    = "route"
 	anyMethod    = "*"
-	noOwner      = "-"
+	noParam      = "-" // no owner, or no tenant
 	maxPathBytes = 4096
 )
 
@@ -99,10 +109,13 @@ func parseRoute(fields []string) (Route, string) {
 	if fields[0] != routeType {
 		return Route{}, fmt.Sprintf("unknown line type %q: want %q", fields[0], routeType)
 	}
-	if len(fields) != 6 {
-		return Route{}, fmt.Sprintf("route has %d fields, want 5 (method, path, resource, action, owner)", len(fields)-1)
+	if len(fields) != 6 && len(fields) != 7 {
+		return Route{}, fmt.Sprintf("route has %d fields, want 5 or 6 (method, path, resource, action, owner[, tenant])", len(fields)-1)
 	}
-	r := Route{Method: fields[1], Path: fields[2], Resource: fields[3], Action: fields[4], Owner: fields[5], owner: -1}
+	r := Route{Method: fields[1], Path: fields[2], Resource: fields[3], Action: fields[4], Owner: fields[5], Tenant: noParam, owner: -1, tenant: -1}
+	if len(fields) == 7 {
+		r.Tenant = fields[6]
+	}
 	if r.Method != anyMethod && !methodName.MatchString(r.Method) {
 		return Route{}, fmt.Sprintf("method %q: want * or an upper-case method such as GET", r.Method)
 	}
@@ -112,7 +125,17 @@ func parseRoute(fields []string) (Route, string) {
 	if r.Resource == "" || r.Action == "" {
 		return Route{}, "resource and action must not be empty"
 	}
-	return r, r.findOwner()
+	var reason string
+	if r.owner, reason = r.param("owner", r.Owner); reason != "" {
+		return Route{}, reason
+	}
+	if r.tenant, reason = r.param("tenant", r.Tenant); reason != "" {
+		return Route{}, reason
+	}
+	if r.owner >= 0 && r.owner == r.tenant {
+		return Route{}, fmt.Sprintf("owner and tenant are both %s: one segment cannot hold a user id and a tenant", r.Owner)
+	}
+	return r, ""
 }
 
 // compilePath splits the path pattern into segments, or returns why it is
@@ -154,18 +177,19 @@ func (r *Route) compilePath() string {
 	return ""
 }
 
-// findOwner resolves the owner column: "-", or a parameter of the path.
-func (r *Route) findOwner() string {
-	if r.Owner == noOwner {
-		return ""
+// param resolves the owner or the tenant column, named column, to the
+// index of its segment: -1 for "-", or the position of a parameter of the
+// path.
+func (r *Route) param(column, value string) (int, string) {
+	if value == noParam {
+		return -1, ""
 	}
 	for i, s := range r.segments {
-		if s == r.Owner && strings.HasPrefix(s, ":") {
-			r.owner = i
-			return ""
+		if s == value && strings.HasPrefix(s, ":") {
+			return i, ""
 		}
 	}
-	return fmt.Sprintf("owner %q: want - or a :parameter of the path %s", r.Owner, r.Path)
+	return -1, fmt.Sprintf("%s %q: want - or a :parameter of the path %s", column, value, r.Path)
 }
 
 // errNoRoute is the answer for a request the route table does not map.
@@ -223,6 +247,9 @@ func (r Route) target(segs []string) Target {
 	t := Target{Resource: models.Resource{Type: r.Resource}, Action: r.Action, Route: r}
 	if r.owner >= 0 {
 		t.Resource.OwnerID = ownerID(segs[r.owner])
+	}
+	if r.tenant >= 0 {
+		t.Tenant = segs[r.tenant]
 	}
 	return t
 }

@@ -200,11 +200,11 @@ func TestRouteTableLineSyntax(t *testing.T) {
 		t.Fatalf("got routes %+v, want /a/:id at line 2 and /b at line 5", got)
 	}
 	src := shipped(t)
-	src.RoutesFile, src.Routes = "routes.csv", []byte("\ufeffroute, GET, /a, users, read, -\nroute, GET, /b, users, read, -,\nroute, GET, \"/c\" , users, read, -\n")
+	src.RoutesFile, src.Routes = "routes.csv", []byte("\ufeffroute, GET, /a, users, read, -\nroute, GET, /b, users, read, -, -,\nroute, GET, \"/c\" , users, read, -\n")
 	_, err := authz.Compile(src)
 	wantLoadErrors(t, err, "routes.csv", map[int]string{
 		1: `unknown line type "\ufeffroute"`,
-		2: "route has 6 fields",
+		2: "route has 7 fields",
 		3: `cannot parse line: extraneous or missing " in quoted-field`,
 	})
 }
@@ -263,4 +263,56 @@ func TestFileLoaderReadsTheRouteTable(t *testing.T) {
 	if err != nil || target.Resource.Type != "users" || target.Action != "list" {
 		t.Errorf("GET /api/users: got %+v, %v, want users list", target, err)
 	}
+}
+
+// TestRouteTenantColumn: a route may name the path segment that holds the
+// tenant in a seventh column; routing returns its decoded value, and a
+// route without the column, or with "-", is outside tenants.
+func TestRouteTenantColumn(t *testing.T) {
+	p := withRoutes(t, strings.Join([]string{
+		"route, GET, /t/:tenant/customers/:id, customers, read, -, :tenant",
+		"route, GET, /t/:tenant/users/:id, users, read, :id, :tenant",
+		"route, GET, /o/:org/x, records, list, -, -",
+		"route, GET, /plain, users, list, -",
+	}, "\n"))
+	cases := []struct {
+		uri, tenant string
+		owner       int64
+	}{
+		{"/t/guest/customers/9", "guest", 0},
+		{"/T/caf%C3%A9/customers/9", "café", 0},
+		{"/t/42/users/7", "42", 7},
+		{"/o/acme/x", "", 0},
+		{"/plain", "", 0},
+	}
+	for _, c := range cases {
+		got, err := p.Route("GET", c.uri)
+		if err != nil || got.Tenant != c.tenant || got.Resource.OwnerID != c.owner {
+			t.Errorf("GET %s: got %+v, %v, want tenant %q owner %d", c.uri, got, err, c.tenant, c.owner)
+		}
+	}
+	tenants := []string{}
+	for _, r := range p.Routes() {
+		tenants = append(tenants, r.Tenant)
+	}
+	if got, want := strings.Join(tenants, ","), ":tenant,:tenant,-,-"; got != want {
+		t.Errorf("the routes' tenant columns: got %s, want %s", got, want)
+	}
+	src := shipped(t)
+	src.RoutesFile, src.Routes = "routes.csv", []byte(strings.Join([]string{
+		"route, GET, /t/:tenant/x, records, read, -, :tenant",    // 1 fine
+		"route, GET, /t/:tenant/y, records, read, -, :org",       // 2 no such parameter
+		"route, GET, /t/:id/z, records, read, :id, :id",          // 3 owner and tenant share a segment
+		"route, GET, /t/:tenant/w, records, read, -, tenant",     // 4 not a parameter
+		"route, GET, /t/:tenant/v, records, read, -, :tenant, x", // 5 too many fields
+		"route, GET, /t/:tenant/u, records, read, -, ",           // 6 empty
+	}, "\n"))
+	_, err := authz.Compile(src)
+	wantLoadErrors(t, err, "routes.csv", map[int]string{
+		2: `tenant ":org": want - or a :parameter of the path /t/:tenant/y`,
+		3: "owner and tenant are both :id",
+		4: `tenant "tenant": want - or a :parameter`,
+		5: "route has 7 fields, want 5 or 6 (method, path, resource, action, owner[, tenant])",
+		6: `tenant "": want - or a :parameter`,
+	})
 }

@@ -1,9 +1,11 @@
 // Package policylint lints a policy's files, for "rolegate policy check"
 // and before "rolegate policy publish": beyond what stops them compiling,
-// it finds duplicate rules, grants that can never match, inheritance
-// cycles and inheritance that gives nothing, roles the tests or the
-// configuration name but the policy does not define, and grants for
-// questions rolegate never asks.
+// it finds duplicate rules, grants that can never match, inheritance and
+// resource group cycles and links that give nothing, roles, tenant roles
+// and groups the tests or the configuration name but the policy does not
+// define, grants for questions rolegate never asks, tenant-layer grants
+// on questions asked only outside tenants, tenant roles inheriting
+// system rights, and grant lines for tenant roles nobody can hold.
 package policylint
 
 import (
@@ -55,9 +57,12 @@ type CheckOptions struct {
 
 // Check lints a model, a policy and its tests. Syntax errors come first:
 // while the policy does not compile, they are all it reports. Then it
-// looks for duplicate rules, rules that can never match, inheritance that
-// gives nothing, roles the policy does not define, and grants for
-// questions rolegate never asks. Findings are in file and line order.
+// looks for duplicate rules, rules that can never match, cycles,
+// inheritance that gives nothing, names the policy does not define, and
+// (as warnings) grants for questions rolegate never asks, tenant-layer
+// grants outside tenants, tenant roles inheriting system rights, and
+// grants on tenant roles nobody holds. Findings are in file and line
+// order.
 func Check(src authz.Source, opts CheckOptions) []Finding {
 	c := &checker{policyFile: filepath.Base(src.PolicyFile), testsFile: policytest.FileName(src)}
 	var cases []policytest.Case
@@ -79,6 +84,9 @@ func Check(src authz.Source, opts CheckOptions) []Finding {
 	c.emptyInheritance()
 	c.unknownRoles(cases, opts.DefaultRole)
 	c.unasked()
+	c.tenantLayerOutsideTenants()
+	c.crossLayerInheritance()
+	c.unheldTenantRoles()
 	return c.sorted()
 }
 
@@ -129,8 +137,9 @@ func (r ruleAt) String() string { return strings.Join(r.fields, ", ") }
 // isGrant reports whether r is a "p" rule; inheritance is "g".
 func (r ruleAt) isGrant() bool { return r.fields[0] == "p" }
 
-// isInheritance reports whether r is a two-role "g" rule.
-func (r ruleAt) isInheritance() bool { return r.fields[0] == "g" && len(r.fields) == 3 }
+// isLink reports whether r is a two-name rule of type kind: "g" for
+// inheritance between subjects, "g2" for resource groups.
+func (r ruleAt) isLink(kind string) bool { return r.fields[0] == kind && len(r.fields) == 3 }
 
 func rulesOf(p *authz.Policy) []ruleAt {
 	lines := p.RuleLines()

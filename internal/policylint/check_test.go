@@ -74,7 +74,7 @@ func TestCheckReportsSyntaxErrorsWithLines(t *testing.T) {
 	src.Tests = []byte("# tests\nallow, admin, users\n")
 	wantFindings(t, checkLines(t, src, policylint.CheckOptions{}),
 		fmt.Sprintf("policy.csv:%d: error: p rule has 3 fields, the model's p definition wants 4 (sub, obj, act, scope)", bad),
-		"policy_test.csv:2: error: has 3 fields, want 5 or 6 (expect, role, resource, action, owner, subject_id)",
+		"policy_test.csv:2: error: has 3 fields, want at least 5 (expect, role, resource, action, owner[, subject_id][, tenant=<role>, tenant=-, group=<name> or break_glass=read|write])",
 	)
 }
 
@@ -166,4 +166,97 @@ func TestCheckWorksOnAPlainRBACModel(t *testing.T) {
 		"policy.csv:2: error: duplicate rule: p, staff, users, delete repeats line 1",
 		"policy.csv:3: warning: rolegate never asks about reports, read: only another service asking rolegate could use this grant",
 	)
+}
+
+// TestCheckWarnsAboutTenantLayerGrantsOutsideTenants: a tenant role or a
+// break-glass grant granted a question rolegate asks only outside tenants
+// (users, tenants, groups, ...) never applies.
+func TestCheckWarnsAboutTenantLayerGrantsOutsideTenants(t *testing.T) {
+	src := shipped(t)
+	users := withLine(t, &src, "p, tenant:admin, users, list, any")
+	tenants := withLine(t, &src, "p, break_glass:write, tenants, break_glass_write, any")
+	// Inside a tenant, or for a group (asked everywhere), these are fine.
+	withLine(t, &src, "p, tenant:manager, tenant_audit, read, any")
+	withLine(t, &src, "p, group:support, users, delete, any")
+	wantFindings(t, checkLines(t, src, policylint.CheckOptions{}),
+		fmt.Sprintf("policy.csv:%d: warning: p, tenant:admin, users, list, any never applies: rolegate asks about users, list only outside tenants, where tenant:admin counts for nothing", users),
+		fmt.Sprintf("policy.csv:%d: warning: p, break_glass:write, tenants, break_glass_write, any never applies: rolegate asks about tenants, break_glass_write only outside tenants, where break_glass:write counts for nothing", tenants),
+	)
+}
+
+// TestCheckWarnsAboutTenantRolesInheritingSystemRights: "g, tenant:admin,
+// admin" is the name collision the layers are there to avoid.
+func TestCheckWarnsAboutTenantRolesInheritingSystemRights(t *testing.T) {
+	src := shipped(t)
+	admin := withLine(t, &src, "g, tenant:admin, admin")
+	group := withLine(t, &src, "g, break_glass:read, group:support")
+	// A system role with a tenant role's rights, and break-glass holding a
+	// tenant role, are how the layers are meant to meet.
+	withLine(t, &src, "g, staff, tenant:readonly")
+	wantFindings(t, checkLines(t, src, policylint.CheckOptions{}),
+		fmt.Sprintf(`policy.csv:%d: warning: g, tenant:admin, admin mixes the layers: inside their tenant, holders of tenant:admin get every grant of admin, which is role "admin"`, admin),
+		fmt.Sprintf(`policy.csv:%d: warning: g, break_glass:read, group:support mixes the layers: inside their tenant, holders of break_glass:read get every grant of group:support, which is group "support"`, group),
+	)
+}
+
+// TestCheckWarnsAboutTenantRolesNobodyHolds: a grant on tenant_role:X for
+// an X no line makes a tenant role is a typo or a role nobody can have.
+func TestCheckWarnsAboutTenantRolesNobodyHolds(t *testing.T) {
+	src := shipped(t)
+	typo := withLine(t, &src, "p, tenant:owner, tenant_role:billng, grant, any")
+	wantFindings(t, checkLines(t, src, policylint.CheckOptions{}),
+		fmt.Sprintf(`policy.csv:%d: warning: p, tenant:owner, tenant_role:billng, grant, any names tenant role "billng", which nobody can hold: no line has the subject tenant:billng (tenant roles: admin, manager, owner, readonly, user)`, typo))
+	// Adding the role (one grant line) is all a new tenant role takes.
+	withLine(t, &src, "p, tenant:billng, tenant, read, any")
+	wantFindings(t, checkLines(t, src, policylint.CheckOptions{}))
+}
+
+// TestCheckFindsLinksThatGiveNothing covers the layers and the resource
+// groups: a group, a tenant role or a resource group with no grants.
+func TestCheckFindsLinksThatGiveNothing(t *testing.T) {
+	src := shipped(t)
+	group := withLine(t, &src, "g, staff, group:helpdesk")
+	tenantRole := withLine(t, &src, "g, break_glass:write, tenant:admn")
+	resources := withLine(t, &src, "g2, invoices, recordz")
+	wantFindings(t, checkLines(t, src, policylint.CheckOptions{}),
+		fmt.Sprintf(`policy.csv:%d: error: g, staff, group:helpdesk can never match: group "helpdesk" has no grants, so staff inherits nothing`, group),
+		fmt.Sprintf(`policy.csv:%d: error: g, break_glass:write, tenant:admn can never match: tenant role "admn" has no grants, so break_glass:write inherits nothing`, tenantRole),
+		fmt.Sprintf(`policy.csv:%d: error: g2, invoices, recordz can never match: resource group "recordz" has no grants, so invoices gains nothing`, resources),
+	)
+}
+
+func TestCheckFindsResourceGroupCycles(t *testing.T) {
+	src := shipped(t)
+	back := withLine(t, &src, "g2, records, customers")
+	wantFindings(t, checkLines(t, src, policylint.CheckOptions{}),
+		fmt.Sprintf("policy.csv:%d: error: g2 rules form a cycle: customers belongs to records belongs to customers", back))
+}
+
+// TestCheckFindsUnknownTenantRolesAndGroupsInTests: a test naming a tenant
+// role or a group the policy lacks is decided as if the caller had none.
+func TestCheckFindsUnknownTenantRolesAndGroupsInTests(t *testing.T) {
+	src := shipped(t)
+	src.Tests = []byte("allow, user, records, read, none, tenant=owner\ndeny, user, records, read, none, tenant=ownr\nallow, user, users, list, none, group=suport\ndeny, user, users, list, none, group=suport\ndeny, staff, records, read, none, tenant=-\n")
+	wantFindings(t, checkLines(t, src, policylint.CheckOptions{}),
+		`policy_test.csv:2: error: tenant role "ownr" is not defined by the policy (admin, manager, owner, readonly, user)`,
+		`policy_test.csv:3: error: group "suport" is not defined by the policy (support)`,
+	)
+}
+
+// TestCheckReportsUnknownSubjectPrefixes: a prefix the layers do not know
+// is a load error, reported with its line like any other.
+func TestCheckReportsUnknownSubjectPrefixes(t *testing.T) {
+	src := shipped(t)
+	bad := withLine(t, &src, "p, team:support, users, list, any")
+	wantFindings(t, checkLines(t, src, policylint.CheckOptions{}),
+		fmt.Sprintf(`policy.csv:%d: error: subject "team:support": a subject is a system role (a name without ":"), or tenant:<role>, group:<name>, break_glass:read or break_glass:write`, bad))
+}
+
+// TestCheckFindsTenantGrantsThatCanNeverMatch: scope own on a tenant
+// question asked only without an owner.
+func TestCheckFindsTenantGrantsThatCanNeverMatch(t *testing.T) {
+	src := shipped(t)
+	own := withLine(t, &src, "p, tenant:user, tenant, update, own")
+	wantFindings(t, checkLines(t, src, policylint.CheckOptions{}),
+		fmt.Sprintf("policy.csv:%d: error: p, tenant:user, tenant, update, own can never match: rolegate asks about tenant, update only without an owner, so scope own never applies", own))
 }

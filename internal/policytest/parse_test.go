@@ -68,13 +68,13 @@ func TestParseReportsEveryBadLineWithItsLine(t *testing.T) {
 		t.Fatalf("got %v, want LoadErrors", err)
 	}
 	want := map[int]string{
-		3: "has 4 fields, want 5 or 6",
+		3: "has 4 fields, want at least 5",
 		4: `expect is "maybe", want allow or deny`,
 		5: "field 2 (role) is empty",
 		6: `owner is "mine"`,
 		7: `subject_id is "-3"`,
 		8: "cannot parse line",
-		9: "has 7 fields",
+		9: `field 7: "extra": want tenant=<role>, tenant=-, group=<name> or break_glass=read|write`,
 	}
 	if len(errs) != len(want) {
 		t.Fatalf("got %d errors, want %d:\n%v", len(errs), len(want), err)
@@ -113,5 +113,92 @@ func TestParseEmptyFileHasNoCases(t *testing.T) {
 	cases, err := policytest.Parse("t.csv", []byte("# only a comment\n\n"))
 	if err != nil || len(cases) != 0 {
 		t.Errorf("got %v, %v; want no cases and no error", cases, err)
+	}
+}
+
+// TestParseReadsTenantAndGroupOptions: after the owner (and the subject
+// id), key=value fields put the caller in a tenant, with a role, without
+// one, or under break-glass, and in groups; String gives them back.
+func TestParseReadsTenantAndGroupOptions(t *testing.T) {
+	data := strings.Join([]string{
+		"allow, user, records, update, self, tenant=user",
+		"deny, staff, records, read, none, tenant=-",
+		"allow, staff, records, read, none, break_glass=read",
+		"allow, user, users, list, none, group=support, group=audit",
+		"allow, user, records, read, self, 7, tenant = admin , group=support",
+		"allow, staff, tenant, update, none, tenant=-, break_glass=write",
+	}, "\n")
+	cases, err := policytest.Parse("t.csv", []byte(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		inTenant             bool
+		tenantRole, breakGls string
+		groups               string
+		subjectID, ownerID   int64
+		text                 string
+	}{
+		{true, "user", "", "", 1, 1, "user, records, update, self, tenant=user"},
+		{true, "", "", "", 1, 0, "staff, records, read, none, tenant=-"},
+		{true, "", "read", "", 1, 0, "staff, records, read, none, break_glass=read"},
+		{false, "", "", "support,audit", 1, 0, "user, users, list, none, group=support, group=audit"},
+		{true, "admin", "", "support", 7, 7, "user, records, read, self, 7, tenant=admin, group=support"},
+		{true, "", "write", "", 1, 0, "staff, tenant, update, none, tenant=-, break_glass=write"},
+	}
+	if len(cases) != len(want) {
+		t.Fatalf("got %d cases, want %d", len(cases), len(want))
+	}
+	for i, w := range want {
+		c := cases[i]
+		if c.InTenant != w.inTenant || c.TenantRole != w.tenantRole || c.BreakGlass != w.breakGls || strings.Join(c.Groups, ",") != w.groups ||
+			c.SubjectID != w.subjectID || c.OwnerID != w.ownerID || c.String() != w.text {
+			t.Errorf("line %d: got %+v (%q), want %+v", i+1, c, c.String(), w)
+		}
+		sub := c.Subject()
+		if (sub.Tenant != nil) != w.inTenant || sub.Role != c.Role || sub.ID != c.SubjectID || strings.Join(sub.Groups, ",") != w.groups {
+			t.Errorf("line %d: Subject() got %+v, want the case's caller", i+1, sub)
+		}
+		if sub.Tenant != nil && (sub.Tenant.Role != w.tenantRole || sub.Tenant.BreakGlass != w.breakGls || sub.Tenant.TenantID == 0) {
+			t.Errorf("line %d: Subject().Tenant got %+v, want role %q, break-glass %q in a tenant", i+1, sub.Tenant, w.tenantRole, w.breakGls)
+		}
+	}
+}
+
+func TestParseRefusesBadOptions(t *testing.T) {
+	data := strings.Join([]string{
+		"allow, user, records, read, none, tenant=admin, tenant=user",
+		"allow, user, records, read, none, group=a, group=a",
+		"allow, user, records, read, none, break_glass=admin",
+		"allow, user, records, read, none, break_glass=read, break_glass=write",
+		"allow, user, records, read, none, tenant=tenant:admin",
+		"allow, user, records, read, none, role=admin",
+		"allow, user, records, read, none, tenant=",
+		"allow, user, records, read, none, tenant=admin, 7",
+		"allow, user, records, read, none, tenant=-, tenant=-",
+	}, "\n")
+	_, err := policytest.Parse("t.csv", []byte(data))
+	var errs authz.LoadErrors
+	if !errors.As(err, &errs) {
+		t.Fatalf("got %v, want LoadErrors", err)
+	}
+	want := map[int]string{
+		1: `field 7: "tenant=user": the line already names its tenant`,
+		2: `field 7: "group=a": the line already names its group`,
+		3: `field 6: "break_glass=admin": want break_glass=read or break_glass=write`,
+		4: `field 7: "break_glass=write": the line already names its break_glass`,
+		5: `field 6: "tenant=tenant:admin": a name holds no ":"`,
+		6: `field 6: "role=admin": want tenant=<role>, tenant=-, group=<name> or break_glass=read|write`,
+		7: `field 6: "tenant=": want tenant=<role>`,
+		8: `field 7: "7": want tenant=<role>`,
+		9: `field 7: "tenant=-": the line already names its tenant`,
+	}
+	if len(errs) != len(want) {
+		t.Fatalf("got %d errors, want %d:\n%v", len(errs), len(want), err)
+	}
+	for _, e := range errs {
+		if !strings.Contains(e.Reason, want[e.Line]) {
+			t.Errorf("got %s, want t.csv:%d with %q", e.Error(), e.Line, want[e.Line])
+		}
 	}
 }

@@ -46,7 +46,7 @@ func decisionWord(allowed bool) string {
 func Run(p *authz.Policy, cases []Case) []Failure {
 	var failures []Failure
 	for _, c := range cases {
-		v, err := p.Explain(models.Subject{ID: c.SubjectID, Role: c.Role}, models.Resource{Type: c.Resource, OwnerID: c.OwnerID}, c.Action)
+		v, err := p.Explain(c.Subject(), models.Resource{Type: c.Resource, OwnerID: c.OwnerID}, c.Action)
 		if err != nil || v.Allowed != c.Allow {
 			failures = append(failures, Failure{Case: c, Got: v, Err: err})
 		}

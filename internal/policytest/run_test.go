@@ -215,3 +215,27 @@ func TestManagerRefusesAPolicyWhoseTestsFail(t *testing.T) {
 		t.Errorf("got %v, want the failing cases of policy_test.csv naming %s", err, wrongGrant)
 	}
 }
+
+// TestTenantCaseFailureNamesTheLayer: a case inside a tenant that a grant
+// to a tenant role breaks names that grant, its line, and the tenant role
+// it applied to; the advice names the case's line.
+func TestTenantCaseFailureNamesTheLayer(t *testing.T) {
+	src := shipped(t)
+	line := withLine(t, &src, "p, tenant:readonly, records, create, any")
+	failures := policytest.Run(compile(t, src), parse(t, src))
+	if len(failures) == 0 {
+		t.Fatal("got no failures, want the readonly create cases")
+	}
+	want := fmt.Sprintf("user, records, create, none, tenant=readonly: expected deny, got allow by p, tenant:readonly, records, create, any (policy.csv:%d) via tenant:readonly", line)
+	if got := failures[0].Reason(); got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	for _, f := range failures {
+		if f.Case.TenantRole != "readonly" && f.Case.BreakGlass != "read" {
+			t.Errorf("got a failure for %s, want only cases of readonly members or read break-glass", f.Case)
+		}
+	}
+	if advice := policytest.Advice("policy_test.csv", failures); !strings.Contains(advice, fmt.Sprintf(":%d", failures[0].Case.Line)) {
+		t.Errorf("advice %q does not name line %d", advice, failures[0].Case.Line)
+	}
+}
