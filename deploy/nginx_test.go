@@ -8,7 +8,6 @@ package deploy_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -37,6 +36,7 @@ import (
 	"github.com/rolegate/rolegate/internal/dbtest"
 	"github.com/rolegate/rolegate/internal/server"
 	"github.com/rolegate/rolegate/internal/store"
+	"github.com/rolegate/rolegate/internal/syncbuf"
 	"github.com/rolegate/rolegate/models"
 )
 
@@ -161,7 +161,7 @@ func TestNginxDeploy(t *testing.T) {
 				if line.ClientIP != alice {
 					t.Errorf("%s, %s: rolegate logged client_ip %q, want the client's %s", c.name, rolegatePath, line.ClientIP, alice)
 				}
-				if !access.waitFor(id) {
+				if !waitFor(access, id) {
 					t.Errorf("%s, %s: nginx's access log has no line with request id %q", c.name, path, id)
 				}
 			}
@@ -276,7 +276,7 @@ const loginIPLimit = 5
 type replica struct {
 	addr string
 	srv  *server.Server
-	log  *syncBuffer // its JSON log
+	log  *syncbuf.Buffer // its JSON log
 }
 
 // startReplica starts a server as "rolegate serve" would, on the shared
@@ -303,7 +303,7 @@ func startReplica(t *testing.T, databaseURL, keyFile string) *replica {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &replica{log: &syncBuffer{}}
+	r := &replica{log: &syncbuf.Buffer{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	if r.srv, err = server.New(ctx, cfg, slog.New(slog.NewJSONHandler(r.log, nil))); err != nil {
 		cancel()
@@ -402,7 +402,7 @@ func (a *app) saw(path, id string) bool {
 // directories, so the test adds their paths, under the test's own prefix,
 // at the top of the http block; nothing else changes. It returns nginx's
 // base URL and its access log.
-func startNginx(t *testing.T, bin string, upstreams map[string]string) (string, *syncBuffer) {
+func startNginx(t *testing.T, bin string, upstreams map[string]string) (string, *syncbuf.Buffer) {
 	t.Helper()
 	shipped, err := os.ReadFile("nginx.conf")
 	if err != nil {
@@ -422,7 +422,7 @@ func startNginx(t *testing.T, bin string, upstreams map[string]string) (string, 
 var errPortTaken = errors.New("the port was taken before nginx could listen on it")
 
 // runNginx starts nginx once; it is stopped when the test ends.
-func runNginx(t *testing.T, bin, shipped string, upstreams map[string]string) (string, *syncBuffer, error) {
+func runNginx(t *testing.T, bin, shipped string, upstreams map[string]string) (string, *syncbuf.Buffer, error) {
 	t.Helper()
 	port := freePort(t)
 	conf := replaceOnce(t, shipped, "listen 80;", fmt.Sprintf("listen 127.0.0.1:%d;", port))
@@ -439,7 +439,7 @@ func runNginx(t *testing.T, bin, shipped string, upstreams map[string]string) (s
 	if err := os.WriteFile(confFile, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	access, stderr := &syncBuffer{}, &syncBuffer{}
+	access, stderr := &syncbuf.Buffer{}, &syncbuf.Buffer{}
 	cmd := exec.Command(bin, "-p", prefix+"/", "-c", confFile, "-e", "stderr",
 		"-g", "daemon off; pid "+filepath.Join(prefix, "nginx.pid")+";")
 	cmd.Stdout, cmd.Stderr = access, stderr
@@ -636,27 +636,9 @@ func waitAudit(t *testing.T, st *store.Store, action string, match func(models.A
 	}
 }
 
-// syncBuffer is a buffer one goroutine writes while another reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// waitFor reports whether s appears in the buffer within 5 seconds: nginx
-// writes its access log line once the request is done.
-func (b *syncBuffer) waitFor(s string) bool {
+// waitFor reports whether s appears in b within 5 seconds: nginx writes
+// its access log line once the request is done.
+func waitFor(b *syncbuf.Buffer, s string) bool {
 	deadline := time.Now().Add(5 * time.Second)
 	for !strings.Contains(b.String(), s) {
 		if time.Now().After(deadline) {

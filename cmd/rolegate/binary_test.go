@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/rolegate/rolegate/internal/dbtest"
+	"github.com/rolegate/rolegate/internal/syncbuf"
 )
 
 // dockerBuild is the Dockerfile's go build command, with its output path
@@ -82,7 +83,7 @@ func TestStaticBinaryOnPostgres(t *testing.T) {
 	serve := exec.CommandContext(ctx, bin, "serve")
 	serve.Dir, serve.Env = "../..", env
 	serve.Cancel = func() error { return serve.Process.Signal(os.Interrupt) }
-	var stdout, stderr syncBuffer
+	var stdout, stderr syncbuf.Buffer
 	serve.Stdout, serve.Stderr = &stdout, &stderr
 	if err := serve.Start(); err != nil {
 		t.Fatal(err)

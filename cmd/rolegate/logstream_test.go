@@ -13,6 +13,7 @@ import (
 
 	"github.com/rolegate/rolegate/config"
 	"github.com/rolegate/rolegate/internal/dbtest"
+	"github.com/rolegate/rolegate/internal/syncbuf"
 )
 
 // serveOnce runs "rolegate serve" until it listens, asks GET /healthz,
@@ -21,7 +22,7 @@ func serveOnce(t *testing.T, getenv func(string) string) (stdout, stderr, policy
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out, errOut syncBuffer
+	var out, errOut syncbuf.Buffer
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, []string{"serve"}, getenv, strings.NewReader(""), &out, &errOut) }()
 	addr := ""

@@ -19,13 +19,14 @@ import (
 
 	"github.com/rolegate/rolegate/internal/dbtest"
 	"github.com/rolegate/rolegate/internal/store"
+	"github.com/rolegate/rolegate/internal/syncbuf"
 )
 
 // replica is one "rolegate serve" process.
 type replica struct {
 	cmd    *exec.Cmd
 	base   string
-	stderr *syncBuffer
+	stderr *syncbuf.Buffer
 }
 
 // buildBinary builds rolegate once for the test.
@@ -42,7 +43,7 @@ func buildBinary(t *testing.T) string {
 // it to listen.
 func startReplica(t *testing.T, bin string, env []string) *replica {
 	t.Helper()
-	r := &replica{cmd: exec.Command(bin, "serve"), stderr: &syncBuffer{}}
+	r := &replica{cmd: exec.Command(bin, "serve"), stderr: &syncbuf.Buffer{}}
 	r.cmd.Env = env
 	r.cmd.Stderr = r.stderr
 	if err := r.cmd.Start(); err != nil {

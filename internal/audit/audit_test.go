@@ -1,7 +1,6 @@
 package audit_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -18,6 +17,7 @@ import (
 	"github.com/rolegate/rolegate/internal/authz"
 	"github.com/rolegate/rolegate/internal/dbtest"
 	"github.com/rolegate/rolegate/internal/store"
+	"github.com/rolegate/rolegate/internal/syncbuf"
 	"github.com/rolegate/rolegate/models"
 )
 
@@ -76,28 +76,9 @@ func (s *fakeStore) callCount() int {
 	return s.calls
 }
 
-// logBuffer is a log destination that tests can read while the recorder
-// writes to it.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func newRecorder(t *testing.T, st audit.Store, opts audit.Options) (*audit.Recorder, *logBuffer) {
+func newRecorder(t *testing.T, st audit.Store, opts audit.Options) (*audit.Recorder, *syncbuf.Buffer) {
 	t.Helper()
-	logs := &logBuffer{}
+	logs := &syncbuf.Buffer{}
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.NewJSONHandler(logs, nil))
 	}

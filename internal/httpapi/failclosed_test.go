@@ -11,7 +11,6 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/rolegate/rolegate/config"
@@ -19,6 +18,7 @@ import (
 	"github.com/rolegate/rolegate/internal/httpapi"
 	"github.com/rolegate/rolegate/internal/server"
 	"github.com/rolegate/rolegate/internal/store"
+	"github.com/rolegate/rolegate/internal/syncbuf"
 	"github.com/rolegate/rolegate/models"
 )
 
@@ -113,30 +113,12 @@ func (panickingStore) ListUsers(context.Context, models.UserFilter) ([]*models.U
 	panic("list users exploded")
 }
 
-// syncBuffer is a log destination safe for the server's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // TestPanicIsA500WithALogLine checks that a panic in a handler answers
 // 500 with a JSON body that tells nothing of the panic, logs it with its
 // stack, and leaves the server serving.
 func TestPanicIsA500WithALogLine(t *testing.T) {
 	forEach(t, func(t *testing.T, e *env) {
-		var logs syncBuffer
+		var logs syncbuf.Buffer
 		h := httpapi.NewHandler(httpapi.Deps{
 			Users: panickingStore{e.srv.Store}, Auth: e.srv.Auth, Policies: e.srv.Policy,
 			DefaultRole: e.cfg.DefaultRole, Log: slog.New(slog.NewTextHandler(&logs, nil)),

@@ -2,35 +2,17 @@ package httpapi_test
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/rolegate/rolegate/internal/syncbuf"
 )
 
 // serverLog is every shared server's log, at debug level, as JSON.
-var serverLog logBuffer
-
-// logBuffer is a log destination tests can read while servers write.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+var serverLog syncbuf.Buffer
 
 // accessLine finds the access-log line of the request with id.
 func accessLine(t *testing.T, id string) map[string]any {

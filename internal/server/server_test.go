@@ -21,6 +21,7 @@ import (
 	"github.com/rolegate/rolegate/config"
 	"github.com/rolegate/rolegate/internal/auth"
 	"github.com/rolegate/rolegate/internal/server"
+	"github.com/rolegate/rolegate/internal/syncbuf"
 	"github.com/rolegate/rolegate/models"
 )
 
@@ -33,25 +34,7 @@ type env struct {
 	testsFile  string
 	routesFile string
 	metrics    string
-	logs       *logBuffer // the server's JSON log
-}
-
-// logBuffer is a log destination tests can read while the server writes.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	logs       *syncbuf.Buffer // the server's JSON log
 }
 
 // allowStaffInAdminArea changes the policy's own tests to expect the grant
@@ -133,7 +116,7 @@ func startLogged(t *testing.T, watch bool, databaseURL string, newHandler func(i
 	}
 	cfg := testConfigOn(t, dir, watch, databaseURL)
 	ctx, cancel := context.WithCancel(context.Background())
-	logs := &logBuffer{}
+	logs := &syncbuf.Buffer{}
 	srv, err := server.New(ctx, cfg, slog.New(newHandler(logs)))
 	if err != nil {
 		t.Fatal(err)

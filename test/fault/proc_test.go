@@ -3,17 +3,17 @@
 package fault_test
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rolegate/rolegate/internal/syncbuf"
 )
 
 // serverEnv is the configuration of a server on databaseURL whose key file
@@ -69,30 +69,12 @@ func command(t *testing.T, env map[string]string, stdin string, args ...string) 
 	return string(out)
 }
 
-// syncBuffer collects a process's output while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // process is a running "rolegate serve".
 type process struct {
 	cmd    *exec.Cmd
 	base   string // http://127.0.0.1:PORT
 	addr   string // 127.0.0.1:PORT
-	stderr *syncBuffer
+	stderr *syncbuf.Buffer
 	done   chan struct{} // closed when the process has exited
 	err    error         // how it exited, once done is closed
 }
@@ -106,7 +88,7 @@ var listening = regexp.MustCompile(`"msg":"rolegate listening","addr":"([^"]+)"`
 // data races.
 func startServer(t *testing.T, env map[string]string) *process {
 	t.Helper()
-	p := &process{stderr: &syncBuffer{}, done: make(chan struct{})}
+	p := &process{stderr: &syncbuf.Buffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(binary, "serve")
 	p.cmd.Env = environ(env)
 	p.cmd.Stderr = p.stderr
