@@ -49,7 +49,7 @@ func BenchmarkRotateRefreshToken(b *testing.B) {
 	benchEach(b, func(b *testing.B, s *store.Store) {
 		u := benchUsers(b, s, 1)[0]
 		sess := models.Session{ID: fmt.Sprint("bench-session-", next()), UserID: u.ID, CreatedAt: time.Now()}
-		tok := models.RefreshToken{Hash: hash("bench-0"), SessionID: sess.ID, ExpiresAt: time.Now().Add(time.Hour)}
+		tok := models.RefreshToken{Hash: hash(sess.ID), SessionID: sess.ID, ExpiresAt: time.Now().Add(time.Hour)}
 		if err := s.CreateSession(ctx, sess, tok); err != nil {
 			b.Fatal(err)
 		}
@@ -57,7 +57,7 @@ func BenchmarkRotateRefreshToken(b *testing.B) {
 		cpu := startCPU()
 		for b.Loop() {
 			n++
-			next := models.RefreshToken{Hash: hash(fmt.Sprint("bench-", n)), ExpiresAt: tok.ExpiresAt}
+			next := models.RefreshToken{Hash: hash(fmt.Sprint(sess.ID, "-", n)), ExpiresAt: tok.ExpiresAt}
 			if _, err := s.RotateRefreshToken(ctx, tok.Hash, next, time.Now()); err != nil {
 				b.Fatal(err)
 			}
@@ -67,7 +67,8 @@ func BenchmarkRotateRefreshToken(b *testing.B) {
 	})
 }
 
-// benchEach runs bench on a migrated fresh store of each database.
+// benchEach runs bench on a migrated fresh store of each database. With
+// -count, bench runs count times on the same store.
 func benchEach(b *testing.B, bench func(*testing.B, *store.Store)) {
 	for _, target := range dbtest.Targets(b) {
 		b.Run(target.Name, func(b *testing.B) { bench(b, freshStore(b, target)) })
