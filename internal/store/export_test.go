@@ -2,12 +2,9 @@ package store
 
 import (
 	"context"
-	"time"
 
 	"github.com/go-gormigrate/gormigrate/v2"
 	"gorm.io/gorm"
-
-	"github.com/rolegate/rolegate/models"
 )
 
 // UserCacheLen is how many users s's cache holds.
@@ -20,12 +17,6 @@ func UserCacheLen(s *Store) int {
 // ForceUserCacheLive turns s's cache on without a listener, so that a test
 // sees this process's own invalidations and nothing else.
 func ForceUserCacheLive(s *Store) { s.users.setLive(true) }
-
-// RotateInOneStatement is the PostgreSQL fast path of RotateRefreshToken on
-// its own, without the transaction it falls back to.
-func RotateInOneStatement(s *Store, oldHash string, next models.RefreshToken, now time.Time) (*models.User, error) {
-	return s.rotateInOneStatement(context.Background(), oldHash, next, now)
-}
 
 // MigrateTo applies the migrations up to and including id.
 func (s *Store) MigrateTo(ctx context.Context, id string) error {

@@ -28,14 +28,14 @@ type MigrationStatus struct {
 }
 
 func (s *Store) migrations() ([]*gormigrate.Migration, error) {
-	names, err := fs.Glob(migrationFiles, "migrations/*."+s.dialect+".up.sql")
+	names, err := fs.Glob(migrationFiles, "migrations/*."+s.dialect.name+".up.sql")
 	if err != nil {
 		return nil, err
 	}
 	slices.Sort(names)
 	var out []*gormigrate.Migration
 	for _, up := range names {
-		id := strings.TrimSuffix(strings.TrimPrefix(up, "migrations/"), "."+s.dialect+".up.sql")
+		id := strings.TrimSuffix(strings.TrimPrefix(up, "migrations/"), "."+s.dialect.name+".up.sql")
 		down := strings.TrimSuffix(up, ".up.sql") + ".down.sql"
 		out = append(out, &gormigrate.Migration{
 			ID:       id,
@@ -109,10 +109,8 @@ func (s *Store) withMigrator(ctx context.Context, fn func(tx *gorm.DB, ms []*gor
 		return err
 	}
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if s.dialect == Postgres {
-			if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", migrationLockID).Error; err != nil {
-				return err
-			}
+		if err := s.dialect.lock(tx, migrationLockID); err != nil {
+			return err
 		}
 		opts := *gormigrate.DefaultOptions
 		opts.TableName = migrationTable
