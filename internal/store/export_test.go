@@ -2,9 +2,6 @@ package store
 
 import (
 	"context"
-
-	"github.com/go-gormigrate/gormigrate/v2"
-	"gorm.io/gorm"
 )
 
 // UserCacheLen is how many users s's cache holds.
@@ -19,9 +16,7 @@ func UserCacheLen(s *Store) int {
 func ForceUserCacheLive(s *Store) { s.users.setLive(true) }
 
 // MigrateTo applies the migrations up to and including id.
-func (s *Store) MigrateTo(ctx context.Context, id string) error {
-	return s.withMigrator(ctx, func(_ *gorm.DB, _ []*gormigrate.Migration, g *gormigrate.Gormigrate) error { return g.MigrateTo(id) })
-}
+func (s *Store) MigrateTo(ctx context.Context, id string) error { return s.migrateTo(ctx, id) }
 
 // Exec runs a statement, for tests that set up rows as an older release
 // wrote them.
