@@ -47,24 +47,28 @@ func (s *Store) migrator(ctx context.Context) (*goose.Provider, error) {
 	if err := s.adoptGormigrate(ctx); err != nil {
 		return nil, fmt.Errorf("adopt %s: %w", gormigrateTable, err)
 	}
+	if s.dialect.name != Postgres {
+		return s.provider()
+	}
+	// Replicas starting together migrate one after another.
+	locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(migrationLockID))
+	if err != nil {
+		return nil, err
+	}
+	return s.provider(goose.WithSessionLocker(locker))
+}
+
+// provider returns a goose provider over the store's migrations.
+func (s *Store) provider(opts ...goose.ProviderOption) (*goose.Provider, error) {
 	files, err := fs.Sub(migrationFiles, "migrations/"+s.dialect.name)
 	if err != nil {
 		return nil, err
 	}
-	opts := []goose.ProviderOption{
-		goose.WithDisableGlobalRegistry(true),
-		goose.WithGoMigrations(s.usernameSkeletonMigration()),
-	}
 	gooseDialect := goose.DialectSQLite3
 	if s.dialect.name == Postgres {
 		gooseDialect = goose.DialectPostgres
-		// Replicas starting together migrate one after another.
-		locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(migrationLockID))
-		if err != nil {
-			return nil, err
-		}
-		opts = append(opts, goose.WithSessionLocker(locker))
 	}
+	opts = append(opts, goose.WithDisableGlobalRegistry(true), goose.WithGoMigrations(s.usernameSkeletonMigration()))
 	return goose.NewProvider(gooseDialect, s.pool, files, opts...)
 }
 

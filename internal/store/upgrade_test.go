@@ -2,25 +2,23 @@ package store
 
 import (
 	"context"
-	"os"
-	"path/filepath"
+	"fmt"
+	"io/fs"
 	"reflect"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
-	"gorm.io/gorm"
+	"github.com/pressly/goose/v3"
 
 	"github.com/rolegate/rolegate/internal/dbtest"
 	"github.com/rolegate/rolegate/models"
 )
 
 // TestUpgradeFromGormigrate builds a database as releases before goose
-// did (gormigrate, with the SQL files of then in testdata/gormigrate), up
-// to 0008 and with a user in it, and opens it with this release: it
-// migrates to the newest without running 0001-0008 again, and the user
-// survives.
+// left it (schema_migrations, gormigrate's table, naming 0001-0008) with a
+// user in it, and opens it with this release: it migrates to the newest
+// without running 0001-0008 again, and the user survives.
 func TestUpgradeFromGormigrate(t *testing.T) {
 	ctx := context.Background()
 	for _, target := range dbtest.Targets(t) {
@@ -30,13 +28,13 @@ func TestUpgradeFromGormigrate(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { s.Close() })
-			gormigrateUpTo(t, s, "0007_account_keys")
+			gormigrateUpTo(t, s, "0000", "0007_account_keys")
 			joined := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
 			if err := s.db.Exec(`INSERT INTO users (username, username_key, email, role, is_active, password_hash, account_key, date_joined)
 				VALUES ('Ann', 'ann', 'ann@example.com', 'admin', TRUE, 'x', 'KEY', ?)`, joined).Error; err != nil {
 				t.Fatal(err)
 			}
-			gormigrateUpTo(t, s, "0008_username_skeleton")
+			gormigrateUpTo(t, s, "0007_account_keys", "0008_username_skeleton")
 
 			ran, err := s.MigrateUp(ctx)
 			if err != nil || !reflect.DeepEqual(ran, []string{"0009_tenants"}) {
@@ -72,53 +70,46 @@ func TestUpgradeFromGormigrate(t *testing.T) {
 	}
 }
 
-// gormigrateUpTo applies the migrations of testdata/gormigrate up to and
-// including id, that have not run, as releases before goose did: in one
-// transaction, statement by statement, with fillUsernameSkeletons after
-// 0008's SQL, recording each id in schema_migrations.
-func gormigrateUpTo(t *testing.T, s *Store, id string) {
+// gormigrateUpTo brings the schema to migration id, from where it
+// stands, as releases before goose did: it runs the migrations after
+// from up to id (their SQL, and 0008's Go, are as those releases shipped
+// them) without goose's table, and records each in schema_migrations as
+// gormigrate did.
+func gormigrateUpTo(t *testing.T, s *Store, from, id string) {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join("testdata", "gormigrate", "*."+s.dialect.name+".up.sql"))
+	var first, last int64
+	fmt.Sscanf(from, "%04d_", &first)
+	fmt.Sscanf(id, "%04d_", &last)
+	files, err := fs.Sub(migrationFiles, "migrations/"+s.dialect.name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	slices.Sort(files)
-	err = s.db.Transaction(func(tx *gorm.DB) error {
-		if err := tx.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (id VARCHAR(255) PRIMARY KEY)`).Error; err != nil {
-			return err
+	opts := []goose.ProviderOption{goose.WithDisableVersioning(true), goose.WithDisableGlobalRegistry(true)}
+	for v := int64(1); v <= 99; v++ {
+		if v == 8 && first < 8 && 8 <= last {
+			opts = append(opts, goose.WithGoMigrations(s.usernameSkeletonMigration()))
+		} else if v <= first || v > last {
+			opts = append(opts, goose.WithExcludeVersions([]int64{v}))
 		}
-		for _, file := range files {
-			mid := strings.TrimSuffix(filepath.Base(file), "."+s.dialect.name+".up.sql")
-			var n int64
-			if err := tx.Table(gormigrateTable).Where("id = ?", mid).Count(&n).Error; err != nil || n > 0 || mid > id {
-				if err != nil {
-					return err
-				}
-				continue
-			}
-			sql, err := os.ReadFile(file)
-			if err != nil {
-				return err
-			}
-			for stmt := range strings.SplitAfterSeq(string(sql), ";\n") {
-				if strings.TrimSpace(stmt) != "" {
-					if err := tx.Exec(stmt).Error; err != nil {
-						return err
-					}
-				}
-			}
-			if mid == usernameSkeletonID {
-				if err := fillUsernameSkeletons(tx); err != nil {
-					return err
-				}
-			}
-			if err := tx.Exec(`INSERT INTO schema_migrations (id) VALUES (?)`, mid).Error; err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	}
+	gooseDialect := goose.DialectSQLite3
+	if s.dialect.name == Postgres {
+		gooseDialect = goose.DialectPostgres
+	}
+	p, err := goose.NewProvider(gooseDialect, s.pool, files, opts...)
 	if err != nil {
-		t.Fatalf("gormigrate up to %s: %v", id, err)
+		t.Fatal(err)
+	}
+	ran, err := p.Up(context.Background())
+	if err != nil {
+		t.Fatalf("migrations up to %s: %v", id, err)
+	}
+	if err := s.db.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (id VARCHAR(255) PRIMARY KEY)`).Error; err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range ran {
+		if err := s.db.Exec(`INSERT INTO schema_migrations (id) VALUES (?)`, migrationID(r.Source)).Error; err != nil {
+			t.Fatal(err)
+		}
 	}
 }
