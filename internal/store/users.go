@@ -166,9 +166,11 @@ func (s *Store) ListUsers(ctx context.Context, f models.UserFilter) ([]*models.U
 	// of GET /v1/users?limit=100 once put GORM's reflective scan at 34% of
 	// the CPU.
 	backing := make([]models.User, 0, min(f.Limit, 1000))
+	// Scanned into once per page, not per row: a scan target escapes.
+	var u models.User
+	var lastLogin sql.NullTime
 	err := s.dialect.query(ctx, s.pool, stmt{sql: query, args: args, read: func(r rows) error {
-		var u models.User
-		var lastLogin sql.NullTime
+		u.LastLogin = nil
 		if err := r.Scan(&u.ID, &u.Username, &u.Email, &u.FirstName, &u.LastName, &u.Role, &u.IsActive,
 			&u.TokenEpoch, &u.DateJoined, &lastLogin); err != nil {
 			return err
