@@ -148,7 +148,7 @@ func (d dialect) query(ctx context.Context, pool *sql.DB, st stmt) error {
 	if d.name == Postgres {
 		return pipeline(ctx, pool, st)
 	}
-	return readSQL(pool.QueryContext(ctx, st.sql, st.args...))(st.read)
+	return runSQL(ctx, pool, st)
 }
 
 // atomically runs stmts in order as one unit: all of them or none. On
@@ -166,7 +166,7 @@ func (d dialect) atomically(ctx context.Context, pool *sql.DB, stmts ...stmt) er
 	}
 	defer tx.Rollback()
 	for _, st := range stmts {
-		if err := readSQL(tx.QueryContext(ctx, st.sql, st.args...))(st.read); err != nil {
+		if err := runSQL(ctx, tx, st); err != nil {
 			return err
 		}
 	}
@@ -202,16 +202,16 @@ func pipeline(ctx context.Context, pool *sql.DB, stmts ...stmt) error {
 	})
 }
 
-// readSQL returns a function that reads a database/sql query's rows with
-// read (see readAll) and closes them.
-func readSQL(rs *sql.Rows, err error) func(read func(rows) error) error {
-	return func(read func(rows) error) error {
-		if err != nil {
-			return err
-		}
-		defer rs.Close()
-		return readAll(rs, read)
+// runSQL runs st through database/sql, on a pool or a transaction.
+func runSQL(ctx context.Context, db interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, st stmt) error {
+	rs, err := db.QueryContext(ctx, st.sql, st.args...)
+	if err != nil {
+		return err
 	}
+	defer rs.Close()
+	return readAll(rs, st.read)
 }
 
 // readAll calls read, unless nil, for each of rs's rows.
