@@ -2,10 +2,10 @@ package store_test
 
 import (
 	"fmt"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/rolegate/rolegate/internal/benchcpu"
 	"github.com/rolegate/rolegate/internal/dbtest"
 	"github.com/rolegate/rolegate/internal/store"
 	"github.com/rolegate/rolegate/models"
@@ -20,13 +20,13 @@ import (
 func BenchmarkUserByID(b *testing.B) {
 	benchEach(b, func(b *testing.B, s *store.Store) {
 		u := benchUsers(b, s, 1)[0]
-		cpu := startCPU()
+		cpu := benchcpu.Start()
 		for b.Loop() {
 			if _, err := s.UserByID(ctx, u.ID); err != nil {
 				b.Fatal(err)
 			}
 		}
-		cpu.report(b)
+		cpu.Report(b)
 	})
 }
 
@@ -34,14 +34,14 @@ func BenchmarkListUsers(b *testing.B) {
 	benchEach(b, func(b *testing.B, s *store.Store) {
 		benchUsers(b, s, 150)
 		f := models.UserFilter{Limit: 100}
-		cpu := startCPU()
+		cpu := benchcpu.Start()
 		for b.Loop() {
 			got, err := s.ListUsers(ctx, f)
 			if err != nil || len(got) != 100 {
 				b.Fatalf("got %d users, %v; want 100", len(got), err)
 			}
 		}
-		cpu.report(b)
+		cpu.Report(b)
 	})
 }
 
@@ -54,7 +54,7 @@ func BenchmarkRotateRefreshToken(b *testing.B) {
 			b.Fatal(err)
 		}
 		n := 0
-		cpu := startCPU()
+		cpu := benchcpu.Start()
 		for b.Loop() {
 			n++
 			next := models.RefreshToken{Hash: hash(fmt.Sprint(sess.ID, "-", n)), ExpiresAt: tok.ExpiresAt}
@@ -63,7 +63,7 @@ func BenchmarkRotateRefreshToken(b *testing.B) {
 			}
 			tok = next
 		}
-		cpu.report(b)
+		cpu.Report(b)
 	})
 }
 
@@ -90,21 +90,4 @@ func benchUsers(b *testing.B, s *store.Store, n int) []*models.User {
 		out[i] = u
 	}
 	return out
-}
-
-// cpuTimer reports the process's CPU time per operation as "cpu-ns/op".
-type cpuTimer struct{ start time.Duration }
-
-func startCPU() cpuTimer { return cpuTimer{cpuTime()} }
-
-func (c cpuTimer) report(b *testing.B) {
-	b.ReportMetric(float64(cpuTime()-c.start)/float64(b.N), "cpu-ns/op")
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
