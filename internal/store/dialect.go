@@ -10,6 +10,8 @@ import (
 	"github.com/glebarez/sqlite"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3/database"
+	"github.com/pressly/goose/v3/lock"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 )
@@ -23,7 +25,8 @@ const (
 // dialect holds the facts in which rolegate's two databases differ, chosen
 // once at Open. Everything else in the store is one path on both: GORM for
 // connections, transactions and simple CRUD, and the hot queries as one SQL
-// text each, run on GORM's connection (see query). SQL given to GORM
+// text each, run on GORM's connection (see query and atomically). SQL
+// given to GORM
 // (Exec, Raw, Where) has ? parameters, which GORM writes in the dialect's
 // style; SQL run on the connection directly has $N parameters, which
 // PostgreSQL and SQLite both accept.
@@ -42,13 +45,19 @@ type dialect struct {
 	// transaction ends; "" where the transaction holds the write lock.
 	forUpdate string
 	// skipLocked, appended to a SELECT, skips the rows another
-	// transaction has locked instead of waiting for them.
+	// transaction has locked instead of waiting for them; "" where there
+	// is one writer at a time.
 	skipLocked string
 	// auditRowsPerInsert is how many rows one audit INSERT carries.
 	auditRowsPerInsert int
 	// advanceUserIDsSQL moves the users id sequence past its parameter
 	// and every stored id; "" where the counter follows explicit ids.
 	advanceUserIDsSQL string
+	// goose is the dialect's name in goose, which runs the migrations.
+	goose database.Dialect
+	// migrationLock is the lock under which replicas that migrate at once
+	// take turns (see migrator); nil where one process owns the database.
+	migrationLock func(key int64) (lock.SessionLocker, error)
 }
 
 var dialects = map[string]dialect{
@@ -60,6 +69,7 @@ var dialects = map[string]dialect{
 		// more than 25 statements of 20; the one transaction around them
 		// is what saves the fsyncs.
 		auditRowsPerInsert: 20,
+		goose:              database.DialectSQLite3,
 	},
 	Postgres: {
 		name:               Postgres,
@@ -71,6 +81,10 @@ var dialects = map[string]dialect{
 		auditRowsPerInsert: MaxAuditBatch,
 		advanceUserIDsSQL: `SELECT setval(t.seq, GREATEST(?, 1, COALESCE((SELECT max(id) FROM users), 0), COALESCE(pg_sequence_last_value(t.seq), 0)))
 FROM (SELECT pg_get_serial_sequence('users', 'id')::regclass AS seq) AS t`,
+		goose: database.DialectPostgres,
+		migrationLock: func(key int64) (lock.SessionLocker, error) {
+			return lock.NewPostgresSessionLocker(lock.WithLockID(key))
+		},
 	},
 }
 

@@ -8,11 +8,11 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/database"
-	"github.com/pressly/goose/v3/lock"
 	"gorm.io/gorm"
 )
 
@@ -47,11 +47,11 @@ func (s *Store) migrator(ctx context.Context) (*goose.Provider, error) {
 	if err := s.adoptGormigrate(ctx); err != nil {
 		return nil, fmt.Errorf("adopt %s: %w", gormigrateTable, err)
 	}
-	if s.dialect.name != Postgres {
+	if s.dialect.migrationLock == nil {
 		return s.provider()
 	}
 	// Replicas starting together migrate one after another.
-	locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(migrationLockID))
+	locker, err := s.dialect.migrationLock(migrationLockID)
 	if err != nil {
 		return nil, err
 	}
@@ -64,12 +64,8 @@ func (s *Store) provider(opts ...goose.ProviderOption) (*goose.Provider, error) 
 	if err != nil {
 		return nil, err
 	}
-	gooseDialect := goose.DialectSQLite3
-	if s.dialect.name == Postgres {
-		gooseDialect = goose.DialectPostgres
-	}
 	opts = append(opts, goose.WithDisableGlobalRegistry(true), goose.WithGoMigrations(s.usernameSkeletonMigration()))
-	return goose.NewProvider(gooseDialect, s.pool, files, opts...)
+	return goose.NewProvider(s.dialect.goose, s.pool, files, opts...)
 }
 
 // migrationID names a migration as its file does, without ".sql":
@@ -169,58 +165,61 @@ func (s *Store) Pending(ctx context.Context) (int, error) {
 }
 
 // adoptGormigrate carries a schema migrated by a release before goose
-// over to goose, once: it creates goose's table, records in it every
-// migration that gormigrate's table lists, and drops gormigrate's table,
-// in one transaction, so that goose runs only what is new. On PostgreSQL
-// it holds the migration lock, and looks again once it has it.
+// over to goose, once: it records in goose's table every migration that
+// gormigrate's table lists, and drops gormigrate's table, in one
+// transaction, so that goose runs only what is new. Every goose operation
+// comes after it (even a status creates goose's table). On PostgreSQL it
+// holds the migration lock, and looks again once it has it.
 func (s *Store) adoptGormigrate(ctx context.Context) error {
-	adopt := func(db *gorm.DB) bool {
-		return db.Migrator().HasTable(gormigrateTable) && !db.Migrator().HasTable(gooseTable)
-	}
-	if !adopt(s.db.WithContext(ctx)) {
+	if !s.db.WithContext(ctx).Migrator().HasTable(gormigrateTable) {
 		return nil
 	}
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := s.dialect.lock(tx, migrationLockID); err != nil {
 			return err
 		}
-		if !adopt(tx) {
+		if !tx.Migrator().HasTable(gormigrateTable) {
 			return nil // adopted meanwhile
 		}
 		var ids []string
 		if err := tx.Table(gormigrateTable).Order("id").Pluck("id", &ids).Error; err != nil {
 			return err
 		}
-		if err := recordVersions(tx, s.dialect.name, ids); err != nil {
+		if err := recordVersions(tx, s.dialect.goose, ids); err != nil {
 			return err
 		}
 		return tx.Exec("DROP TABLE " + gormigrateTable).Error
 	})
 }
 
-// recordVersions creates goose's table in tx and records in it the
+// recordVersions records in goose's table, created if need be, the
 // migrations ids, as goose would have after running them.
-func recordVersions(tx *gorm.DB, dialectName string, ids []string) error {
-	gooseDialect := database.DialectSQLite3
-	if dialectName == Postgres {
-		gooseDialect = database.DialectPostgres
-	}
+func recordVersions(tx *gorm.DB, gooseDialect database.Dialect, ids []string) error {
 	versions, err := database.NewStore(gooseDialect, gooseTable)
 	if err != nil {
 		return err
 	}
 	ctx, conn := tx.Statement.Context, tx.Statement.ConnPool.(*sql.Tx)
-	if err := versions.CreateVersionTable(ctx, conn); err != nil {
-		return err
+	if !tx.Migrator().HasTable(gooseTable) {
+		if err := versions.CreateVersionTable(ctx, conn); err != nil {
+			return err
+		}
+		// goose's own first row, which it writes with its table.
+		if err := versions.Insert(ctx, conn, database.InsertRequest{Version: 0}); err != nil {
+			return err
+		}
 	}
-	// goose's own first row, which it writes with its table.
-	if err := versions.Insert(ctx, conn, database.InsertRequest{Version: 0}); err != nil {
+	recorded, err := versions.ListMigrations(ctx, conn)
+	if err != nil {
 		return err
 	}
 	for _, id := range ids {
 		var version int64
 		if _, err := fmt.Sscanf(id, "%04d_", &version); err != nil {
 			return fmt.Errorf("%s id %q: %w", gormigrateTable, id, err)
+		}
+		if slices.ContainsFunc(recorded, func(m *database.ListMigrationsResult) bool { return m.Version == version }) {
+			continue
 		}
 		if err := versions.Insert(ctx, conn, database.InsertRequest{Version: version}); err != nil {
 			return err

@@ -36,6 +36,10 @@ func TestUpgradeFromGormigrate(t *testing.T) {
 			}
 			gormigrateUpTo(t, s, "0007_account_keys", "0008_username_skeleton")
 
+			// A status first: it must see 0001-0008 as applied.
+			if n, err := s.Pending(ctx); err != nil || n != 1 {
+				t.Fatalf("pending before the first goose migrate: got %d, %v; want 1 (0009)", n, err)
+			}
 			ran, err := s.MigrateUp(ctx)
 			if err != nil || !reflect.DeepEqual(ran, []string{"0009_tenants"}) {
 				t.Fatalf("first goose migrate: got %v, %v; want only 0009_tenants", ran, err)
@@ -92,11 +96,7 @@ func gormigrateUpTo(t *testing.T, s *Store, from, id string) {
 			opts = append(opts, goose.WithExcludeVersions([]int64{v}))
 		}
 	}
-	gooseDialect := goose.DialectSQLite3
-	if s.dialect.name == Postgres {
-		gooseDialect = goose.DialectPostgres
-	}
-	p, err := goose.NewProvider(gooseDialect, s.pool, files, opts...)
+	p, err := goose.NewProvider(s.dialect.goose, s.pool, files, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
