@@ -44,7 +44,7 @@ func benchmarkVerify(b *testing.B, cached bool) {
 			b.Fatal(err)
 		}
 	}
-	cpu.report(b)
+	cpu.Report(b)
 }
 
 // BenchmarkHashPassword measures one argon2id hash at the production
@@ -61,7 +61,7 @@ func BenchmarkHashPassword(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	cpu.report(b)
+	cpu.Report(b)
 }
 
 // acceptingSessions is a session store that accepts every refresh token,
@@ -100,5 +100,5 @@ func BenchmarkRefreshTokenWork(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	cpu.report(b)
+	cpu.Report(b)
 }

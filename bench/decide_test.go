@@ -71,7 +71,7 @@ func BenchmarkDecide(b *testing.B) {
 						b.Fatalf("got %v, %v, want allowed=%v", d.Allowed, err, c.allow)
 					}
 				}
-				cpu.report(b)
+				cpu.Report(b)
 			})
 		}
 	}
@@ -97,7 +97,7 @@ func BenchmarkDecideUncached(b *testing.B) {
 						b.Fatalf("got %v, %v, want allowed=%v", d.Allowed, err, c.allow)
 					}
 				}
-				cpu.report(b)
+				cpu.Report(b)
 			})
 		}
 	}
@@ -133,7 +133,7 @@ func BenchmarkCasbinEnforce(b *testing.B) {
 						b.Fatalf("got %v, %v, want %v", ok, err, c.allow)
 					}
 				}
-				cpu.report(b)
+				cpu.Report(b)
 			})
 		}
 	}

@@ -115,7 +115,7 @@ func runDecide(b *testing.B, p *authz.Policy, uncached bool, res models.Resource
 			b.Fatalf("user %d, %s owned by %d: got allowed=%v, %v, want allowed", sub.ID, res.Type, res.OwnerID, d.Allowed, err)
 		}
 	}
-	cpu.report(b)
+	cpu.Report(b)
 }
 
 func TestMembershipsHaveTheirSize(t *testing.T) {

@@ -35,18 +35,10 @@ func dockerBuild(t *testing.T, out string) string {
 // does and runs the production path against PostgreSQL: keys init,
 // migrate up, users create, serve, login, GET /me/ and healthcheck.
 func TestStaticBinaryOnPostgres(t *testing.T) {
-	var pg string
-	for _, target := range dbtest.Targets(t) {
-		if target.Name == "postgres" {
-			pg = target.URL
-		}
-	}
-	if pg == "" {
-		t.Skip("PostgreSQL: set " + dbtest.EnvURL)
-	}
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
+	pg := dbtest.Postgres(t).URL
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "rolegate")
 	build := exec.Command("sh", "-c", dockerBuild(t, bin))

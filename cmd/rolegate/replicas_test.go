@@ -104,11 +104,7 @@ func waitConverged(t *testing.T, replicas []*replica, version string) time.Durat
 // TestReplicasConverge runs three servers in database mode on one
 // PostgreSQL and publishes, rolls back and drops a listener under them.
 func TestReplicasConverge(t *testing.T) {
-	if os.Getenv(dbtest.EnvURL) == "" {
-		t.Skip("needs PostgreSQL: set " + dbtest.EnvURL)
-	}
-	targets := dbtest.Targets(t)
-	dbURL := targets[slices.IndexFunc(targets, func(tg dbtest.Target) bool { return tg.Name == "postgres" })].URL
+	dbURL := dbtest.Postgres(t).URL
 	getenv := publishEnv(t, dbURL, map[string]string{"ROLEGATE_POLICY_SOURCE": "database"})
 	bin := buildBinary(t)
 	db, err := sql.Open("pgx", dbURL)

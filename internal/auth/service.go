@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"time"
 
 	"github.com/rolegate/rolegate/models"
@@ -172,7 +173,7 @@ func (s *Service) StartSession(ctx context.Context, u *models.User) (Pair, error
 	refresh, stored := s.tokens.NewRefresh()
 	stored.SessionID = sess.ID
 	if err := s.sessions.CreateSession(ctx, sess, stored); err != nil {
-		return Pair{}, err
+		return Pair{}, tokenRefused(err)
 	}
 	access, err := s.tokens.IssueAccess(u)
 	if err != nil {
@@ -197,7 +198,7 @@ func (s *Service) Refresh(ctx context.Context, refresh string) (Pair, error) {
 	token, next := s.tokens.NewRefresh()
 	u, err := s.sessions.RotateRefreshToken(ctx, old, next, s.now().UTC())
 	if err != nil {
-		return Pair{}, err
+		return Pair{}, tokenRefused(err)
 	}
 	access, err := s.tokens.IssueAccess(u)
 	if err != nil {
@@ -213,7 +214,23 @@ func (s *Service) Logout(ctx context.Context, refresh string) error {
 	if !ok {
 		return ErrTokenInvalid
 	}
-	return s.sessions.EndSession(ctx, hash, s.now().UTC())
+	return tokenRefused(s.sessions.EndSession(ctx, hash, s.now().UTC()))
+}
+
+// tokenRefused is how a refresh token or session that the store refused
+// (EUNAUTHORIZED, for any reason) looks to a client: ErrTokenInvalid,
+// which wraps the store's reason for the logs. A reuse stays a
+// *models.RefreshReusedError, for the audit trail.
+func tokenRefused(err error) error {
+	if models.ErrorCode(err) != models.EUNAUTHORIZED {
+		return err
+	}
+	out := &models.Error{Code: ErrTokenInvalid.Code, Reason: ErrTokenInvalid.Reason, Message: ErrTokenInvalid.Message, Err: err}
+	var reuse *models.RefreshReusedError
+	if errors.As(err, &reuse) {
+		return &models.RefreshReusedError{UserID: reuse.UserID, Err: out}
+	}
+	return out
 }
 
 // Authenticate verifies an access token and returns its user as stored

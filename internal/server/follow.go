@@ -80,10 +80,10 @@ func (s *Server) followPublished(ctx context.Context) {
 // published while it was not listening, since those notifications are
 // lost.
 func (s *Server) listenPublished(ctx context.Context, f *follower) {
-	connect := func(ctx context.Context) (*store.PolicyListener, error) {
+	connect := func(ctx context.Context) (*store.Listener, error) {
 		return s.Store.ListenPolicy(ctx, ListenerName())
 	}
-	serve := func(ctx context.Context, l *store.PolicyListener) error {
+	serve := func(ctx context.Context, l *store.Listener) error {
 		s.log.Info("listening for policy versions", "application_name", ListenerName())
 		f.check(ctx, "connect")
 		return s.waitNotifications(ctx, l, f)
@@ -95,7 +95,7 @@ func (s *Server) listenPublished(ctx context.Context, f *follower) {
 
 // waitNotifications checks for a new version on every notification until
 // the connection fails.
-func (s *Server) waitNotifications(ctx context.Context, l *store.PolicyListener, f *follower) error {
+func (s *Server) waitNotifications(ctx context.Context, l *store.Listener, f *follower) error {
 	for {
 		if _, err := l.Wait(ctx); err != nil {
 			return err

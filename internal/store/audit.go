@@ -84,7 +84,7 @@ func (s *Store) InsertAuditEvents(ctx context.Context, events []models.AuditEven
 		return models.Unavailable(fmt.Errorf("insert audit events: %w", err))
 	}
 	defer tx.Rollback()
-	for batch := range slices.Chunk(events, s.auditRowsPerStatement()) {
+	for batch := range slices.Chunk(events, s.dialect.auditRowsPerInsert) {
 		query, args := s.auditInsert(batch)
 		if _, err := tx.ExecContext(ctx, query, args...); err != nil {
 			return models.Unavailable(fmt.Errorf("insert %d audit events: %w", len(batch), err))
@@ -110,20 +110,12 @@ func (s *Store) auditInsert(events []models.AuditEvent) (string, []any) {
 			if j > 0 {
 				b.WriteString(", ")
 			}
-			b.WriteString(s.placeholder(len(args) + j + 1))
+			fmt.Fprintf(&b, "$%d", len(args)+j+1)
 		}
 		b.WriteByte(')')
 		args = append(args, auditValues(e)...)
 	}
 	return b.String(), args
-}
-
-// placeholder is the n-th bind parameter in the store's dialect.
-func (s *Store) placeholder(n int) string {
-	if s.dialect == Postgres {
-		return fmt.Sprintf("$%d", n)
-	}
-	return "?"
 }
 
 // auditValues are e's column values in the order of auditColumns.
@@ -212,25 +204,7 @@ func (s *Store) ListAuditEvents(ctx context.Context, f models.AuditFilter) ([]mo
 func (s *Store) PurgeAuditEvents(ctx context.Context, cutoff time.Time, batch int) (int64, error) {
 	db, cancel := s.conn(ctx)
 	defer cancel()
-	skipLocked := ""
-	if s.dialect == Postgres {
-		skipLocked = " FOR UPDATE SKIP LOCKED"
-	}
-	res := db.Exec("DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events WHERE at < ? ORDER BY at, id LIMIT ?"+skipLocked+")",
+	res := db.Exec("DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events WHERE at < ? ORDER BY at, id LIMIT ?"+s.dialect.skipLocked+")",
 		timestamp(cutoff), batch)
 	return res.RowsAffected, dbError(res.Error)
-}
-
-// sqliteAuditRows is the most rows of one INSERT on SQLite. Its driver
-// matches bind values to parameters in time quadratic in their number, so
-// 500 rows (5,500 values) cost several times more than 25 statements of
-// 20; the one transaction around them is what saves the fsyncs.
-const sqliteAuditRows = 20
-
-// auditRowsPerStatement is how many rows one INSERT carries.
-func (s *Store) auditRowsPerStatement() int {
-	if s.dialect == SQLite {
-		return sqliteAuditRows
-	}
-	return MaxAuditBatch
 }

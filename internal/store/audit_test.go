@@ -248,7 +248,11 @@ func TestAuditPurgeByTwoReplicas(t *testing.T) {
 			for range 10 {
 				events = append(events, models.AuditEvent{Action: models.AuditLoginSuccess, Result: models.AuditSuccess})
 			}
-			insertAudit(t, a, events...)
+			// In batches no larger than the audit writer's, each within the
+			// store's operation timeout even on a loaded machine under -race.
+			for batch := range slices.Chunk(events, store.MaxAuditBatch) {
+				insertAudit(t, a, batch...)
+			}
 
 			var deleted [2]int64
 			var wg sync.WaitGroup

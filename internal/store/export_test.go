@@ -2,12 +2,6 @@ package store
 
 import (
 	"context"
-	"time"
-
-	"github.com/go-gormigrate/gormigrate/v2"
-	"gorm.io/gorm"
-
-	"github.com/rolegate/rolegate/models"
 )
 
 // UserCacheLen is how many users s's cache holds.
@@ -21,16 +15,8 @@ func UserCacheLen(s *Store) int {
 // sees this process's own invalidations and nothing else.
 func ForceUserCacheLive(s *Store) { s.users.setLive(true) }
 
-// RotateInOneStatement is the PostgreSQL fast path of RotateRefreshToken on
-// its own, without the transaction it falls back to.
-func RotateInOneStatement(s *Store, oldHash string, next models.RefreshToken, now time.Time) (*models.User, error) {
-	return s.rotateInOneStatement(context.Background(), oldHash, next, now)
-}
-
 // MigrateTo applies the migrations up to and including id.
-func (s *Store) MigrateTo(ctx context.Context, id string) error {
-	return s.withMigrator(ctx, func(_ *gorm.DB, _ []*gormigrate.Migration, g *gormigrate.Gormigrate) error { return g.MigrateTo(id) })
-}
+func (s *Store) MigrateTo(ctx context.Context, id string) error { return s.migrateTo(ctx, id) }
 
 // Exec runs a statement, for tests that set up rows as an older release
 // wrote them.

@@ -264,13 +264,9 @@ func userArgs(u *models.User) []any {
 // cannot draw an id the import is writing. SQLite's AUTOINCREMENT counter
 // follows explicit ids by itself, and SQLite runs one writer at a time.
 func (s *Store) advanceUserIDs(tx *gorm.DB, users []*models.User, which []int) error {
-	if s.dialect != Postgres {
-		return nil
-	}
 	var top int64
 	for _, i := range which {
 		top = max(top, users[i].ID)
 	}
-	return tx.Exec(`SELECT setval(t.seq, GREATEST(?, 1, COALESCE((SELECT max(id) FROM users), 0), COALESCE(pg_sequence_last_value(t.seq), 0)))
-FROM (SELECT pg_get_serial_sequence('users', 'id')::regclass AS seq) AS t`, top).Error
+	return s.dialect.advanceUserIDs(tx, top)
 }

@@ -2,24 +2,38 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
+	"path"
 	"slices"
 	"strings"
 
-	"github.com/go-gormigrate/gormigrate/v2"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/database"
 	"gorm.io/gorm"
 )
 
-// Migrations are plain SQL, one file per direction and dialect, named
-// NNNN_name.DIALECT.up.sql and NNNN_name.DIALECT.down.sql, so they can be
-// reviewed as SQL. gormigrate records which have run in schema_migrations.
+// Migrations are SQL files run by goose, one directory per dialect,
+// migrations/DIALECT/NNNN_name.sql, each with its "-- +goose Up" and
+// "-- +goose Down" parts, so they can be reviewed as SQL. Migration 0008
+// is Go (see skeleton.go): SQL cannot compute a confusable skeleton.
+// goose records which have run in goose_db_version.
 //
-//go:embed migrations/*.sql
+//go:embed migrations/postgres/*.sql migrations/sqlite/*.sql
 var migrationFiles embed.FS
 
-const migrationTable = "schema_migrations"
+// gooseTable is where goose records the migrations that have run.
+const gooseTable = "goose_db_version"
+
+// gormigrateTable is where releases before goose recorded them, one row
+// per migration id ("0001_init"); see adoptGormigrate.
+const gormigrateTable = "schema_migrations"
+
+// migrationLockID is the PostgreSQL advisory lock key for migrations.
+const migrationLockID = 0x726f6c6567617465 // "rolegate"
 
 // MigrationStatus is one migration and whether it has run.
 type MigrationStatus struct {
@@ -27,103 +41,41 @@ type MigrationStatus struct {
 	Applied bool
 }
 
-func (s *Store) migrations() ([]*gormigrate.Migration, error) {
-	names, err := fs.Glob(migrationFiles, "migrations/*."+s.dialect+".up.sql")
+// migrator returns a goose provider over the store's migrations, after
+// adopting a schema that gormigrate migrated.
+func (s *Store) migrator(ctx context.Context) (*goose.Provider, error) {
+	if err := s.adoptGormigrate(ctx); err != nil {
+		return nil, fmt.Errorf("adopt %s: %w", gormigrateTable, err)
+	}
+	if s.dialect.migrationLock == nil {
+		return s.provider()
+	}
+	// Replicas starting together migrate one after another.
+	locker, err := s.dialect.migrationLock(migrationLockID)
 	if err != nil {
 		return nil, err
 	}
-	slices.Sort(names)
-	var out []*gormigrate.Migration
-	for _, up := range names {
-		id := strings.TrimSuffix(strings.TrimPrefix(up, "migrations/"), "."+s.dialect+".up.sql")
-		down := strings.TrimSuffix(up, ".up.sql") + ".down.sql"
-		out = append(out, &gormigrate.Migration{
-			ID:       id,
-			Migrate:  then(runFile(up), afterUp[id]),
-			Rollback: runFile(down),
-		})
-	}
-	return out, nil
+	return s.provider(goose.WithSessionLocker(locker))
 }
 
-// afterUp holds the steps some migrations take in Go after their SQL, for
-// values SQL cannot compute. They run in the migration's transaction.
-var afterUp = map[string]func(*gorm.DB) error{
-	"0008_username_skeleton": fillUsernameSkeletons,
-}
-
-// then runs first and, if it succeeds and next is not nil, next.
-func then(first, next func(*gorm.DB) error) func(*gorm.DB) error {
-	if next == nil {
-		return first
-	}
-	return func(tx *gorm.DB) error {
-		if err := first(tx); err != nil {
-			return err
-		}
-		return next(tx)
-	}
-}
-
-func runFile(name string) func(*gorm.DB) error {
-	return func(tx *gorm.DB) error {
-		sql, err := migrationFiles.ReadFile(name)
-		if err != nil {
-			return err
-		}
-		for i, stmt := range statements(string(sql)) {
-			if err := tx.Exec(stmt).Error; err != nil {
-				return fmt.Errorf("%s: statement %d: %w", name, i+1, err)
-			}
-		}
-		return nil
-	}
-}
-
-// statements splits a migration into its statements, which end with ";" at
-// the end of a line. Drivers that prepare statements take one at a time.
-func statements(sql string) []string {
-	var out []string
-	var cur strings.Builder
-	for _, line := range strings.Split(sql, "\n") {
-		cur.WriteString(line)
-		cur.WriteByte('\n')
-		if strings.HasSuffix(strings.TrimSpace(line), ";") {
-			out = append(out, cur.String())
-			cur.Reset()
-		}
-	}
-	if strings.TrimSpace(cur.String()) != "" {
-		out = append(out, cur.String())
-	}
-	return out
-}
-
-// withMigrator runs fn with the migrations and a migrator over them,
-// inside one transaction that holds the migration lock, so replicas
-// starting together migrate once. PostgreSQL runs DDL transactionally;
-// SQLite takes its write lock at BEGIN.
-func (s *Store) withMigrator(ctx context.Context, fn func(tx *gorm.DB, ms []*gormigrate.Migration, g *gormigrate.Gormigrate) error) error {
-	ms, err := s.migrations()
+// provider returns a goose provider over the store's migrations.
+func (s *Store) provider(opts ...goose.ProviderOption) (*goose.Provider, error) {
+	files, err := fs.Sub(migrationFiles, "migrations/"+s.dialect.name)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if s.dialect == Postgres {
-			if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", migrationLockID).Error; err != nil {
-				return err
-			}
-		}
-		opts := *gormigrate.DefaultOptions
-		opts.TableName = migrationTable
-		opts.UseTransaction = false // already in one
-		opts.ValidateUnknownMigrations = true
-		return fn(tx, ms, gormigrate.New(tx, &opts, ms))
-	})
+	opts = append(opts, goose.WithDisableGlobalRegistry(true), goose.WithGoMigrations(s.usernameSkeletonMigration()))
+	return goose.NewProvider(s.dialect.goose, s.pool, files, opts...)
 }
 
-// migrationLockID is the PostgreSQL advisory lock key for migrations.
-const migrationLockID = 0x726f6c6567617465 // "rolegate"
+// migrationID names a migration as its file does, without ".sql":
+// "0001_init".
+func migrationID(src *goose.Source) string {
+	if src.Type == goose.TypeGo {
+		return usernameSkeletonID
+	}
+	return strings.TrimSuffix(path.Base(src.Path), ".sql")
+}
 
 // Migrate applies every migration that has not run.
 func (s *Store) Migrate(ctx context.Context) error {
@@ -134,24 +86,17 @@ func (s *Store) Migrate(ctx context.Context) error {
 // MigrateUp applies every migration that has not run and returns their
 // ids, in the order they ran: none when the schema was up to date.
 func (s *Store) MigrateUp(ctx context.Context) ([]string, error) {
-	var ran []string
-	err := s.withMigrator(ctx, func(tx *gorm.DB, ms []*gormigrate.Migration, g *gormigrate.Gormigrate) error {
-		before, err := appliedIDs(tx)
-		if err != nil {
-			return err
-		}
-		if err := g.Migrate(); err != nil {
-			return err
-		}
-		for _, m := range ms {
-			if !before[m.ID] {
-				ran = append(ran, m.ID)
-			}
-		}
-		return nil
-	})
+	p, err := s.migrator(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	results, err := p.Up(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	ran := make([]string, len(results))
+	for i, r := range results {
+		ran[i] = migrationID(r.Source)
 	}
 	return ran, nil
 }
@@ -159,58 +104,47 @@ func (s *Store) MigrateUp(ctx context.Context) ([]string, error) {
 // MigrateDown rolls back the newest migration that ran and returns its
 // id; "" when none has run.
 func (s *Store) MigrateDown(ctx context.Context) (string, error) {
-	var undone string
-	err := s.withMigrator(ctx, func(tx *gorm.DB, ms []*gormigrate.Migration, g *gormigrate.Gormigrate) error {
-		applied, err := appliedIDs(tx)
-		if err != nil {
-			return err
-		}
-		// gormigrate rolls back the last migration of the list that ran.
-		for i := len(ms) - 1; i >= 0 && undone == ""; i-- {
-			if applied[ms[i].ID] {
-				undone = ms[i].ID
-			}
-		}
-		if undone == "" {
-			return nil
-		}
-		return g.RollbackLast()
-	})
+	p, err := s.migrator(ctx)
 	if err != nil {
 		return "", fmt.Errorf("migrate down: %w", err)
 	}
-	return undone, nil
+	r, err := p.Down(ctx)
+	if errors.Is(err, goose.ErrNoNextVersion) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("migrate down: %w", err)
+	}
+	return migrationID(r.Source), nil
 }
 
-// appliedIDs is the set of migrations that have run, as db sees them.
-func appliedIDs(db *gorm.DB) (map[string]bool, error) {
-	applied := map[string]bool{}
-	if !db.Migrator().HasTable(migrationTable) {
-		return applied, nil
+// migrateTo applies the migrations up to and including id.
+func (s *Store) migrateTo(ctx context.Context, id string) error {
+	var version int64
+	if _, err := fmt.Sscanf(id, "%04d_", &version); err != nil {
+		return fmt.Errorf("migration id %q: %w", id, err)
 	}
-	var ids []string
-	if err := db.Table(migrationTable).Pluck("id", &ids).Error; err != nil {
-		return nil, dbError(err)
+	p, err := s.migrator(ctx)
+	if err != nil {
+		return err
 	}
-	for _, id := range ids {
-		applied[id] = true
-	}
-	return applied, nil
+	_, err = p.UpTo(ctx, version)
+	return err
 }
 
 // MigrationStatus lists every migration and whether it has run.
 func (s *Store) MigrationStatus(ctx context.Context) ([]MigrationStatus, error) {
-	ms, err := s.migrations()
+	p, err := s.migrator(ctx)
 	if err != nil {
 		return nil, err
 	}
-	applied, err := appliedIDs(s.db.WithContext(ctx))
+	status, err := p.Status(ctx)
 	if err != nil {
-		return nil, err
+		return nil, dbError(err)
 	}
-	out := make([]MigrationStatus, len(ms))
-	for i, m := range ms {
-		out[i] = MigrationStatus{ID: m.ID, Applied: applied[m.ID]}
+	out := make([]MigrationStatus, len(status))
+	for i, m := range status {
+		out[i] = MigrationStatus{ID: migrationID(m.Source), Applied: m.State == goose.StateApplied}
 	}
 	return out, nil
 }
@@ -228,4 +162,68 @@ func (s *Store) Pending(ctx context.Context) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// adoptGormigrate carries a schema migrated by a release before goose
+// over to goose, once: it records in goose's table every migration that
+// gormigrate's table lists, and drops gormigrate's table, in one
+// transaction, so that goose runs only what is new. Every goose operation
+// comes after it (even a status creates goose's table). On PostgreSQL it
+// holds the migration lock, and looks again once it has it.
+func (s *Store) adoptGormigrate(ctx context.Context) error {
+	if !s.db.WithContext(ctx).Migrator().HasTable(gormigrateTable) {
+		return nil
+	}
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := s.dialect.lock(tx, migrationLockID); err != nil {
+			return err
+		}
+		if !tx.Migrator().HasTable(gormigrateTable) {
+			return nil // adopted meanwhile
+		}
+		var ids []string
+		if err := tx.Table(gormigrateTable).Order("id").Pluck("id", &ids).Error; err != nil {
+			return err
+		}
+		if err := recordVersions(tx, s.dialect.goose, ids); err != nil {
+			return err
+		}
+		return tx.Exec("DROP TABLE " + gormigrateTable).Error
+	})
+}
+
+// recordVersions records in goose's table, created if need be, the
+// migrations ids, as goose would have after running them.
+func recordVersions(tx *gorm.DB, gooseDialect database.Dialect, ids []string) error {
+	versions, err := database.NewStore(gooseDialect, gooseTable)
+	if err != nil {
+		return err
+	}
+	ctx, conn := tx.Statement.Context, tx.Statement.ConnPool.(*sql.Tx)
+	if !tx.Migrator().HasTable(gooseTable) {
+		if err := versions.CreateVersionTable(ctx, conn); err != nil {
+			return err
+		}
+		// goose's own first row, which it writes with its table.
+		if err := versions.Insert(ctx, conn, database.InsertRequest{Version: 0}); err != nil {
+			return err
+		}
+	}
+	recorded, err := versions.ListMigrations(ctx, conn)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		var version int64
+		if _, err := fmt.Sscanf(id, "%04d_", &version); err != nil {
+			return fmt.Errorf("%s id %q: %w", gormigrateTable, id, err)
+		}
+		if slices.ContainsFunc(recorded, func(m *database.ListMigrationsResult) bool { return m.Version == version }) {
+			continue
+		}
+		if err := versions.Insert(ctx, conn, database.InsertRequest{Version: version}); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -16,9 +16,6 @@ type Listener struct {
 	conn *pgx.Conn
 }
 
-// PolicyListener is a Listener on PolicyChannel.
-type PolicyListener = Listener
-
 // listenConnectTimeout bounds connecting and subscribing.
 const listenConnectTimeout = 10 * time.Second
 
@@ -26,7 +23,7 @@ const listenConnectTimeout = 10 * time.Second
 // connection's application_name, which shows in pg_stat_activity, so an
 // operator (or a test) can tell which replica a listener belongs to. Only
 // PostgreSQL has notifications; on SQLite it fails.
-func (s *Store) ListenPolicy(ctx context.Context, appName string) (*PolicyListener, error) {
+func (s *Store) ListenPolicy(ctx context.Context, appName string) (*Listener, error) {
 	l, err := s.listen(ctx, appName, PolicyChannel)
 	if err != nil {
 		return nil, fmt.Errorf("listen for policy versions: %w", err)
@@ -36,7 +33,7 @@ func (s *Store) ListenPolicy(ctx context.Context, appName string) (*PolicyListen
 
 // listen connects and subscribes to channel, a constant identifier.
 func (s *Store) listen(ctx context.Context, appName, channel string) (*Listener, error) {
-	if s.dialect != Postgres {
+	if !s.dialect.notifies() {
 		return nil, errors.New("notifications need PostgreSQL")
 	}
 	cfg, err := pgx.ParseConfig(s.dsn)

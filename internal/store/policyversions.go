@@ -52,18 +52,13 @@ func (s *Store) PublishPolicyVersion(ctx context.Context, v models.PolicyVersion
 		PublishedAt: timestamp(time.Now()), PublishedBy: text(v.PublishedBy), Comment: text(v.Comment),
 	}
 	err := s.tx(ctx, func(tx *gorm.DB) error {
-		if s.dialect == Postgres {
-			if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", policyPublishLockID).Error; err != nil {
-				return err
-			}
+		if err := s.dialect.lock(tx, policyPublishLockID); err != nil {
+			return err
 		}
 		if err := tx.Create(&row).Error; err != nil {
 			return err
 		}
-		if s.dialect == Postgres {
-			return tx.Exec("SELECT pg_notify(?, ?)", PolicyChannel, row.Version).Error
-		}
-		return nil
+		return s.dialect.notify(tx, PolicyChannel, row.Version)
 	})
 	if err != nil {
 		return models.PolicyVersion{}, dbError(err)

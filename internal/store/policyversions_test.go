@@ -18,7 +18,7 @@ func testPolicyVersions(t *testing.T, s *store.Store) {
 	if id, err := s.LatestPolicyVersionID(ctx); err != nil || id != 0 {
 		t.Fatalf("latest id of none: got %d, %v; want 0", id, err)
 	}
-	var listener *store.PolicyListener
+	var listener *store.Listener
 	if s.Dialect() == store.Postgres {
 		l, err := s.ListenPolicy(ctx, "rolegate-store-test")
 		if err != nil {

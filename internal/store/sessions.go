@@ -2,12 +2,10 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"github.com/rolegate/rolegate/models"
 )
@@ -31,17 +29,11 @@ type refreshTokenRow struct {
 
 func (refreshTokenRow) TableName() string { return "refresh_tokens" }
 
-var forUpdate = clause.Locking{Strength: "UPDATE"}
-
-// errTokenInvalid is what every refused refresh looks like to a client.
-func errTokenInvalid(cause error) *models.Error {
-	return &models.Error{Code: models.EUNAUTHORIZED, Reason: "token_not_valid", Message: "Token is invalid or expired", Err: cause}
+// errRefused refuses a refresh token or a session that cannot be used;
+// auth says so to clients in its own words.
+func errRefused(cause error) *models.Error {
+	return &models.Error{Code: models.EUNAUTHORIZED, Message: "Refresh token refused.", Err: cause}
 }
-
-// ErrRefreshReused marks a refresh token presented a second time. Its
-// session has been revoked by the time this is returned. It is the models
-// sentinel, so that callers that must not import the store can test for it.
-var ErrRefreshReused = models.ErrRefreshReused
 
 var (
 	errUnknownToken   = errors.New("unknown refresh token")
@@ -55,7 +47,7 @@ func (s *Store) CreateSession(ctx context.Context, sess models.Session, first mo
 	return dbError(s.tx(ctx, func(tx *gorm.DB) error {
 		if err := tx.Create(&sessionRow{ID: sess.ID, UserID: sess.UserID, CreatedAt: timestamp(sess.CreatedAt)}).Error; err != nil {
 			if errors.Is(err, gorm.ErrForeignKeyViolated) {
-				return errTokenInvalid(errUserInactive)
+				return errRefused(errUserInactive)
 			}
 			return err
 		}
@@ -71,130 +63,96 @@ func tokenRow(t models.RefreshToken) *refreshTokenRow {
 // the same session (next.SessionID is not read), in one transaction, and
 // returns the session's user.
 //
-// The spend is one conditional UPDATE, so of any number of concurrent
-// refreshes with one token exactly one succeeds. A token that was already
-// spent revokes its session (committed even though the refresh fails) and
-// returns a *models.RefreshReusedError naming the session's user, which
-// wraps ErrRefreshReused.
-//
-// On PostgreSQL a good token is spent in one statement (rotateSQL); only a
-// token that statement declines goes through the transaction.
+// The spend is one conditional UPDATE (spendSQL), so of any number of
+// concurrent refreshes with one token exactly one succeeds. A token that
+// was already spent revokes its session (committed even though the
+// refresh fails) and returns a *models.RefreshReusedError naming the
+// session's user, which wraps models.ErrRefreshReused and an
+// EUNAUTHORIZED error. Any other token that cannot be spent is
+// EUNAUTHORIZED, and changes nothing.
 func (s *Store) RotateRefreshToken(ctx context.Context, oldHash string, next models.RefreshToken, now time.Time) (*models.User, error) {
-	if s.dialect == Postgres {
-		u, err := s.rotateInOneStatement(ctx, oldHash, next, now)
-		if u != nil || err != nil {
-			return u, err
-		}
-		// Not a good token to spend, and nothing changed: the transaction
-		// below finds out why, and revokes the session if the token was
-		// spent before.
-	}
-	var user *models.User
-	var reusedBy int64
-	err := s.tx(ctx, func(tx *gorm.DB) error {
-		res := tx.Model(&refreshTokenRow{}).Where("hash = ? AND used_at IS NULL", oldHash).Update("used_at", timestamp(now))
-		if res.Error != nil {
-			return res.Error
-		}
-		var tok refreshTokenRow
-		if err := tx.Where("hash = ?", oldHash).Take(&tok).Error; err != nil {
-			if errors.Is(err, gorm.ErrRecordNotFound) {
-				return errTokenInvalid(errUnknownToken)
-			}
-			return err
-		}
-		if res.RowsAffected == 0 {
-			var sess sessionRow
-			if err := tx.Where("id = ?", tok.SessionID).Take(&sess).Error; err != nil {
-				return err
-			}
-			reusedBy = sess.UserID
-			return revokeSession(tx, tok.SessionID, now, "refresh_reuse")
-		}
-		var err error
-		user, err = spend(tx, tok, next, now)
-		return err
-	})
-	if err == nil && reusedBy != 0 {
-		return nil, &models.RefreshReusedError{UserID: reusedBy, Err: errTokenInvalid(ErrRefreshReused)}
-	}
-	if err != nil {
-		return nil, dbError(err)
-	}
-	return user, nil
-}
-
-// rotateSQL spends a token and stores its successor in its session in one
-// statement, when every check spend makes passes: the token is unspent and
-// unexpired, the session is not revoked and its user is active. It returns
-// the user, or no row when any check fails; then nothing has changed,
-// since the INSERT only inserts what the UPDATE returned.
-//
-// The UPDATE locks the token's row and, under READ COMMITTED, re-checks
-// "used_at IS NULL" on the newest version once a concurrent spender
-// commits, so of N concurrent refreshes with one token exactly one gets a
-// row, as in the transaction.
-const rotateSQL = `WITH spent AS (
-	UPDATE refresh_tokens t SET used_at = $2
-	FROM sessions s JOIN users u ON u.id = s.user_id
-	WHERE t.hash = $1 AND t.used_at IS NULL AND t.expires_at > $2
-		AND s.id = t.session_id AND s.revoked_at IS NULL AND u.is_active
-	RETURNING t.session_id, u.id, u.username, u.username_key, u.email, u.first_name, u.last_name, u.role,
-		u.is_active, u.password_hash, u.token_epoch, u.account_key, u.date_joined, u.last_login
-), stored AS (
-	INSERT INTO refresh_tokens (hash, session_id, expires_at) SELECT $3, session_id, $4 FROM spent
-)
-SELECT id, username, username_key, email, first_name, last_name, role,
-	is_active, password_hash, token_epoch, account_key, date_joined, last_login FROM spent`
-
-// rotateInOneStatement is the common case of RotateRefreshToken on
-// PostgreSQL: a good token, spent in one round trip and one commit. The
-// transaction takes seven round trips, and a profile of POST
-// /v1/auth/refresh had rolegate and PostgreSQL spending most of their CPU
-// on them. It returns nil and no error when the token is not good to
-// spend, and changes nothing then.
-func (s *Store) rotateInOneStatement(ctx context.Context, oldHash string, next models.RefreshToken, now time.Time) (*models.User, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	sqlDB, err := s.db.DB()
-	if err != nil {
-		return nil, models.Unavailable(err)
-	}
-	r, err := scanUserRow(sqlDB.QueryRowContext(ctx, rotateSQL, oldHash, timestamp(now), next.Hash, timestamp(next.ExpiresAt)))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
+	at := timestamp(now)
+	var spent bool
+	var user *models.User
+	err := s.dialect.atomically(ctx, s.pool,
+		stmt{sql: spendSQL, args: []any{oldHash, at}, read: func(rows) error {
+			spent = true
+			return nil
+		}},
+		stmt{sql: storeSuccessorSQL, args: []any{next.Hash, timestamp(next.ExpiresAt), oldHash, at}},
+		stmt{sql: selectUsers + ` WHERE id = (SELECT s.user_id FROM sessions s JOIN refresh_tokens t ON t.session_id = s.id WHERE t.hash = $1)`,
+			args: []any{oldHash}, read: func(r rows) (err error) {
+				user, err = scanUser(r)
+				return err
+			}},
+	)
 	if err != nil {
 		return nil, dbError(err)
 	}
-	return r.model(), nil
+	if spent {
+		return user, nil
+	}
+	// Not spent, and nothing changed: refusal says why.
+	var reusedBy int64
+	err = s.tx(ctx, func(tx *gorm.DB) (err error) {
+		reusedBy, err = refusal(tx, oldHash, now)
+		return err
+	})
+	if err == nil {
+		return nil, &models.RefreshReusedError{UserID: reusedBy, Err: errRefused(models.ErrRefreshReused)}
+	}
+	return nil, dbError(err)
 }
 
-// spend checks that a just-spent token was good to spend, and stores its
-// successor in its session.
-func spend(tx *gorm.DB, tok refreshTokenRow, next models.RefreshToken, now time.Time) (*models.User, error) {
-	if !tok.ExpiresAt.After(now) {
-		return nil, errTokenInvalid(errExpiredToken)
+// spendSQL spends a token that is good to spend: unspent, unexpired, in a
+// session that is not revoked, of an active user. It returns the token's
+// session, or no row when any check fails, and then changes nothing.
+//
+// On PostgreSQL the UPDATE locks the token's row and, under READ
+// COMMITTED, re-checks "used_at IS NULL" on the newest version once a
+// concurrent spender commits, so of N concurrent refreshes with one token
+// exactly one gets a row. SQLite runs one writer at a time.
+const spendSQL = `UPDATE refresh_tokens SET used_at = $2
+WHERE hash = $1 AND used_at IS NULL AND expires_at > $2
+	AND EXISTS (SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id
+		WHERE s.id = refresh_tokens.session_id AND s.revoked_at IS NULL AND u.is_active)
+RETURNING session_id`
+
+// storeSuccessorSQL stores the successor ($1, expiring at $2) of the token
+// with hash $3 that spendSQL just spent at $4, in its session, and stores
+// nothing if spendSQL spent nothing. (A concurrent refresh that lost the
+// spend within the same microsecond could store one too; it then revokes
+// the whole session as a reuse, successors and all.)
+const storeSuccessorSQL = `INSERT INTO refresh_tokens (hash, session_id, expires_at)
+SELECT $1, session_id, $2 FROM refresh_tokens WHERE hash = $3 AND used_at = $4`
+
+// refusal tells why spendSQL did not spend the token with hash: it is
+// unknown or expired, its session is revoked or its user inactive, or it
+// was spent before. That last is a reuse: refusal revokes the session and
+// returns its user, with no error, so that the revocation commits.
+func refusal(tx *gorm.DB, hash string, now time.Time) (reusedBy int64, err error) {
+	var tok refreshTokenRow
+	if err := tx.Where("hash = ?", hash).Take(&tok).Error; err != nil {
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return 0, errRefused(errUnknownToken)
+		}
+		return 0, err
 	}
-	next.SessionID = tok.SessionID
 	var sess sessionRow
 	if err := tx.Where("id = ?", tok.SessionID).Take(&sess).Error; err != nil {
-		return nil, err
+		return 0, err
 	}
-	if sess.RevokedAt != nil {
-		return nil, errTokenInvalid(errSessionRevoked)
+	switch {
+	case tok.UsedAt != nil:
+		return sess.UserID, revokeSession(tx, sess.ID, now, "refresh_reuse")
+	case !tok.ExpiresAt.After(now):
+		return 0, errRefused(errExpiredToken)
+	case sess.RevokedAt != nil:
+		return 0, errRefused(errSessionRevoked)
 	}
-	var u userRow
-	if err := tx.Where("id = ?", sess.UserID).Take(&u).Error; err != nil {
-		return nil, err
-	}
-	if !u.IsActive {
-		return nil, errTokenInvalid(errUserInactive)
-	}
-	if err := tx.Create(tokenRow(next)).Error; err != nil {
-		return nil, err
-	}
-	return u.model(), nil
+	return 0, errRefused(errUserInactive)
 }
 
 // EndSession ends the session of the refresh token whose hash is
@@ -206,12 +164,12 @@ func (s *Store) EndSession(ctx context.Context, tokenHash string, now time.Time)
 	var tok refreshTokenRow
 	if err := db.Where("hash = ?", tokenHash).Take(&tok).Error; err != nil {
 		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return errTokenInvalid(errUnknownToken)
+			return errRefused(errUnknownToken)
 		}
 		return dbError(err)
 	}
 	if !tok.ExpiresAt.After(now) {
-		return errTokenInvalid(errExpiredToken)
+		return errRefused(errExpiredToken)
 	}
 	return dbError(revokeSession(db, tok.SessionID, now, "logout"))
 }

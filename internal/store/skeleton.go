@@ -3,10 +3,12 @@ package store
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"fmt"
 	"strings"
 
+	"github.com/pressly/goose/v3"
 	"gorm.io/gorm"
 
 	"github.com/rolegate/rolegate/internal/account"
@@ -38,6 +40,43 @@ func (s *Store) usernameConflict(ctx context.Context, username string) error {
 		return errUsernameLookalike
 	}
 	return errUsernameTaken
+}
+
+// usernameSkeletonID is migration 0008, which is Go.
+const usernameSkeletonID = "0008_username_skeleton"
+
+// usernameSkeletonMigration is migration 0008. Usernames are unique by
+// how they look, not only by their letters: "аdmin" with a Cyrillic "а"
+// must not sit beside "admin". username_skeleton is the SHA-256, in hex,
+// of the UTS #39 confusable skeleton of the NFKC, case-folded username
+// (account.UsernameSkeleton); a hash, because a skeleton can be twenty
+// times longer than its name, past what an index row holds. SQL cannot
+// compute a skeleton, so the migration is Go: it adds the column, fills it
+// for every user, stops the upgrade if two users' names look alike, and
+// adds the unique index, in goose's transaction.
+func (s *Store) usernameSkeletonMigration() *goose.Migration {
+	up := func(ctx context.Context, tx *sql.Tx) error {
+		db := s.inTx(ctx, tx)
+		if err := db.Exec(`ALTER TABLE users ADD COLUMN username_skeleton CHAR(64) NOT NULL DEFAULT ''`).Error; err != nil {
+			return err
+		}
+		return fillUsernameSkeletons(db)
+	}
+	down := func(ctx context.Context, tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DROP INDEX users_username_skeleton`); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `ALTER TABLE users DROP COLUMN username_skeleton`)
+		return err
+	}
+	return goose.NewGoMigration(8, &goose.GoFunc{RunTx: up}, &goose.GoFunc{RunTx: down})
+}
+
+// inTx is a GORM session on tx, a transaction goose began.
+func (s *Store) inTx(ctx context.Context, tx *sql.Tx) *gorm.DB {
+	db := s.db.Session(&gorm.Session{NewDB: true, Context: ctx})
+	db.Statement.ConnPool = tx
+	return db
 }
 
 // skeletonBatch is how many users one statement of fillUsernameSkeletons

@@ -4,26 +4,18 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/glebarez/sqlite"
-	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
+	"github.com/rolegate/rolegate/config"
 	"github.com/rolegate/rolegate/models"
-)
-
-// Dialects.
-const (
-	SQLite   = "sqlite"
-	Postgres = "postgres"
 )
 
 // Options tune the connection pool.
@@ -42,7 +34,8 @@ type Options struct {
 // Store is rolegate's storage.
 type Store struct {
 	db        *gorm.DB
-	dialect   string
+	pool      *sql.DB // db's, for the hand-written statements
+	dialect   dialect
 	dsn       string // for connections of their own, such as a LISTEN
 	opTimeout time.Duration
 	users     *userCache // CurrentUser's; see usercache.go
@@ -52,7 +45,7 @@ type Store struct {
 // "postgresql://...") for PostgreSQL, "sqlite:PATH" for SQLite, whose file
 // and folder are created if missing. It does not migrate.
 func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error) {
-	dialect, dsn, err := parseURL(databaseURL)
+	name, dsn, err := parseURL(databaseURL)
 	if err != nil {
 		return nil, err
 	}
@@ -66,26 +59,18 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error)
 		// commit, three round trips per statement instead of one.
 		NowFunc: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
 	}
-	var dialector gorm.Dialector
+	d := dialects[name]
+	dialector, err := d.open(dsn)
+	if err != nil {
+		return nil, err
+	}
 	maxConns := opts.MaxConns
-	switch dialect {
-	case SQLite:
-		if err := os.MkdirAll(filepath.Dir(dsn), 0o700); err != nil {
-			return nil, fmt.Errorf("create database folder: %w", err)
-		}
-		dialector = sqlite.Open(dsn + sqliteParams)
-		if maxConns == 0 {
-			maxConns = 8
-		}
-	case Postgres:
-		dialector = postgres.Open(dsn)
-		if maxConns == 0 {
-			maxConns = 20
-		}
+	if maxConns == 0 {
+		maxConns = d.maxConns
 	}
 	db, err := gorm.Open(dialector, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("open %s database: %w", dialect, err)
+		return nil, fmt.Errorf("open %s database: %w", name, err)
 	}
 	sqlDB, err := db.DB()
 	if err != nil {
@@ -94,27 +79,21 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error)
 	sqlDB.SetMaxOpenConns(maxConns)
 	sqlDB.SetMaxIdleConns(maxConns)
 	sqlDB.SetConnMaxLifetime(30 * time.Minute)
-	// On PostgreSQL the cache waits for FollowUserChanges to listen.
-	users := newUserCache(dialect == SQLite, opts.UserCacheTTL, opts.UserCacheSize)
-	s := &Store{db: db, dialect: dialect, dsn: dsn, opTimeout: opts.OpTimeout, users: users}
+	// Where other processes' writes are announced, the cache waits for
+	// FollowUserChanges to listen.
+	users := newUserCache(!d.notifies(), opts.UserCacheTTL, opts.UserCacheSize)
+	s := &Store{db: db, pool: sqlDB, dialect: d, dsn: dsn, opTimeout: opts.OpTimeout, users: users}
 	if s.opTimeout == 0 {
 		s.opTimeout = 5 * time.Second
 	}
 	if err := s.Ping(ctx); err != nil {
 		sqlDB.Close()
-		return nil, fmt.Errorf("connect to %s database: %w", dialect, err)
+		return nil, fmt.Errorf("connect to %s database: %w", name, err)
 	}
 	return s, nil
 }
 
-// sqliteParams make SQLite safe for a server: foreign keys on, WAL so that
-// readers never wait for the writer, a busy timeout instead of immediate
-// "database is locked" errors, and write locks taken at BEGIN so that a
-// transaction never fails halfway when it first writes. (No _time_format:
-// the driver ignores _txlock after it, and its default is the same.)
-const sqliteParams = "?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(FULL)&_txlock=immediate"
-
-func parseURL(databaseURL string) (dialect, dsn string, err error) {
+func parseURL(databaseURL string) (dialectName, dsn string, err error) {
 	switch {
 	case strings.HasPrefix(databaseURL, "sqlite:"):
 		path := strings.TrimPrefix(strings.TrimPrefix(databaseURL, "sqlite:"), "//")
@@ -128,23 +107,11 @@ func parseURL(databaseURL string) (dialect, dsn string, err error) {
 		}
 		return Postgres, databaseURL, nil
 	}
-	return "", "", fmt.Errorf("database URL %q: want postgres://... or sqlite:PATH", redact(databaseURL))
-}
-
-// redact hides a password in a URL for messages.
-func redact(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
-	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	return u.String()
+	return "", "", fmt.Errorf("database URL %q: want postgres://... or sqlite:PATH", config.RedactURL(databaseURL))
 }
 
 // Dialect returns SQLite or Postgres.
-func (s *Store) Dialect() string { return s.dialect }
+func (s *Store) Dialect() string { return s.dialect.name }
 
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error {

@@ -42,7 +42,7 @@ var suite = map[string]func(*testing.T, *store.Store){
 	"ConcurrentRefreshOneWinner":  testConcurrentRefreshOneWinner,
 	"SuccessorJoinsSpentSession":  testSuccessorJoinsTheSpentTokensSession,
 	"RefreshRefusals":             testRefreshRefusals,
-	"RefreshInOneStatement":       testRefreshInOneStatement,
+	"RotationReturnsTheUser":      testRotationReturnsTheUser,
 	"DeleteCascadesAndPurge":      testDeleteCascadesAndPurge,
 	"MissingUserIsNotFound":       testMissingUserIsNotFound,
 	"AuditRoundTripAndFilters":    testAuditRoundTripAndFilters,
@@ -428,7 +428,7 @@ func testRefreshRotatesOnce(t *testing.T, s *store.Store) {
 	// too, and names the session's user for the audit trail.
 	_, err = s.RotateRefreshToken(ctx, first.Hash, nextToken(sess, "3"), time.Now())
 	var reused *models.RefreshReusedError
-	if !errors.Is(err, store.ErrRefreshReused) || !errors.As(err, &reused) || reused.UserID != u.ID || models.ErrorCode(err) != models.EUNAUTHORIZED {
+	if !errors.Is(err, models.ErrRefreshReused) || !errors.As(err, &reused) || reused.UserID != u.ID || models.ErrorCode(err) != models.EUNAUTHORIZED {
 		t.Fatalf("replay: got %v, want ErrRefreshReused naming user %d, EUNAUTHORIZED", err, u.ID)
 	}
 	_, err = s.RotateRefreshToken(ctx, second.Hash, nextToken(sess, "4"), time.Now())
@@ -476,7 +476,7 @@ func testConcurrentRefreshOneWinner(t *testing.T, s *store.Store) {
 		switch {
 		case err == nil:
 			won++
-		case errors.Is(err, store.ErrRefreshReused):
+		case errors.Is(err, models.ErrRefreshReused):
 			reused++
 		default:
 			t.Errorf("unexpected error: %v", err)
@@ -507,7 +507,7 @@ func testRefreshRefusals(t *testing.T, s *store.Store) {
 	}
 	_, err = s.RotateRefreshToken(ctx, refused.Hash, nextToken(sess, "y3"), time.Now())
 	wantCode(t, err, models.EUNAUTHORIZED)
-	if errors.Is(err, store.ErrRefreshReused) {
+	if errors.Is(err, models.ErrRefreshReused) {
 		t.Errorf("refused successor: got %v, want an unknown token, not a reuse", err)
 	}
 	if st, _ := s.SessionByID(ctx, sess.ID); st == nil || st.RevokedAt != nil {
@@ -549,55 +549,23 @@ func testRefreshRefusals(t *testing.T, s *store.Store) {
 	wantCode(t, err, models.EUNAUTHORIZED)
 }
 
-// On PostgreSQL a good token is spent in one statement; a token that is
-// not good to spend gets no row from it, and nothing changes, so that the
-// transaction it falls back to decides as before.
-func testRefreshInOneStatement(t *testing.T, s *store.Store) {
-	if s.Dialect() != store.Postgres {
-		t.Skip("the one-statement rotation is PostgreSQL's")
-	}
+// A rotation returns the session's user as stored, whole, and refusals
+// leave the token as it was: the spend and its checks are one statement.
+func testRotationReturnsTheUser(t *testing.T, s *store.Store) {
 	u := newUser(t, s, "user")
 	sess, first := session(t, s, u)
-	declined := map[string]func() (*models.User, error){
-		"expired": func() (*models.User, error) {
-			return store.RotateInOneStatement(s, first.Hash, nextToken(sess, "e"), time.Now().Add(2*time.Hour))
-		},
-		"unknown": func() (*models.User, error) {
-			return store.RotateInOneStatement(s, hash("never issued"), nextToken(sess, "n"), time.Now())
-		},
+	_, err := s.RotateRefreshToken(ctx, first.Hash, nextToken(sess, "expired"), time.Now().Add(2*time.Hour))
+	wantCode(t, err, models.EUNAUTHORIZED)
+	got, err := s.RotateRefreshToken(ctx, first.Hash, nextToken(sess, "2"), time.Now())
+	if err != nil {
+		t.Fatalf("good token after a refusal: got %v, want it unspent", err)
 	}
-	for name, try := range declined {
-		if got, err := try(); got != nil || err != nil {
-			t.Fatalf("%s: got %+v, %v; want no row and no error", name, got, err)
-		}
-	}
-	second := nextToken(sess, "2")
-	got, err := store.RotateInOneStatement(s, first.Hash, second, time.Now())
-	if err != nil || got == nil || got.ID != u.ID || got.TokenEpoch != u.TokenEpoch || got.Role != u.Role {
-		t.Fatalf("good token: got %+v, %v; want user %d", got, err, u.ID)
-	}
-	// Spent: declined now, and its successor is stored and good.
-	if got, err := store.RotateInOneStatement(s, first.Hash, nextToken(sess, "3"), time.Now()); got != nil || err != nil {
-		t.Fatalf("spent token: got %+v, %v; want no row", got, err)
-	}
-	if got, err := store.RotateInOneStatement(s, second.Hash, nextToken(sess, "4"), time.Now()); err != nil || got == nil {
-		t.Fatalf("successor: got %+v, %v; want it stored and good", got, err)
-	}
-	// A revoked session and an inactive user are declined too.
-	sess2, tok2 := session(t, s, u)
-	if err := s.EndSession(ctx, tok2.Hash, time.Now()); err != nil {
+	want, err := s.UserByID(ctx, u.ID)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if got, err := store.RotateInOneStatement(s, tok2.Hash, nextToken(sess2, "r"), time.Now()); got != nil || err != nil {
-		t.Fatalf("revoked session: got %+v, %v; want no row", got, err)
-	}
-	sess3, tok3 := session(t, s, u)
-	inactive := false
-	if _, err := s.UpdateUser(ctx, u.ID, models.UserPatch{IsActive: &inactive}, models.AdminGuard{}, nil); err != nil {
-		t.Fatal(err)
-	}
-	if got, err := store.RotateInOneStatement(s, tok3.Hash, nextToken(sess3, "i"), time.Now()); got != nil || err != nil {
-		t.Fatalf("inactive user: got %+v, %v; want no row", got, err)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("rotation's user: got %+v, want %+v", got, want)
 	}
 }
 

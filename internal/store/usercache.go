@@ -163,11 +163,8 @@ func (s *Store) UserCacheLive() bool { return s.users.isLive() }
 // PostgreSQL delivers the notifications when tx commits, and not at all
 // if it rolls back.
 func (s *Store) notifyUsers(tx *gorm.DB, ids ...int64) error {
-	if s.dialect != Postgres {
-		return nil
-	}
 	for _, id := range ids {
-		if err := tx.Exec("SELECT pg_notify(?, ?)", UserChannel, strconv.FormatInt(id, 10)).Error; err != nil {
+		if err := s.dialect.notify(tx, UserChannel, strconv.FormatInt(id, 10)); err != nil {
 			return err
 		}
 	}
@@ -186,7 +183,7 @@ const userListenRetryMax = 10 * time.Second
 // onError with each failure. On SQLite it returns at once: one process
 // owns the file, its writes invalidate directly.
 func (s *Store) FollowUserChanges(ctx context.Context, appName string, onError func(err error, retry time.Duration)) {
-	if s.dialect != Postgres {
+	if !s.dialect.notifies() {
 		return
 	}
 	connect := func(ctx context.Context) (*Listener, error) { return s.listen(ctx, appName, UserChannel) }

@@ -221,15 +221,7 @@ func pollUntil(t *testing.T, within time.Duration, what string, cond func() bool
 // cached reads within a second, through the notification in A's
 // transaction; and while B's listener is down, B reads the database.
 func TestUserCacheAcrossReplicas(t *testing.T) {
-	var target dbtest.Target
-	for _, tg := range dbtest.Targets(t) {
-		if tg.Name == "postgres" {
-			target = tg
-		}
-	}
-	if target.URL == "" {
-		t.Skipf("PostgreSQL only; set %s", dbtest.EnvURL)
-	}
+	target := dbtest.Postgres(t)
 	a := openCached(t, target.URL, store.Options{})
 	if err := a.Migrate(ctx); err != nil {
 		t.Fatal(err)

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/gorm"
 
 	"github.com/rolegate/rolegate/internal/account"
@@ -82,51 +81,49 @@ func (s *Store) CreateUser(ctx context.Context, u *models.User) (*models.User, e
 	return row.model(), nil
 }
 
-// UserByID returns the user with id, or ENOTFOUND.
-func (s *Store) UserByID(ctx context.Context, id int64) (*models.User, error) {
-	if s.dialect == Postgres {
-		return s.userByIDSQL(ctx, id)
-	}
-	db, cancel := s.conn(ctx)
-	defer cancel()
-	var row userRow
-	if err := db.Where("id = ?", id).Take(&row).Error; err != nil {
-		return nil, dbError(err)
-	}
-	return row.model(), nil
-}
+// userColumns are the users table's columns that models.User holds, in
+// scanUser's order.
+const userColumns = `id, username, username_key, email, first_name, last_name, role,
+	is_active, password_hash, token_epoch, account_key, date_joined, last_login`
 
-// userByIDSQL is UserByID in plain database/sql, without GORM's statement
-// building and reflection: it runs on every authenticated request (a
-// profile of GET /me/ put GORM at about 6% of the CPU). pgx caches the
-// prepared statement per connection.
-func (s *Store) userByIDSQL(ctx context.Context, id int64) (*models.User, error) {
-	ctx, cancel := s.bound(ctx)
-	defer cancel()
-	sqlDB, err := s.db.DB()
-	if err != nil {
-		return nil, models.Unavailable(err)
-	}
-	r, err := scanUserRow(sqlDB.QueryRowContext(ctx, `SELECT id, username, username_key, email, first_name, last_name, role,
-		is_active, password_hash, token_epoch, account_key, date_joined, last_login FROM users WHERE id = $1`, id))
+// selectUsers reads whole users; a WHERE clause follows.
+const selectUsers = `SELECT ` + userColumns + ` FROM users`
+
+// scanUser scans a row of userColumns. No row is gorm.ErrRecordNotFound,
+// as from GORM.
+func scanUser(row interface{ Scan(...any) error }) (*models.User, error) {
+	var r userRow
+	err := row.Scan(&r.ID, &r.Username, &r.UsernameKey, &r.Email, &r.FirstName, &r.LastName, &r.Role,
+		&r.IsActive, &r.PasswordHash, &r.TokenEpoch, &r.AccountKey, &r.DateJoined, &r.LastLogin)
 	if errors.Is(err, sql.ErrNoRows) {
-		err = gorm.ErrRecordNotFound
+		return nil, gorm.ErrRecordNotFound
 	}
 	if err != nil {
-		return nil, dbError(err)
+		return nil, err
 	}
 	return r.model(), nil
 }
 
-// scanUserRow scans a row whose columns are the users table's in
-// userRow's order: id, username, username_key, email, first_name,
-// last_name, role, is_active, password_hash, token_epoch, account_key,
-// date_joined, last_login.
-func scanUserRow(row *sql.Row) (userRow, error) {
-	var r userRow
-	err := row.Scan(&r.ID, &r.Username, &r.UsernameKey, &r.Email, &r.FirstName, &r.LastName, &r.Role,
-		&r.IsActive, &r.PasswordHash, &r.TokenEpoch, &r.AccountKey, &r.DateJoined, &r.LastLogin)
-	return r, err
+// queryUser runs a query of selectUsers on pool: GORM's connection pool
+// (s.db.ConnPool) or a GORM transaction's (see txUser). It skips GORM's
+// statement building and reflective scan: UserByID runs on every
+// authenticated request that misses the user cache, and a profile of
+// GET /me/ once put GORM at about 6% of the CPU.
+func queryUser(ctx context.Context, pool gorm.ConnPool, query string, args ...any) (*models.User, error) {
+	return scanUser(pool.QueryRowContext(ctx, query, args...))
+}
+
+// txUser is queryUser in the transaction tx.
+func txUser(tx *gorm.DB, query string, args ...any) (*models.User, error) {
+	return queryUser(tx.Statement.Context, tx.Statement.ConnPool, query, args...)
+}
+
+// UserByID returns the user with id, or ENOTFOUND.
+func (s *Store) UserByID(ctx context.Context, id int64) (*models.User, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	u, err := queryUser(ctx, s.db.ConnPool, selectUsers+` WHERE id = $1`, id)
+	return u, dbError(err)
 }
 
 // newAccountKey returns a new random account key: 130 bits, in base32.
@@ -139,13 +136,10 @@ func (s *Store) UserByUsername(ctx context.Context, username string) (*models.Us
 	if matchesNothing(username) {
 		return nil, dbError(gorm.ErrRecordNotFound)
 	}
-	db, cancel := s.conn(ctx)
+	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	var row userRow
-	if err := db.Where("username_skeleton = ?", skeletonKey(username)).Take(&row).Error; err != nil {
-		return nil, dbError(err)
-	}
-	return row.model(), nil
+	u, err := queryUser(ctx, s.db.ConnPool, selectUsers+` WHERE username_skeleton = $1`, skeletonKey(username))
+	return u, dbError(err)
 }
 
 // matchesNothing reports whether a lookup or filter value holds a NUL
@@ -165,46 +159,44 @@ func (s *Store) ListUsers(ctx context.Context, f models.UserFilter) ([]*models.U
 	if matchesNothing(f.Search) || f.Role != nil && matchesNothing(*f.Role) {
 		return []*models.User{}, nil
 	}
-	if s.dialect == Postgres {
-		return s.listUsersSQL(ctx, f)
-	}
-	db, cancel := s.conn(ctx)
+	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	q := db.Model(&userRow{}).Omit("password_hash", "account_key").Where("id > ?", f.AfterID)
-	if f.Role != nil {
-		q = q.Where("role = ?", *f.Role)
-	}
-	if f.IsActive != nil {
-		q = q.Where("is_active = ?", *f.IsActive)
-	}
-	if f.Search != "" {
-		pattern := searchPattern(f.Search)
-		q = q.Where(`(username_key LIKE ? ESCAPE '\' OR LOWER(email) LIKE ? ESCAPE '\')`, pattern, pattern)
-	}
-	var rows []userRow
-	if err := q.Order("id").Limit(f.Limit).Find(&rows).Error; err != nil {
+	query, args := listUsersQuery(f)
+	// One backing array for the page, scanned into plain fields: a profile
+	// of GET /v1/users?limit=100 once put GORM's reflective scan at 34% of
+	// the CPU.
+	backing := make([]models.User, 0, min(f.Limit, 1000))
+	// Scanned into once per page, not per row: a scan target escapes.
+	var u models.User
+	var lastLogin sql.NullTime
+	err := s.dialect.query(ctx, s.pool, stmt{sql: query, args: args, read: func(r rows) error {
+		u.LastLogin = nil
+		if err := r.Scan(&u.ID, &u.Username, &u.Email, &u.FirstName, &u.LastName, &u.Role, &u.IsActive,
+			&u.TokenEpoch, &u.DateJoined, &lastLogin); err != nil {
+			return err
+		}
+		u.DateJoined = u.DateJoined.UTC()
+		if lastLogin.Valid {
+			t := lastLogin.Time.UTC()
+			u.LastLogin = &t
+		}
+		backing = append(backing, u)
+		return nil
+	}})
+	if err != nil {
 		return nil, dbError(err)
 	}
-	out := make([]*models.User, len(rows))
-	for i := range rows {
-		out[i] = rows[i].model()
+	out := make([]*models.User, len(backing))
+	for i := range backing {
+		out[i] = &backing[i]
 	}
 	return out, nil
 }
 
-// listUsersSQL is ListUsers in plain SQL on pgx's own interface: a profile
-// of GET /v1/users?limit=100 on PostgreSQL put GORM's reflective scan at
-// 34% of the CPU, and database/sql's per-value conversion was still 9%
-// once GORM was gone. It builds the same WHERE clause as the GORM query,
-// with PostgreSQL's numbered parameters, and fills one backing array of
-// users.
-func (s *Store) listUsersSQL(ctx context.Context, f models.UserFilter) ([]*models.User, error) {
-	ctx, cancel := s.bound(ctx)
-	defer cancel()
-	sqlDB, err := s.db.DB()
-	if err != nil {
-		return nil, models.Unavailable(err)
-	}
+// listUsersQuery is ListUsers' query: the columns a listing shows (no
+// password hash, no account key) of the users matching f, with their
+// parameters.
+func listUsersQuery(f models.UserFilter) (string, []any) {
 	var q strings.Builder
 	args := []any{f.AfterID}
 	q.WriteString(`SELECT id, username, email, first_name, last_name, role, is_active, token_epoch,
@@ -224,42 +216,7 @@ func (s *Store) listUsersSQL(ctx context.Context, f models.UserFilter) ([]*model
 	}
 	args = append(args, f.Limit)
 	fmt.Fprintf(&q, " ORDER BY id LIMIT $%d", len(args))
-	conn, err := sqlDB.Conn(ctx)
-	if err != nil {
-		return nil, dbError(err)
-	}
-	defer conn.Close()
-	var backing []models.User
-	err = conn.Raw(func(dc any) error {
-		rows, err := dc.(*stdlib.Conn).Conn().Query(ctx, q.String(), args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		backing = make([]models.User, 0, min(f.Limit, 1000))
-		for rows.Next() {
-			var u models.User
-			if err := rows.Scan(&u.ID, &u.Username, &u.Email, &u.FirstName, &u.LastName, &u.Role, &u.IsActive,
-				&u.TokenEpoch, &u.DateJoined, &u.LastLogin); err != nil {
-				return err
-			}
-			u.DateJoined = u.DateJoined.UTC()
-			if u.LastLogin != nil {
-				t := u.LastLogin.UTC()
-				u.LastLogin = &t
-			}
-			backing = append(backing, u)
-		}
-		return rows.Err()
-	})
-	if err != nil {
-		return nil, dbError(err)
-	}
-	out := make([]*models.User, len(backing))
-	for i := range backing {
-		out[i] = &backing[i]
-	}
-	return out, nil
+	return q.String(), args
 }
 
 // searchPattern is the LIKE pattern for a search: the normalized, lowered
@@ -290,7 +247,8 @@ func (s *Store) RecordLogin(ctx context.Context, verified *models.User, at time.
 	if newHash != "" {
 		cols["password_hash"] = newHash
 	}
-	return dbError(s.write(ctx, func(tx *gorm.DB) error {
+	// A transaction, so that the notification goes out with the commit.
+	return dbError(s.tx(ctx, func(tx *gorm.DB) error {
 		res := tx.Model(&userRow{}).Where("id = ? AND password_hash = ? AND token_epoch = ?",
 			verified.ID, verified.PasswordHash, verified.TokenEpoch).Updates(cols)
 		if res.Error != nil {
@@ -316,18 +274,6 @@ func missingOrChanged(tx *gorm.DB, id int64) error {
 	return errChangedSinceVerified
 }
 
-// write runs fn, a write that may announce itself with notifyUsers: in a
-// transaction on PostgreSQL, so the notification goes out with the
-// commit; directly on SQLite, which has no notifications.
-func (s *Store) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	if s.dialect == Postgres {
-		return s.tx(ctx, fn)
-	}
-	db, cancel := s.conn(ctx)
-	defer cancel()
-	return fn(db)
-}
-
 // UpdateUser applies patch to user id and returns the user before and
 // after, both as the write's transaction saw them. check, unless nil,
 // decides on the user's row as locked, before anything is written; an
@@ -348,7 +294,7 @@ func (s *Store) UpdateUser(ctx context.Context, id int64, patch models.UserPatch
 				return err
 			}
 		}
-		before, err := lockUser(tx, id)
+		before, err := s.lockUser(tx, id)
 		if err != nil {
 			return err
 		}
@@ -357,14 +303,14 @@ func (s *Store) UpdateUser(ctx context.Context, id int64, patch models.UserPatch
 				return checkErr
 			}
 		}
-		after := *before
-		patch.Apply(&after)
-		if guard.Protects(before) && !guard.Protects(&after) {
+		after := copyUser(before)
+		patch.Apply(after)
+		if guard.Protects(before) && !guard.Protects(after) {
 			if err := ensureAnotherAdmin(tx, guard, id); err != nil {
 				return err
 			}
 		}
-		cols := changedColumns(before, &after)
+		cols := changedColumns(before, after)
 		if patch.EndsSessions(before) {
 			cols["token_epoch"] = gorm.Expr("token_epoch + 1")
 			if err := revokeUserSessions(tx, id, "user_changed"); err != nil {
@@ -379,11 +325,11 @@ func (s *Store) UpdateUser(ctx context.Context, id int64, patch models.UserPatch
 				return err
 			}
 		}
-		var row userRow
-		if err := tx.Where("id = ?", id).Take(&row).Error; err != nil {
+		after, err = txUser(tx, selectUsers+` WHERE id = $1`, id)
+		if err != nil {
 			return err
 		}
-		change = models.UserChange{Before: before, After: row.model()}
+		change = models.UserChange{Before: before, After: after}
 		return s.notifyUsers(tx, id)
 	})
 	if checkErr != nil {
@@ -407,7 +353,7 @@ func (s *Store) DeleteUser(ctx context.Context, id int64, guard models.AdminGuar
 		if err := s.lockAdmins(tx); err != nil {
 			return err
 		}
-		u, err := lockUser(tx, id)
+		u, err := s.lockUser(tx, id)
 		if err != nil {
 			return err
 		}
@@ -429,21 +375,13 @@ func (s *Store) DeleteUser(ctx context.Context, id int64, guard models.AdminGuar
 // lockAdmins serializes every change that can remove an administrator, so
 // that two admins removing each other at once cannot both succeed. On
 // SQLite every write transaction is already serialized.
-func (s *Store) lockAdmins(tx *gorm.DB) error {
-	if s.dialect != Postgres {
-		return nil
-	}
-	return tx.Exec("SELECT pg_advisory_xact_lock(?)", adminLockID).Error
-}
+func (s *Store) lockAdmins(tx *gorm.DB) error { return s.dialect.lock(tx, adminLockID) }
 
 const adminLockID = 0x726f6c6561646d6e // "roleadmn"
 
-func lockUser(tx *gorm.DB, id int64) (*models.User, error) {
-	var row userRow
-	if err := tx.Clauses(forUpdate).Where("id = ?", id).Take(&row).Error; err != nil {
-		return nil, err
-	}
-	return row.model(), nil
+// lockUser reads user id and locks its row until tx ends.
+func (s *Store) lockUser(tx *gorm.DB, id int64) (*models.User, error) {
+	return txUser(tx, selectUsers+` WHERE id = $1`+s.dialect.forUpdate, id)
 }
 
 func ensureAnotherAdmin(tx *gorm.DB, guard models.AdminGuard, except int64) error {

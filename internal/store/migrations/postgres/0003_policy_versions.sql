@@ -1,3 +1,4 @@
+-- +goose Up
 -- Published policies, for ROLEGATE_POLICY_SOURCE=database. Rows are never
 -- changed: the highest id is the policy in force, and a rollback inserts
 -- an older row's text again, so the table is also the history.
@@ -16,3 +17,6 @@ CREATE TABLE policy_versions (
 );
 -- "rolegate policy rollback" finds a version by a prefix of its hash.
 CREATE INDEX policy_versions_version ON policy_versions (version text_pattern_ops);
+
+-- +goose Down
+DROP TABLE policy_versions;

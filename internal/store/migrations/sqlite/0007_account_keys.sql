@@ -1,3 +1,4 @@
+-- +goose Up
 -- Every token names the account it was issued for by account_key, a random
 -- value set when the row is created or imported, so that a row created
 -- again under a deleted user's id never accepts that user's tokens.
@@ -22,3 +23,9 @@ CREATE TABLE deleted_user_ids (
 -- tokens belong to end here, marked so that the down migration can
 -- reopen them for the previous binary.
 UPDATE sessions SET revoked_at = strftime('%Y-%m-%d %H:%M:%f+00:00', 'now'), revoke_reason = 'upgrade_0007' WHERE revoked_at IS NULL;
+
+-- +goose Down
+UPDATE sessions SET revoked_at = NULL, revoke_reason = '' WHERE revoke_reason = 'upgrade_0007';
+DROP TABLE deleted_user_ids;
+DROP TRIGGER users_account_key;
+ALTER TABLE users DROP COLUMN account_key;

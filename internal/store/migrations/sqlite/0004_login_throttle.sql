@@ -1,3 +1,4 @@
+-- +goose Up
 -- Counters of failed logins and of signups, per account and per client
 -- address, shared by every replica. Times are Unix milliseconds, so that
 -- one UPSERT can do the window's arithmetic the same way on both
@@ -18,3 +19,6 @@ CREATE TABLE login_throttle (
 );
 -- The purge deletes rows whose window and lockout are over.
 CREATE INDEX login_throttle_window_start ON login_throttle (window_start_ms);
+
+-- +goose Down
+DROP TABLE login_throttle;

@@ -1,3 +1,4 @@
+-- +goose Up
 -- The tenant layer (seed 003): tenants, who belongs to each and with which
 -- tenant role, invitations to join one, Django-style groups, and
 -- break-glass grants that let support staff into one tenant for a while.
@@ -77,3 +78,12 @@ CREATE INDEX break_glass_grants_user_tenant ON break_glass_grants (user_id, tena
 -- their tenant's trail (GET /v1/tenants/{slug}/audit).
 ALTER TABLE audit_events ADD COLUMN tenant_id BIGINT;
 CREATE INDEX audit_events_tenant_at_id ON audit_events (tenant_id, at, id);
+
+-- +goose Down
+DROP INDEX audit_events_tenant_at_id;
+ALTER TABLE audit_events DROP COLUMN tenant_id;
+DROP TABLE break_glass_grants;
+DROP TABLE user_groups;
+DROP TABLE tenant_invitations;
+DROP TABLE tenant_members;
+DROP TABLE tenants;

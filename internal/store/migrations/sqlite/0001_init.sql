@@ -1,3 +1,4 @@
+-- +goose Up
 -- Accounts, login sessions and their refresh tokens.
 CREATE TABLE users (
     -- AUTOINCREMENT: a deleted user's id is never given to a new user, so
@@ -39,3 +40,8 @@ CREATE TABLE refresh_tokens (
 );
 CREATE INDEX refresh_tokens_session_id ON refresh_tokens (session_id);
 CREATE INDEX refresh_tokens_expires_at ON refresh_tokens (expires_at);
+
+-- +goose Down
+DROP TABLE refresh_tokens;
+DROP TABLE sessions;
+DROP TABLE users;
