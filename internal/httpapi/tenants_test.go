@@ -9,7 +9,7 @@ import (
 	"sync"
 	"testing"
 
-	_ "github.com/glebarez/go-sqlite" // the "sqlite" database/sql driver
+	_ "github.com/glebarez/go-sqlite"  // the "sqlite" database/sql driver
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 
 	"github.com/rolegate/rolegate/models"
