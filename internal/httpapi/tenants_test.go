@@ -599,3 +599,42 @@ func (e *env) rawExec(t *testing.T, stmt string) {
 		t.Fatal(err)
 	}
 }
+
+// TestSeedGuest checks seed 003's guest exactly as written: a regular
+// user (no console) who is admin of the guest tenant only, with full CRUD
+// on its records, 404 in every other tenant and 403 on anything
+// system-level.
+func TestSeedGuest(t *testing.T) {
+	forEach(t, func(t *testing.T, e *env) {
+		operator := e.newUser(t, roleAdmin)
+		guestSlug := unique("guest-")
+		wantStatus(t, e.do(t, http.MethodPost, "/v1/tenants", operator.Access, obj{"slug": guestSlug, "name": "Guest"}), http.StatusCreated)
+		guest := e.newUser(t, roleUser)
+		guestTenant := &tenant{Slug: guestSlug}
+		e.addMember(t, guestTenant, operator, guest, "admin")
+		tn, err := e.srv.Store.TenantByRef(t.Context(), guestSlug)
+		if err != nil {
+			t.Fatal(err)
+		}
+		guestTenant.ID = tn.ID
+		for _, resource := range []string{"customers", "suppliers", "contacts", "sales_orders"} {
+			for _, action := range []string{models.ActionList, models.ActionRead, models.ActionCreate, models.ActionUpdate, models.ActionDelete} {
+				if d := e.decideIn(t, guestTenant, guest, resource, operator.ID, action); !d.Allowed || d.Via != models.ViaMembership {
+					t.Errorf("guest %s %s in the guest tenant: got %v via %q, want allowed via membership", action, resource, d.Allowed, d.Via)
+				}
+			}
+		}
+		wantStatus(t, e.do(t, http.MethodGet, "/v1/tenants/"+guestSlug, guest.Access, nil), http.StatusOK)
+		other := e.newTenant(t)
+		for _, rt := range tenantRoutes(other.Slug, other.Members["user"].ID) {
+			wantStatus(t, e.do(t, rt.method, rt.path, guest.Access, rt.body), http.StatusNotFound)
+		}
+		if d := e.decideIn(t, other, guest, "customers", 0, models.ActionRead); d.Allowed {
+			t.Errorf("guest reading customers in another tenant: got allowed via %s", d.Via)
+		}
+		for _, path := range []string{"/admin-area/", "/staff-area/", "/v1/users", "/v1/audit", "/v1/policy", "/v1/tenants?all=true"} {
+			wantForbidden(t, e.do(t, http.MethodGet, path, guest.Access, nil))
+		}
+		wantForbidden(t, e.do(t, http.MethodPost, "/v1/policy/reload", guest.Access, nil))
+	})
+}
