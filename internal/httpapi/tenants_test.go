@@ -15,10 +15,8 @@ import (
 	"github.com/rolegate/rolegate/models"
 )
 
-// The tenant roles of the shipped policy, and a caller with none.
+// The tenant roles of the shipped policy.
 var tenantRoles = []string{"owner", "admin", "manager", "user", "readonly"}
-
-const noMembership = "none"
 
 // grantable is the table: which tenant roles each may invite,
 // add, change or remove.

@@ -39,6 +39,7 @@ var tenantSuite = map[string]func(*testing.T, *store.Store){
 	"Invitations":                 testInvitations,
 	"InvitationRefusals":          testInvitationRefusals,
 	"AuditCarriesTenant":          testAuditCarriesTenant,
+	"AccessIsCachedAndDropped":    testTenantAccessCache,
 }
 
 var ownerGuard = models.TenantGuard{Roles: []string{"owner"}}
@@ -524,4 +525,60 @@ func testAuditCarriesTenant(t *testing.T, s *store.Store) {
 	if err != nil || len(got) != 1 || got[0].TenantID != tn.ID || got[0].Action != "tenant.update" {
 		t.Fatalf("tenant's trail: got %+v, %v", got, err)
 	}
+}
+
+// testTenantAccessCache checks that TenantAccess serves from the user
+// cache, and that every membership or tenant change drops what it served.
+func testTenantAccessCache(t *testing.T, s *store.Store) {
+	store.ForceUserCacheLive(s)
+	owner, u := newUser(t, s, "user"), newUser(t, s, "user")
+	tn := newTenant(t, s, owner)
+	putMember(t, s, tn, u, "user")
+	if _, err := s.CurrentUser(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	access := func() (*models.Tenant, models.TenantContext) {
+		t.Helper()
+		got, standing, err := s.TenantAccess(ctx, tn.Slug, u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got, standing
+	}
+	if got, standing := access(); got.ID != tn.ID || standing.Role != "user" || standing.TenantID != tn.ID {
+		t.Fatalf("first read: got %+v, %+v", got, standing)
+	}
+	// A write behind the store's back is not seen: the answer is cached.
+	if err := s.Exec(ctx, "UPDATE tenant_members SET role = 'readonly' WHERE tenant_id = ? AND user_id = ?", tn.ID, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, standing := access(); standing.Role != "user" {
+		t.Fatalf("cached read: got role %q, want the cached user", standing.Role)
+	}
+	if _, err := s.PutMember(ctx, tn.ID, u.ID, models.MemberPatch{Role: strp("manager")}, ownerGuard, nil); err != nil {
+		t.Fatal(err)
+	}
+	s.CurrentUser(ctx, u.ID)
+	if _, standing := access(); standing.Role != "manager" {
+		t.Errorf("after a membership change: got role %q, want manager", standing.Role)
+	}
+	if _, err := s.UpdateTenant(ctx, tn.ID, models.TenantPatch{IsActive: boolp(false)}); err != nil {
+		t.Fatal(err)
+	}
+	s.CurrentUser(ctx, u.ID)
+	if got, _ := access(); got.IsActive {
+		t.Error("after deactivating the tenant: got it active")
+	}
+	if _, err := s.RemoveMember(ctx, tn.ID, u.ID, ownerGuard, nil); err != nil {
+		t.Fatal(err)
+	}
+	s.CurrentUser(ctx, u.ID)
+	if _, standing := access(); standing.Role != "" {
+		t.Errorf("after removal: got role %q, want none", standing.Role)
+	}
+	if _, err := s.DeleteTenant(ctx, tn.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := s.TenantAccess(ctx, tn.Slug, u.ID)
+	wantCode(t, err, models.ENOTFOUND)
 }
