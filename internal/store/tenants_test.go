@@ -1,6 +1,8 @@
 package store_test
 
 import (
+	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -581,4 +583,58 @@ func testTenantAccessCache(t *testing.T, s *store.Store) {
 	}
 	_, _, err := s.TenantAccess(ctx, tn.Slug, u.ID)
 	wantCode(t, err, models.ENOTFOUND)
+}
+
+// TestTenantAccessAcrossReplicas: two replicas on one PostgreSQL
+// database. A membership change or a tenant change made through A shows
+// in B's cached TenantAccess within a second.
+func TestTenantAccessAcrossReplicas(t *testing.T) {
+	var target dbtest.Target
+	for _, tg := range dbtest.Targets(t) {
+		if tg.Name == "postgres" {
+			target = tg
+		}
+	}
+	if target.URL == "" {
+		t.Skipf("PostgreSQL only; set %s", dbtest.EnvURL)
+	}
+	a := openCached(t, target.URL, store.Options{})
+	if err := a.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	b := openCached(t, target.URL, store.Options{})
+	followCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		b.FollowUserChanges(followCtx, "rolegate-test-tenants-"+strings.ToLower(rand.Text()[:8]), nil)
+	}()
+	t.Cleanup(func() { stop(); <-done })
+	pollUntil(t, 5*time.Second, "B's listener connecting", b.UserCacheLive)
+
+	owner, u := newUser(t, a, "user"), newUser(t, a, "user")
+	tn := newTenant(t, a, owner)
+	putMember(t, a, tn, u, "user")
+	seenBy := func(want func(*models.Tenant, models.TenantContext) bool, what string) {
+		t.Helper()
+		pollUntil(t, time.Second, what, func() bool {
+			if _, err := b.CurrentUser(ctx, u.ID); err != nil {
+				t.Fatal(err)
+			}
+			got, standing, err := b.TenantAccess(ctx, tn.Slug, u.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return want(got, standing)
+		})
+	}
+	seenBy(func(_ *models.Tenant, s models.TenantContext) bool { return s.Role == "user" }, "B reading the membership")
+	if _, err := a.PutMember(ctx, tn.ID, u.ID, models.MemberPatch{Role: strp("admin")}, ownerGuard, nil); err != nil {
+		t.Fatal(err)
+	}
+	seenBy(func(_ *models.Tenant, s models.TenantContext) bool { return s.Role == "admin" }, "B seeing the role change")
+	if _, err := a.UpdateTenant(ctx, tn.ID, models.TenantPatch{IsActive: boolp(false)}); err != nil {
+		t.Fatal(err)
+	}
+	seenBy(func(got *models.Tenant, _ models.TenantContext) bool { return !got.IsActive }, "B seeing the tenant deactivated")
 }
