@@ -472,6 +472,15 @@ func TestInvitations(t *testing.T) {
 		if m := e.membership(t, tn, other.ID); m.UserID != 0 {
 			t.Errorf("after refused acceptances: got membership %+v, want none", m)
 		}
+		// Each invitation is in the tenant's trail, and no token anywhere in it.
+		for action, n := range map[string]int{models.AuditInvitationCreate: 3, models.AuditInvitationAccept: 1, models.AuditInvitationRevoke: 1} {
+			e.waitAudit(t, models.AuditFilter{TenantID: tn.ID, Action: action, Limit: 100}, n)
+		}
+		for _, row := range e.rawStrings(t, "SELECT detail FROM audit_events") {
+			if strings.Contains(row, inv.Token) {
+				t.Fatalf("a token is in the audit trail: %s", row)
+			}
+		}
 		// Bad input.
 		wantFieldError(t, e.do(t, http.MethodPost, base+"/invitations", manager.Access, obj{"email": "not-an-email", "role": "user"}), "email")
 		wantFieldError(t, e.do(t, http.MethodPost, base+"/invitations", manager.Access, obj{"email": "a@b.example", "role": "billing"}), "role")
