@@ -160,15 +160,10 @@ func (s *Store) AcceptInvitation(ctx context.Context, token string, u *models.Us
 	var change models.MemberChange
 	defer s.users.invalidate(u.ID)
 	err := s.tx(ctx, func(tx *gorm.DB) error {
-		var rows []invitationRow
-		if err := tx.Clauses(forUpdate).Where("token_hash = ?", invitationTokenHash(token)).Limit(1).Find(&rows).Error; err != nil {
+		var err error
+		if inv, err = lockInvitation(tx, token, u); err != nil {
 			return err
 		}
-		now := time.Now()
-		if len(rows) == 0 || !rows[0].model().Pending(now) || !strings.EqualFold(rows[0].Email, u.Email) {
-			return errNoInvitation
-		}
-		inv = rows[0].model()
 		before, err := lockMember(tx, inv.TenantID, u.ID)
 		if err != nil {
 			return err
@@ -185,7 +180,7 @@ func (s *Store) AcceptInvitation(ctx context.Context, token string, u *models.Us
 			return err
 		}
 		if err := tx.Model(&invitationRow{}).Where("id = ?", inv.ID).
-			Updates(map[string]any{"accepted_at": timestamp(now), "accepted_by": u.ID}).Error; err != nil {
+			Updates(map[string]any{"accepted_at": timestamp(time.Now()), "accepted_by": u.ID}).Error; err != nil {
 			return err
 		}
 		change = models.MemberChange{Before: before, After: after}
@@ -195,4 +190,34 @@ func (s *Store) AcceptInvitation(ctx context.Context, token string, u *models.Us
 		return nil, models.MemberChange{}, dbError(err)
 	}
 	return inv, change, nil
+}
+
+// lockInvitation returns the invitation whose token is token if u can
+// accept it, locked with its tenant: the tenant's row first, as every
+// membership write takes it, so that an acceptance and a deletion of the
+// tenant never wait for each other's locks. Returns errNoInvitation for
+// any invitation u cannot accept.
+func lockInvitation(tx *gorm.DB, token string, u *models.User) (*models.Invitation, error) {
+	var rows []invitationRow
+	if err := tx.Where("token_hash = ?", invitationTokenHash(token)).Limit(1).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 {
+		return nil, errNoInvitation
+	}
+	var row invitationRow
+	_, err := lockTenant(tx, rows[0].TenantID)
+	if err == nil {
+		err = tx.Clauses(forUpdate).Where("id = ?", rows[0].ID).Take(&row).Error
+	}
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, errNoInvitation // the tenant was deleted meanwhile
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !row.model().Pending(time.Now()) || !strings.EqualFold(row.Email, u.Email) {
+		return nil, errNoInvitation
+	}
+	return row.model(), nil
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -42,6 +43,7 @@ var tenantSuite = map[string]func(*testing.T, *store.Store){
 	"InvitationRefusals":          testInvitationRefusals,
 	"AuditCarriesTenant":          testAuditCarriesTenant,
 	"AccessIsCachedAndDropped":    testTenantAccessCache,
+	"InvitationRaces":             testInvitationRaces,
 }
 
 var ownerGuard = models.TenantGuard{Roles: []string{"owner"}}
@@ -637,4 +639,34 @@ func TestTenantAccessAcrossReplicas(t *testing.T) {
 		t.Fatal(err)
 	}
 	seenBy(func(got *models.Tenant, _ models.TenantContext) bool { return !got.IsActive }, "B seeing the tenant deactivated")
+}
+
+// testInvitationRaces: a token accepted twice at once works once, and an
+// acceptance racing the tenant's deletion either joins or finds nothing,
+// never failing on the other's locks. 20 rounds.
+func testInvitationRaces(t *testing.T, s *store.Store) {
+	for round := range 20 {
+		owner, u := newUser(t, s, "user"), newUser(t, s, "user")
+		tn := newTenant(t, s, owner)
+		inv := invite(t, s, tn, u.Email, "user", time.Hour)
+		errs := make([]error, 2)
+		var wg sync.WaitGroup
+		for i := range errs {
+			wg.Go(func() { _, _, errs[i] = s.AcceptInvitation(ctx, inv.Token, u) })
+		}
+		wg.Wait()
+		codes := []string{models.ErrorCode(errs[0]), models.ErrorCode(errs[1])}
+		slices.Sort(codes)
+		if codes[0] != "" || codes[1] != models.ENOTFOUND {
+			t.Fatalf("round %d: two acceptances: got %v, want one success and one not found", round, errs)
+		}
+		other := invite(t, s, tn, "x@example.com", "readonly", time.Hour)
+		stranger := newUser(t, s, "user") // x@example.com, like every test user
+		wg.Go(func() { _, _, errs[0] = s.AcceptInvitation(ctx, other.Token, stranger) })
+		wg.Go(func() { _, errs[1] = s.DeleteTenant(ctx, tn.ID) })
+		wg.Wait()
+		if c := models.ErrorCode(errs[0]); (c != "" && c != models.ENOTFOUND) || errs[1] != nil {
+			t.Fatalf("round %d: acceptance and deletion at once: got %v and %v", round, errs[0], errs[1])
+		}
+	}
 }
