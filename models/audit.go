@@ -47,6 +47,19 @@ const (
 	AuditKeyRotate = "key.rotate"
 	// AuditKeyRetire is a signing key removed by "rolegate keys retire".
 	AuditKeyRetire = "key.retire"
+
+	// The tenant layer's changes. Each event carries its tenant
+	// (AuditEvent.TenantID) and, in its detail, the values before and
+	// after the change.
+	AuditTenantCreate     = "tenant.create"
+	AuditTenantUpdate     = "tenant.update"
+	AuditTenantDelete     = "tenant.delete"
+	AuditMemberAdd        = "member.add"
+	AuditMemberUpdate     = "member.update" // a role or active-flag change
+	AuditMemberRemove     = "member.remove" // a member removed, or leaving
+	AuditInvitationCreate = "invitation.create"
+	AuditInvitationRevoke = "invitation.revoke"
+	AuditInvitationAccept = "invitation.accept"
 )
 
 // AuditActions lists every audit action, for validating filters.
@@ -55,6 +68,8 @@ var AuditActions = []string{
 	AuditUserCreate, AuditUserUpdate, AuditUserRoleChange, AuditUserDelete,
 	AuditUserPasswordReset, AuditUserPasswordChange, AuditPolicyReload, AuditRequestThrottled,
 	AuditKeyRotate, AuditKeyRetire,
+	AuditTenantCreate, AuditTenantUpdate, AuditTenantDelete, AuditMemberAdd, AuditMemberUpdate, AuditMemberRemove,
+	AuditInvitationCreate, AuditInvitationRevoke, AuditInvitationAccept,
 }
 
 // IsAuditAction reports whether action is one of AuditActions.
@@ -87,7 +102,10 @@ type AuditEvent struct {
 	Action    string
 	// Target names what was acted on, such as "users/7" or "policy".
 	Target string
-	Result string
+	// TenantID is the tenant the event is about, 0 for none: its owners
+	// read it in the tenant's own trail.
+	TenantID int64
+	Result   string
 	// Rule is the policy line that allowed the action, such as
 	// "admin, users, delete, any"; empty for a deny, where no rule matched,
 	// and for events that are not policy decisions.
@@ -114,6 +132,8 @@ type AuditFilter struct {
 	ActorID int64
 	// Action selects one action; "" selects all.
 	Action string
+	// TenantID selects the events about one tenant; 0 selects all.
+	TenantID int64
 	// Since and Until bound the events' times: Since <= At < Until. A zero
 	// time does not bound.
 	Since, Until time.Time

@@ -14,6 +14,7 @@ import (
 	"github.com/pressly/goose/v3/lock"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // Dialects.
@@ -114,6 +115,15 @@ func (d dialect) lock(tx *gorm.DB, key int64) error {
 		return nil
 	}
 	return tx.Exec(d.lockSQL, key).Error
+}
+
+// locked makes tx's next SELECT lock the rows it reads until the
+// transaction ends, where another writer could change them meanwhile.
+func (d dialect) locked(tx *gorm.DB) *gorm.DB {
+	if d.forUpdate == "" {
+		return tx
+	}
+	return tx.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate})
 }
 
 // notifies reports whether the database delivers notifications, so that
