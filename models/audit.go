@@ -47,6 +47,11 @@ const (
 	AuditKeyRotate = "key.rotate"
 	// AuditKeyRetire is a signing key removed by "rolegate keys retire".
 	AuditKeyRetire = "key.retire"
+	// AuditGroupMemberAdd is a user added to a group, with the group and
+	// the membership before (false) and after (true).
+	AuditGroupMemberAdd = "group.member_add"
+	// AuditGroupMemberRemove is a user removed from a group.
+	AuditGroupMemberRemove = "group.member_remove"
 )
 
 // AuditActions lists every audit action, for validating filters.
@@ -55,6 +60,7 @@ var AuditActions = []string{
 	AuditUserCreate, AuditUserUpdate, AuditUserRoleChange, AuditUserDelete,
 	AuditUserPasswordReset, AuditUserPasswordChange, AuditPolicyReload, AuditRequestThrottled,
 	AuditKeyRotate, AuditKeyRetire,
+	AuditGroupMemberAdd, AuditGroupMemberRemove,
 }
 
 // IsAuditAction reports whether action is one of AuditActions.
