@@ -241,5 +241,8 @@ func (h *handler) subjectByID(ctx context.Context, id int64) (models.Subject, er
 	if !u.IsActive {
 		return subject(nil), nil
 	}
+	if u.Groups, err = h.groups.UserGroups(ctx, id); err != nil {
+		return models.Subject{}, err
+	}
 	return subject(u), nil
 }

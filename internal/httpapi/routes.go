@@ -45,6 +45,20 @@ type UserStore interface {
 	Ping(ctx context.Context) error
 }
 
+// GroupStore keeps who is in which group; the policy says what each group
+// may do.
+type GroupStore interface {
+	// UserGroups returns a user's groups, sorted; nil for none.
+	UserGroups(ctx context.Context, userID int64) ([]string, error)
+	// AddUserToGroup reports whether the membership is new. Returns
+	// ENOTFOUND if there is no such user.
+	AddUserToGroup(ctx context.Context, userID int64, group string) (models.GroupMember, bool, error)
+	// RemoveUserFromGroup returns ENOTFOUND if the user is not in the group.
+	RemoveUserFromGroup(ctx context.Context, userID int64, group string) error
+	// GroupMembers returns a page of a group's members by user id.
+	GroupMembers(ctx context.Context, f models.GroupMemberFilter) ([]models.GroupMember, error)
+}
+
 // Authenticator is what the API needs from the auth service. Methods that
 // hash a password take the caller's client address, by which the hashing
 // slots are shared.
@@ -103,6 +117,7 @@ type AuditEvents interface {
 // Deps are the API's dependencies.
 type Deps struct {
 	Users    UserStore
+	Groups   GroupStore
 	Auth     Authenticator
 	Policies Policies
 	// Audit records events; nil records nothing.
@@ -150,6 +165,7 @@ type Throttle interface {
 
 type handler struct {
 	users       UserStore
+	groups      GroupStore
 	auth        Authenticator
 	policies    Policies
 	audit       AuditLog
@@ -173,7 +189,7 @@ func NewHandler(d Deps) http.Handler { return newEngine(d) }
 // newEngine builds the API; the tests read its route list.
 func newEngine(d Deps) *gin.Engine {
 	h := &handler{
-		users: d.Users, auth: d.Auth, policies: d.Policies, audit: d.Audit, auditEvents: d.AuditEvents,
+		users: d.Users, groups: d.Groups, auth: d.Auth, policies: d.Policies, audit: d.Audit, auditEvents: d.AuditEvents,
 		defaultRole: d.DefaultRole, log: d.Log, obs: d.Metrics, draining: d.Draining,
 		throttle: d.Throttle, cors: originSet(d.CORSOrigins), publicURL: strings.TrimSuffix(d.PublicURL, "/"),
 	}
@@ -264,6 +280,12 @@ func newEngine(d Deps) *gin.Engine {
 	route(http.MethodGet, []string{"/v1/authz/forward"}, h.forward)
 	r.Any(EnvoyPath+"/*path", h.handle(h.forward))
 	route(http.MethodGet, []string{"/v1/audit"}, user, h.listAudit)
+
+	route(http.MethodGet, []string{"/v1/groups"}, user, h.listGroups)
+	route(http.MethodGet, []string{"/v1/groups/:name/members"}, user, h.listGroupMembers)
+	groupMember := []string{"/v1/groups/:name/members/:user_id"}
+	route(http.MethodPut, groupMember, user, h.putGroupMember)
+	route(http.MethodDelete, groupMember, user, h.deleteGroupMember)
 
 	exact(http.MethodGet, "/openapi.json", h.openAPI)
 	route(http.MethodGet, []string{"/docs"}, h.docsPage)
