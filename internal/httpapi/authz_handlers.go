@@ -47,10 +47,12 @@ type question struct {
 }
 
 // checkResult is the policy's answer to one question: the rule that
-// allowed it, or no rule.
+// allowed it, or no rule, and the layer of the subject it allowed
+// (models.Decision.Via), absent on a deny.
 type checkResult struct {
 	Allowed bool     `json:"allowed"`
 	Rule    []string `json:"rule"`
+	Via     string   `json:"via,omitempty"`
 }
 
 // check answers whether a subject, the caller unless they name another,
@@ -70,7 +72,11 @@ func (h *handler) check(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, gin.H{"allowed": results[0].Allowed, "rule": results[0].Rule, "policy_version": pol.Version()})
+	answer := gin.H{"allowed": results[0].Allowed, "rule": results[0].Rule, "policy_version": pol.Version()}
+	if results[0].Via != "" {
+		answer["via"] = results[0].Via
+	}
+	c.JSON(http.StatusOK, answer)
 	return nil
 }
 
@@ -183,7 +189,7 @@ func (h *handler) answer(c *gin.Context, pol *authz.Policy, qs []question) ([]ch
 		if err != nil {
 			return nil, err
 		}
-		results[i] = checkResult{Allowed: d.Allowed, Rule: d.Rule}
+		results[i] = checkResult{Allowed: d.Allowed, Rule: d.Rule, Via: d.Via}
 		if results[i].Rule == nil {
 			results[i].Rule = []string{}
 		}
