@@ -52,6 +52,14 @@ const (
 	AuditGroupMemberAdd = "group.member_add"
 	// AuditGroupMemberRemove is a user removed from a group.
 	AuditGroupMemberRemove = "group.member_remove"
+	// AuditBreakGlassStart is a break-glass grant taken on a tenant, with
+	// its reason, mode and expiry, in the tenant's own trail.
+	AuditBreakGlassStart = "break_glass.start"
+	// AuditBreakGlassEnd is a break-glass grant ended early by its holder.
+	AuditBreakGlassEnd = "break_glass.end"
+	// AuditBreakGlassDecision is a question the decision API (check or
+	// forward) answered yes only through a break-glass grant.
+	AuditBreakGlassDecision = "break_glass.decision"
 )
 
 // AuditActions lists every audit action, for validating filters.
@@ -61,6 +69,7 @@ var AuditActions = []string{
 	AuditUserPasswordReset, AuditUserPasswordChange, AuditPolicyReload, AuditRequestThrottled,
 	AuditKeyRotate, AuditKeyRetire,
 	AuditGroupMemberAdd, AuditGroupMemberRemove,
+	AuditBreakGlassStart, AuditBreakGlassEnd, AuditBreakGlassDecision,
 }
 
 // IsAuditAction reports whether action is one of AuditActions.

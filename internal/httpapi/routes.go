@@ -59,6 +59,15 @@ type GroupStore interface {
 	GroupMembers(ctx context.Context, f models.GroupMemberFilter) ([]models.GroupMember, error)
 }
 
+// BreakGlassStore keeps break-glass grants.
+type BreakGlassStore interface {
+	// StartBreakGlass returns the new grant and the ones it replaced, or
+	// ENOTFOUND if the tenant or user is gone.
+	StartBreakGlass(ctx context.Context, tenantID, userID int64, req models.BreakGlassRequest) (*models.BreakGlassGrant, []*models.BreakGlassGrant, error)
+	// EndBreakGlass returns ENOTFOUND if the user holds no active grant.
+	EndBreakGlass(ctx context.Context, tenantID, userID, by int64) (*models.BreakGlassGrant, error)
+}
+
 // Authenticator is what the API needs from the auth service. Methods that
 // hash a password take the caller's client address, by which the hashing
 // slots are shared.
@@ -116,10 +125,13 @@ type AuditEvents interface {
 
 // Deps are the API's dependencies.
 type Deps struct {
-	Users    UserStore
-	Groups   GroupStore
-	Auth     Authenticator
-	Policies Policies
+	Users   UserStore
+	Groups  GroupStore
+	Tenants TenantStore
+	// BreakGlass serves /v1/tenants/{slug}/access.
+	BreakGlass BreakGlassStore
+	Auth       Authenticator
+	Policies   Policies
 	// Audit records events; nil records nothing.
 	Audit AuditLog
 	// AuditEvents serves GET /v1/audit; nil serves an empty trail.
@@ -166,6 +178,8 @@ type Throttle interface {
 type handler struct {
 	users       UserStore
 	groups      GroupStore
+	tenants     TenantStore
+	breakGlass  BreakGlassStore
 	auth        Authenticator
 	policies    Policies
 	audit       AuditLog
@@ -189,7 +203,7 @@ func NewHandler(d Deps) http.Handler { return newEngine(d) }
 // newEngine builds the API; the tests read its route list.
 func newEngine(d Deps) *gin.Engine {
 	h := &handler{
-		users: d.Users, groups: d.Groups, auth: d.Auth, policies: d.Policies, audit: d.Audit, auditEvents: d.AuditEvents,
+		users: d.Users, groups: d.Groups, tenants: d.Tenants, breakGlass: d.BreakGlass, auth: d.Auth, policies: d.Policies, audit: d.Audit, auditEvents: d.AuditEvents,
 		defaultRole: d.DefaultRole, log: d.Log, obs: d.Metrics, draining: d.Draining,
 		throttle: d.Throttle, cors: originSet(d.CORSOrigins), publicURL: strings.TrimSuffix(d.PublicURL, "/"),
 	}
@@ -286,6 +300,10 @@ func newEngine(d Deps) *gin.Engine {
 	groupMember := []string{"/v1/groups/:name/members/:user_id"}
 	route(http.MethodPut, groupMember, user, h.putGroupMember)
 	route(http.MethodDelete, groupMember, user, h.deleteGroupMember)
+
+	access := []string{"/v1/tenants/:tenant/access"}
+	route(http.MethodPost, access, user, h.startBreakGlass)
+	route(http.MethodDelete, access, user, h.endBreakGlass)
 
 	exact(http.MethodGet, "/openapi.json", h.openAPI)
 	route(http.MethodGet, []string{"/docs"}, h.docsPage)
