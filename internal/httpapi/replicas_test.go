@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/rolegate/rolegate/internal/dbtest"
+	"github.com/rolegate/rolegate/models"
 )
 
 // replicaPair starts two servers on one fresh PostgreSQL database, sharing
@@ -41,23 +42,6 @@ func replicaPair(t *testing.T) (*env, *env) {
 	return pair[0], pair[1]
 }
 
-// seenWithin polls r with req until it answers want, for at most limit,
-// and returns how long that took.
-func seenWithin(t *testing.T, r *env, limit time.Duration, want int, req func() *response) time.Duration {
-	t.Helper()
-	start := time.Now()
-	for {
-		got := req()
-		if got.Status == want {
-			return time.Since(start)
-		}
-		if time.Since(start) > limit {
-			t.Fatalf("%s on the other replica: got %d after %v, want %d", got.What, got.Status, limit, want)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
 // A group change made through one replica is in force on the other within
 // a second: the write notifies every replica's user cache, which would
 // otherwise serve the user for its TTL (2 s).
@@ -70,11 +54,52 @@ func TestGroupChangeReachesOtherReplica(t *testing.T) {
 		list := func() *response { return two.do(t, http.MethodGet, "/v1/users?limit=1", u.Access, nil) }
 		wantForbidden(t, list()) // cached on replica two now, without the group
 		wantStatus(t, one.do(t, http.MethodPut, groupMemberPath(supportGroup, u.ID), admin.Access, nil), http.StatusOK)
-		times = append(times, seenWithin(t, two, time.Second, http.StatusOK, list))
+		times = append(times, pollUntilTrue(t, time.Second, "the group on the other replica", func() bool { return list().Status == http.StatusOK }))
 		wantStatus(t, list(), http.StatusOK) // and cached again
 		wantStatus(t, one.do(t, http.MethodDelete, groupMemberPath(supportGroup, u.ID), admin.Access, nil), http.StatusNoContent)
-		times = append(times, seenWithin(t, two, time.Second, http.StatusForbidden, list))
+		times = append(times, pollUntilTrue(t, time.Second, "the removal on the other replica", func() bool { return list().Status == http.StatusForbidden }))
 	}
 	slices.Sort(times)
 	t.Logf("group change seen on the other replica: median %v, max %v over %d changes", times[len(times)/2], times[len(times)-1], len(times))
+}
+
+// A membership change made on one replica is in force on the other within
+// a second: the tenant role is read per request, never from a token.
+func TestMembershipChangeReachesOtherReplica(t *testing.T) {
+	one, two := replicaPair(t)
+	tn := one.newTenant(t)
+	var times []time.Duration
+	for range 5 {
+		u := one.newUser(t, roleUser)
+		ask := func() *response {
+			return two.do(t, http.MethodPost, "/v1/authz/check", u.Access, obj{"resource": "customers", "action": "create", "tenant": tn.Slug})
+		}
+		allowed := func(r *response) bool { return r.Status == http.StatusOK && r.object(t)["allowed"] == true }
+		if allowed(ask()) {
+			t.Fatal("before the membership: got allowed, want denied")
+		}
+		one.addMember(t, tn, u, "user")
+		times = append(times, pollUntilTrue(t, time.Second, "the membership on the other replica", func() bool { return allowed(ask()) }))
+		readonly := "readonly"
+		if _, err := one.srv.Store.PutMember(t.Context(), tn.ID, u.ID, models.MemberPatch{Role: &readonly}, models.TenantGuard{}, nil); err != nil {
+			t.Fatal(err)
+		}
+		times = append(times, pollUntilTrue(t, time.Second, "the demotion on the other replica", func() bool { return !allowed(ask()) }))
+	}
+	slices.Sort(times)
+	t.Logf("membership change seen on the other replica: median %v, max %v over %d changes", times[len(times)/2], times[len(times)-1], len(times))
+}
+
+// pollUntilTrue polls cond until it holds, for at most limit, and returns
+// how long that took.
+func pollUntilTrue(t *testing.T, limit time.Duration, what string, cond func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for !cond() {
+		if time.Since(start) > limit {
+			t.Fatalf("%s: not seen within %v", what, limit)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	return time.Since(start)
 }
