@@ -50,15 +50,11 @@ func (h *handler) viewTenant(ctx context.Context, pol *authz.Policy, sub models.
 // inactivity refused it.
 func (s tenantView) decide(h *handler, pol *authz.Policy, res models.Resource, action string) (models.Decision, bool, error) {
 	d, err := h.decide(pol, s.sub, res, action)
-	if err != nil || !d.Allowed || s.tenant.IsActive || systemLayer(d.Via) {
+	if err != nil || !d.Allowed || inactiveRefusal(s.tenant, d) == nil {
 		return d, false, err
 	}
 	return models.Decision{PolicyVersion: d.PolicyVersion}, true, nil
 }
-
-// systemLayer reports whether via names a layer of the system, which an
-// inactive tenant does not refuse.
-func systemLayer(via string) bool { return via == models.ViaRole || via == models.ViaGroup }
 
 // role is the scoped subject's membership role in the tenant, "" for none.
 func (s tenantView) role() string {
@@ -76,5 +72,5 @@ func (h *handler) recordBreakGlassDecision(c *gin.Context, view tenantView, d mo
 	if res.OwnerID > 0 {
 		detail["owner_id"] = res.OwnerID
 	}
-	h.recordInTenant(c, view.tenant.ID, d, models.AuditBreakGlassDecision, breakGlassTarget(view.tenant.ID), detail)
+	h.recordTenantChange(c, view.tenant, d, models.AuditBreakGlassDecision, breakGlassTarget(view.tenant.ID), detail)
 }

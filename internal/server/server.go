@@ -84,6 +84,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, e
 	if !pol.HasRole(cfg.DefaultRole) {
 		return nil, fmt.Errorf("ROLEGATE_DEFAULT_ROLE %q is not a role the policy defines (%v)", cfg.DefaultRole, pol.Roles())
 	}
+	if err := pol.CheckTenantCreatorRole(cfg.TenantCreatorRole); err != nil {
+		return nil, fmt.Errorf("ROLEGATE_TENANT_CREATOR_ROLE: %w", err)
+	}
 	if len(pol.Routes()) == 0 {
 		// Not fatal: only GET /v1/authz/forward needs routes, and it fails
 		// closed. Creating the file later is picked up like any policy edit.
@@ -128,7 +131,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, e
 	s = &Server{cfg: cfg, log: log, Store: st, Policy: manager, Auth: svc, Metrics: m, Audit: rec, startup: facts, hasher: hasher}
 	s.stopUsers = s.followUsers()
 	s.Handler = httpapi.NewHandler(httpapi.Deps{
-		Users: st, Groups: st, Tenants: st, BreakGlass: st, Auth: svc, Policies: manager, Audit: rec, AuditEvents: st, DefaultRole: cfg.DefaultRole, Log: log, Metrics: m,
+		Users: st, Groups: st, BreakGlass: st, Auth: svc, Policies: manager, Audit: rec, AuditEvents: st, DefaultRole: cfg.DefaultRole, Log: log, Metrics: m,
+		Tenants: st, InvitationTTL: cfg.InvitationTTL, TenantCreatorRole: cfg.TenantCreatorRole,
 		Draining: s.draining.Load,
 		Throttle: throttle.New(st, ThrottleLimits(cfg)), TrustedProxies: cfg.TrustedProxyList(), CORSOrigins: cfg.CORSOriginList(), PublicURL: cfg.PublicURL,
 	})

@@ -78,7 +78,7 @@ func (s *Store) PutMember(ctx context.Context, tenantID, userID int64, patch mod
 			return err
 		}
 		if check != nil {
-			if err := check(before); err != nil {
+			if err := check(before, activeRoleIn(tx, tenantID)); err != nil {
 				return err
 			}
 		}
@@ -154,7 +154,7 @@ func (s *Store) RemoveMember(ctx context.Context, tenantID, userID int64, guard 
 			return models.Errorf(models.ENOTFOUND, "Not found.")
 		}
 		if check != nil {
-			if err := check(before); err != nil {
+			if err := check(before, activeRoleIn(tx, tenantID)); err != nil {
 				return err
 			}
 		}
@@ -189,6 +189,20 @@ func lockMember(tx *gorm.DB, tenantID, userID int64) (*models.Membership, error)
 		return nil, nil
 	}
 	return rows[0].model(), nil
+}
+
+// activeRoleIn returns a function that reads a user's active role in
+// tenant tenantID in tx ("" for none), for MemberCheck.
+func activeRoleIn(tx *gorm.DB, tenantID int64) func(int64) (string, error) {
+	return func(userID int64) (string, error) {
+		var roles []string
+		err := tx.Model(&memberRow{}).Where("tenant_id = ? AND user_id = ? AND is_active = ?", tenantID, userID, true).
+			Limit(1).Pluck("role", &roles).Error
+		if err != nil || len(roles) == 0 {
+			return "", err
+		}
+		return roles[0], nil
+	}
 }
 
 // ensureAnotherOwner returns errLastOwner unless tenant tenantID has an

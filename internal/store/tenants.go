@@ -40,8 +40,7 @@ func tenantRowOf(t *models.Tenant) *tenantRow {
 }
 
 // errSlugTaken refuses a tenant whose slug another tenant has.
-var errSlugTaken = &models.Error{Code: models.ECONFLICT, Reason: "slug_taken", Message: "A tenant with this slug already exists.",
-	Fields: map[string][]string{"slug": {"A tenant with this slug already exists."}}}
+var errSlugTaken = &models.Error{Code: models.ECONFLICT, Reason: "slug_taken", Message: "A tenant with this slug already exists."}
 
 // CreateTenant stores a new tenant and, unless ownerID is 0, makes user
 // ownerID its member with ownerRole, in one transaction. CreatedAt is set

@@ -213,9 +213,15 @@ func testPutMember(t *testing.T, s *store.Store) {
 	_, err := s.PutMember(ctx, tn.ID, u.ID, models.MemberPatch{}, ownerGuard, nil)
 	wantCode(t, err, models.EINVALID)
 	ch, err := s.PutMember(ctx, tn.ID, u.ID, models.MemberPatch{Role: strp("manager"), InvitedBy: owner.ID}, ownerGuard,
-		func(locked *models.Membership) error {
+		func(locked *models.Membership, activeRole func(int64) (string, error)) error {
 			if locked != nil {
 				t.Errorf("check: got %+v, want nil for a new member", locked)
+			}
+			if role, err := activeRole(owner.ID); role != "owner" || err != nil {
+				t.Errorf("check: the owner's active role: got %q, %v", role, err)
+			}
+			if role, err := activeRole(u.ID); role != "" || err != nil {
+				t.Errorf("check: a non-member's active role: got %q, %v", role, err)
 			}
 			return nil
 		})
@@ -223,7 +229,7 @@ func testPutMember(t *testing.T, s *store.Store) {
 		t.Fatalf("add: got %+v, %v", ch, err)
 	}
 	refuse := models.Errorf(models.EFORBIDDEN, "no")
-	_, err = s.PutMember(ctx, tn.ID, u.ID, models.MemberPatch{Role: strp("admin")}, ownerGuard, func(locked *models.Membership) error {
+	_, err = s.PutMember(ctx, tn.ID, u.ID, models.MemberPatch{Role: strp("admin")}, ownerGuard, func(locked *models.Membership, _ func(int64) (string, error)) error {
 		if locked == nil || locked.Role != "manager" {
 			t.Errorf("check: got %+v, want the manager membership", locked)
 		}
