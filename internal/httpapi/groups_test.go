@@ -126,8 +126,8 @@ func TestGroupMembers(t *testing.T) {
 		wantStatus(t, first, http.StatusOK)
 		item := first.object(t)
 		wantBody(t, first, obj{
-			"user":      obj{"id": a.ID, "username": a.Username, "email": a.Email, "first_name": "", "last_name": ""},
-			"is_active": true, "joined_at": item["joined_at"],
+			"user": obj{"id": a.ID, "username": a.Username, "email": a.Email, "first_name": "", "last_name": ""},
+			"role": roleUser, "is_active": true, "joined_at": item["joined_at"], "invited_by": admin.ID,
 		})
 		again := e.do(t, http.MethodPut, groupMemberPath(supportGroup, a.ID), admin.Access, nil)
 		wantStatus(t, again, http.StatusOK)

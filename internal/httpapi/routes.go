@@ -51,9 +51,10 @@ type UserStore interface {
 type GroupStore interface {
 	// UserGroups returns a user's groups, sorted; nil for none.
 	UserGroups(ctx context.Context, userID int64) ([]string, error)
-	// AddUserToGroup reports whether the membership is new. Returns
-	// ENOTFOUND if there is no such user.
-	AddUserToGroup(ctx context.Context, userID int64, group string) (models.GroupMember, bool, error)
+	// AddUserToGroup adds a user to a group as added by user by, and
+	// reports whether the membership is new. Returns ENOTFOUND if there is
+	// no such user.
+	AddUserToGroup(ctx context.Context, userID int64, group string, by int64) (models.GroupMember, bool, error)
 	// RemoveUserFromGroup returns ENOTFOUND if the user is not in the group.
 	RemoveUserFromGroup(ctx context.Context, userID int64, group string) error
 	// GroupMembers returns a page of a group's members by user id.
