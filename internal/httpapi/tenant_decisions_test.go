@@ -322,18 +322,36 @@ func TestBreakGlass(t *testing.T) {
 		}
 		wantStatus(t, e.do(t, http.MethodDelete, breakGlassPath(tn.Slug), staff.Access, nil), http.StatusNotFound)
 
-		starts := e.waitAudit(t, models.AuditFilter{ActorID: staff.ID, Action: models.AuditBreakGlassStart, Limit: 10}, 1)
+		// A grant ends by itself: one whose time is up answers no.
+		r = e.do(t, http.MethodPost, breakGlassPath(tn.Slug), staff.Access, obj{"reason": "ticket 43", "minutes": 1, "mode": "read"})
+		wantStatus(t, r, http.StatusCreated)
+		if a := e.check(t, staff.Access, tn.Slug, "customers", "read"); !a.Allowed {
+			t.Fatalf("second grant: got %+v, want allowed", a)
+		}
+		db, err := e.srv.Store.SQLDB()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ExecContext(t.Context(), "UPDATE break_glass_grants SET expires_at = created_at WHERE user_id = "+strconv.FormatInt(staff.ID, 10)); err != nil {
+			t.Fatal(err)
+		}
+		if a := e.check(t, staff.Access, tn.Slug, "customers", "read"); a.Allowed {
+			t.Errorf("expired grant: got %+v, want denied", a)
+		}
+		wantStatus(t, e.do(t, http.MethodDelete, breakGlassPath(tn.Slug), staff.Access, nil), http.StatusNotFound)
+
+		starts := e.waitAudit(t, models.AuditFilter{ActorID: staff.ID, Action: models.AuditBreakGlassStart, Limit: 10}, 2)[1:]
 		ends := e.waitAudit(t, models.AuditFilter{ActorID: staff.ID, Action: models.AuditBreakGlassEnd, Limit: 10}, 1)
 		for _, ev := range []models.AuditEvent{starts[0], ends[0]} {
 			if ev.TenantID != tn.ID || ev.Detail["reason"] != "ticket 42" || ev.Detail["mode"] != "read" || ev.At.Before(before) {
 				t.Errorf("%s event: got %+v, want tenant %d with the reason and mode", ev.Action, ev, tn.ID)
 			}
 		}
-		inTrail := e.waitAudit(t, models.AuditFilter{TenantID: tn.ID, Action: models.AuditBreakGlassStart, Limit: 10}, 1)
-		if inTrail[0].ID != starts[0].ID {
+		inTrail := e.waitAudit(t, models.AuditFilter{TenantID: tn.ID, Action: models.AuditBreakGlassStart, Limit: 10}, 2)
+		if inTrail[1].ID != starts[0].ID {
 			t.Errorf("tenant's own trail: got %+v, want the start event", inTrail[0])
 		}
-		used := e.waitAudit(t, models.AuditFilter{ActorID: staff.ID, Action: models.AuditBreakGlassDecision, Limit: 10}, 2)
+		used := e.waitAudit(t, models.AuditFilter{ActorID: staff.ID, Action: models.AuditBreakGlassDecision, Limit: 10}, 3)
 		for _, ev := range used {
 			if ev.TenantID != tn.ID || ev.Detail["via"] != models.ViaBreakGlass {
 				t.Errorf("decision under break-glass: got %+v, want tenant %d and via break_glass", ev, tn.ID)
