@@ -61,6 +61,15 @@ type GroupStore interface {
 	GroupMembers(ctx context.Context, f models.GroupMemberFilter) ([]models.GroupMember, error)
 }
 
+// StandingStore reads a tenant and a user's standing in it in one query,
+// for the decision API.
+type StandingStore interface {
+	// TenantStandingByRef returns the tenant a slug or id names, without
+	// its settings, and the user's active role and break-glass mode in it
+	// ("" for none); ENOTFOUND if no tenant matches.
+	TenantStandingByRef(ctx context.Context, ref string, userID int64) (*models.Tenant, models.TenantContext, error)
+}
+
 // BreakGlassStore keeps break-glass grants.
 type BreakGlassStore interface {
 	// StartBreakGlass returns the new grant and the ones it replaced, or
@@ -129,6 +138,8 @@ type AuditEvents interface {
 type Deps struct {
 	Users  UserStore
 	Groups GroupStore
+	// Standings serves tenant questions of the decision API.
+	Standings StandingStore
 	// BreakGlass serves /v1/tenants/{slug}/access.
 	BreakGlass BreakGlassStore
 	Auth       Authenticator
@@ -185,6 +196,7 @@ type Throttle interface {
 type handler struct {
 	users       UserStore
 	groups      GroupStore
+	standings   StandingStore
 	breakGlass  BreakGlassStore
 	auth        Authenticator
 	policies    Policies
@@ -213,7 +225,7 @@ func NewHandler(d Deps) http.Handler { return newEngine(d) }
 // newEngine builds the API; the tests read its route list.
 func newEngine(d Deps) *gin.Engine {
 	h := &handler{
-		users: d.Users, groups: d.Groups, breakGlass: d.BreakGlass, auth: d.Auth, policies: d.Policies, audit: d.Audit, auditEvents: d.AuditEvents,
+		users: d.Users, groups: d.Groups, standings: d.Standings, breakGlass: d.BreakGlass, auth: d.Auth, policies: d.Policies, audit: d.Audit, auditEvents: d.AuditEvents,
 		defaultRole: d.DefaultRole, log: d.Log, obs: d.Metrics, draining: d.Draining,
 		throttle: d.Throttle, cors: originSet(d.CORSOrigins), publicURL: strings.TrimSuffix(d.PublicURL, "/"),
 		tenants: d.Tenants, invitationTTL: d.InvitationTTL, tenantCreatorRole: d.TenantCreatorRole,

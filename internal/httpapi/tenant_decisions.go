@@ -23,18 +23,12 @@ type tenantView struct {
 // one sub may not read, are not visible, alike: the caller must answer
 // both the same way, so that a tenant's existence never leaks.
 func (h *handler) viewTenant(ctx context.Context, pol *authz.Policy, sub models.Subject, ref string) (tenantView, error) {
-	t, err := h.tenants.TenantByRef(ctx, ref)
+	t, standing, err := h.standings.TenantStandingByRef(ctx, ref, sub.ID)
 	if models.ErrorCode(err) == models.ENOTFOUND {
 		return tenantView{sub: sub}, nil
 	}
 	if err != nil {
 		return tenantView{}, err
-	}
-	standing := models.TenantContext{TenantID: t.ID}
-	if sub.ID != 0 {
-		if standing, err = h.tenants.TenantStanding(ctx, t.ID, sub.ID); err != nil {
-			return tenantView{}, err
-		}
 	}
 	sub.Tenant = &standing
 	d, err := h.decide(pol, sub, models.Resource{Type: models.ResourceTenant}, models.ActionRead)
