@@ -61,13 +61,16 @@ type GroupStore interface {
 	GroupMembers(ctx context.Context, f models.GroupMemberFilter) ([]models.GroupMember, error)
 }
 
-// StandingStore reads a tenant and a user's standing in it in one query,
-// for the decision API.
+// StandingStore reads a tenant and a user's standing in it, for the
+// decision API.
 type StandingStore interface {
-	// TenantStandingByRef returns the tenant a slug or id names, without
-	// its settings, and the user's active role and break-glass mode in it
-	// ("" for none); ENOTFOUND if no tenant matches.
-	TenantStandingByRef(ctx context.Context, ref string, userID int64) (*models.Tenant, models.TenantContext, error)
+	// TenantAccess returns the tenant a slug or id names, without its
+	// settings, and the user's active role and break-glass mode in it (""
+	// for none), from the user cache when it can; ENOTFOUND if no tenant
+	// matches.
+	TenantAccess(ctx context.Context, ref string, userID int64) (*models.Tenant, models.TenantContext, error)
+	// TenantStanding reads the user's standing in the tenant now.
+	TenantStanding(ctx context.Context, tenantID, userID int64) (models.TenantContext, error)
 }
 
 // BreakGlassStore keeps break-glass grants.

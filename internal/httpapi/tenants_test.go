@@ -15,10 +15,8 @@ import (
 	"github.com/rolegate/rolegate/models"
 )
 
-// The tenant roles of the shipped policy, and a caller with none.
+// The tenant roles of the shipped policy.
 var tenantRoles = []string{"owner", "admin", "manager", "user", "readonly"}
-
-const noMembership = "none"
 
 // grantable is the table: which tenant roles each may invite,
 // add, change or remove.
@@ -225,6 +223,8 @@ func TestTenantIsolation(t *testing.T) {
 				if d.Allowed {
 					t.Errorf("records read by a non-member: got allowed via %s", d.Via)
 				}
+				// The probes are in the tenant's own trail, for its owners.
+				e.waitAudit(t, models.AuditFilter{TenantID: tn.ID, ActorID: outsider.ID, Action: models.AuditDecisionDeny, Limit: 100}, 20)
 			})
 		}
 	})

@@ -72,6 +72,8 @@ func (s *Store) MemberOf(ctx context.Context, tenantID, userID int64) (*models.M
 // tenant without an active member holding a role in guard.
 func (s *Store) PutMember(ctx context.Context, tenantID, userID int64, patch models.MemberPatch, guard models.TenantGuard, check models.MemberCheck) (models.MemberChange, error) {
 	var change models.MemberChange
+	// Dropped after the commit (or the rollback): see userCache.
+	defer s.users.invalidate(userID)
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		before, err := lockMember(tx, tenantID, userID)
 		if err != nil {
@@ -145,6 +147,7 @@ func saveMember(tx *gorm.DB, before, after *models.Membership) error {
 // guard, or check's error as it is.
 func (s *Store) RemoveMember(ctx context.Context, tenantID, userID int64, guard models.TenantGuard, check models.MemberCheck) (*models.Membership, error) {
 	var before *models.Membership
+	defer s.users.invalidate(userID)
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		var err error
 		if before, err = lockMember(tx, tenantID, userID); err != nil {
