@@ -4,6 +4,8 @@ import (
 	"crypto/rand"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -395,5 +397,36 @@ func TestBreakGlassRefusals(t *testing.T) {
 			t.Errorf("empty body: got %s, want three fields required", r.Body)
 		}
 		wantStatus(t, e.do(t, http.MethodDelete, breakGlassPath("no-such-tenant"), staff.Access, nil), http.StatusNotFound)
+	})
+}
+
+// A change made through the tenant routes under a break-glass grant says
+// so in its audit event, in the tenant's own trail. The shipped policy
+// gives staff read access only, and admins decide through their role
+// first, so this server's policy also lets staff take write access.
+func TestChangeUnderBreakGlassIsMarked(t *testing.T) {
+	shipped, err := os.ReadFile(shippedPolicy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lax := filepath.Join(t.TempDir(), "policy.csv")
+	if err := os.WriteFile(lax, append(shipped, "\np, staff, tenants, break_glass_write, any\n"...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	forEach(t, func(t *testing.T, shared *env) {
+		e := freshEnv(t, shared, lax)
+		tn := e.storeTenant(t)
+		staff := e.newUser(t, roleStaff)
+		wantForbidden(t, e.do(t, http.MethodPatch, "/v1/tenants/"+tn.Slug, staff.Access, obj{"name": "Renamed"}))
+		r := e.do(t, http.MethodPost, breakGlassPath(tn.Slug), staff.Access, obj{"reason": "incident 9", "minutes": 10, "mode": "write"})
+		wantStatus(t, r, http.StatusCreated)
+		wantStatus(t, e.do(t, http.MethodPatch, "/v1/tenants/"+tn.Slug, staff.Access, obj{"name": "Renamed"}), http.StatusOK)
+		if got, err := e.srv.Store.TenantByID(t.Context(), tn.ID); err != nil || got.Name != "Renamed" {
+			t.Fatalf("tenant after the change: got %+v, %v; want it renamed", got, err)
+		}
+		ev := e.waitAudit(t, models.AuditFilter{TenantID: tn.ID, Action: models.AuditTenantUpdate, Limit: 10}, 1)[0]
+		if ev.ActorID != staff.ID || ev.Detail["via"] != models.ViaBreakGlass || ev.Rule != "tenant:admin, tenant, update, any" {
+			t.Errorf("tenant.update under break-glass: got %+v, want staff's, via break_glass, by the tenant:admin line", ev)
+		}
 	})
 }
