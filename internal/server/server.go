@@ -84,8 +84,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, e
 	if !pol.HasRole(cfg.DefaultRole) {
 		return nil, fmt.Errorf("ROLEGATE_DEFAULT_ROLE %q is not a role the policy defines (%v)", cfg.DefaultRole, pol.Roles())
 	}
-	if err := pol.CheckTenantCreatorRole(cfg.TenantCreatorRole); err != nil {
-		return nil, fmt.Errorf("ROLEGATE_TENANT_CREATOR_ROLE: %w", err)
+	// A policy without a tenant layer leaves tenants unused; one with a
+	// tenant layer must give a tenant's creator an owner-like role.
+	if len(pol.TenantRoles()) > 0 {
+		if err := pol.CheckTenantCreatorRole(cfg.TenantCreatorRole); err != nil {
+			return nil, fmt.Errorf("ROLEGATE_TENANT_CREATOR_ROLE: %w", err)
+		}
 	}
 	if len(pol.Routes()) == 0 {
 		// Not fatal: only GET /v1/authz/forward needs routes, and it fails
