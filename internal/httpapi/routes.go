@@ -46,6 +46,42 @@ type UserStore interface {
 	Ping(ctx context.Context) error
 }
 
+// GroupStore keeps who is in which group; the policy says what each group
+// may do.
+type GroupStore interface {
+	// UserGroups returns a user's groups, sorted; nil for none.
+	UserGroups(ctx context.Context, userID int64) ([]string, error)
+	// AddUserToGroup adds a user to a group as added by user by, and
+	// reports whether the membership is new. Returns ENOTFOUND if there is
+	// no such user.
+	AddUserToGroup(ctx context.Context, userID int64, group string, by int64) (models.GroupMember, bool, error)
+	// RemoveUserFromGroup returns ENOTFOUND if the user is not in the group.
+	RemoveUserFromGroup(ctx context.Context, userID int64, group string) error
+	// GroupMembers returns a page of a group's members by user id.
+	GroupMembers(ctx context.Context, f models.GroupMemberFilter) ([]models.GroupMember, error)
+}
+
+// StandingStore reads a tenant and a user's standing in it, for the
+// decision API.
+type StandingStore interface {
+	// TenantAccess returns the tenant a slug or id names, without its
+	// settings, and the user's active role and break-glass mode in it (""
+	// for none), from the user cache when it can; ENOTFOUND if no tenant
+	// matches.
+	TenantAccess(ctx context.Context, ref string, userID int64) (*models.Tenant, models.TenantContext, error)
+	// TenantStanding reads the user's standing in the tenant now.
+	TenantStanding(ctx context.Context, tenantID, userID int64) (models.TenantContext, error)
+}
+
+// BreakGlassStore keeps break-glass grants.
+type BreakGlassStore interface {
+	// StartBreakGlass returns the new grant and the ones it replaced, or
+	// ENOTFOUND if the tenant or user is gone.
+	StartBreakGlass(ctx context.Context, tenantID, userID int64, req models.BreakGlassRequest) (*models.BreakGlassGrant, []*models.BreakGlassGrant, error)
+	// EndBreakGlass returns ENOTFOUND if the user holds no active grant.
+	EndBreakGlass(ctx context.Context, tenantID, userID, by int64) (*models.BreakGlassGrant, error)
+}
+
 // Authenticator is what the API needs from the auth service. Methods that
 // hash a password take the caller's client address, by which the hashing
 // slots are shared.
@@ -103,9 +139,14 @@ type AuditEvents interface {
 
 // Deps are the API's dependencies.
 type Deps struct {
-	Users    UserStore
-	Auth     Authenticator
-	Policies Policies
+	Users  UserStore
+	Groups GroupStore
+	// Standings serves tenant questions of the decision API.
+	Standings StandingStore
+	// BreakGlass serves /v1/tenants/{slug}/access.
+	BreakGlass BreakGlassStore
+	Auth       Authenticator
+	Policies   Policies
 	// Audit records events; nil records nothing.
 	Audit AuditLog
 	// AuditEvents serves GET /v1/audit; nil serves an empty trail.
@@ -157,6 +198,9 @@ type Throttle interface {
 
 type handler struct {
 	users       UserStore
+	groups      GroupStore
+	standings   StandingStore
+	breakGlass  BreakGlassStore
 	auth        Authenticator
 	policies    Policies
 	audit       AuditLog
@@ -184,7 +228,7 @@ func NewHandler(d Deps) http.Handler { return newEngine(d) }
 // newEngine builds the API; the tests read its route list.
 func newEngine(d Deps) *gin.Engine {
 	h := &handler{
-		users: d.Users, auth: d.Auth, policies: d.Policies, audit: d.Audit, auditEvents: d.AuditEvents,
+		users: d.Users, groups: d.Groups, standings: d.Standings, breakGlass: d.BreakGlass, auth: d.Auth, policies: d.Policies, audit: d.Audit, auditEvents: d.AuditEvents,
 		defaultRole: d.DefaultRole, log: d.Log, obs: d.Metrics, draining: d.Draining,
 		throttle: d.Throttle, cors: originSet(d.CORSOrigins), publicURL: strings.TrimSuffix(d.PublicURL, "/"),
 		tenants: d.Tenants, invitationTTL: d.InvitationTTL, tenantCreatorRole: d.TenantCreatorRole,
@@ -292,6 +336,16 @@ func newEngine(d Deps) *gin.Engine {
 	route(http.MethodGet, []string{"/v1/tenants/:tenant/invitations"}, user, h.listInvitations)
 	route(http.MethodDelete, []string{"/v1/tenants/:tenant/invitations/:id"}, user, h.revokeInvitation)
 	route(http.MethodPost, []string{"/v1/invitations/accept"}, user, h.acceptInvitation)
+
+	route(http.MethodGet, []string{"/v1/groups"}, user, h.listGroups)
+	route(http.MethodGet, []string{"/v1/groups/:name/members"}, user, h.listGroupMembers)
+	groupMember := []string{"/v1/groups/:name/members/:user_id"}
+	route(http.MethodPut, groupMember, user, h.putGroupMember)
+	route(http.MethodDelete, groupMember, user, h.deleteGroupMember)
+
+	access := []string{"/v1/tenants/:tenant/access"}
+	route(http.MethodPost, access, user, h.startBreakGlass)
+	route(http.MethodDelete, access, user, h.endBreakGlass)
 
 	exact(http.MethodGet, "/openapi.json", h.openAPI)
 	route(http.MethodGet, []string{"/docs"}, h.docsPage)

@@ -140,7 +140,7 @@ func (h *handler) recordTenantDeny(c *gin.Context, sc *tenantScope, d models.Dec
 func (h *handler) recordTenantChange(c *gin.Context, t *models.Tenant, d models.Decision, action, target string, detail map[string]any) {
 	h.record(c, models.AuditEvent{
 		Action: action, Result: models.AuditSuccess, Target: target, TenantID: t.ID,
-		Rule: ruleText(d), PolicyVersion: d.PolicyVersion, Detail: detail,
+		Rule: ruleText(d), PolicyVersion: d.PolicyVersion, Detail: viaDetail(d, detail),
 	})
 }
 

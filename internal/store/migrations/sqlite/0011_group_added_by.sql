@@ -1,0 +1,7 @@
+-- +goose Up
+-- Who added each user to their group, shown as a group member's invited_by
+-- like a tenant member's; NULL for rows added before it was kept.
+ALTER TABLE user_groups ADD COLUMN added_by BIGINT;
+
+-- +goose Down
+ALTER TABLE user_groups DROP COLUMN added_by;
