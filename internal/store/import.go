@@ -256,21 +256,28 @@ func userArgs(u *models.User) []any {
 	}
 }
 
-// advanceUserIDs moves PostgreSQL's users id sequence past the largest id
-// about to be inserted and every stored one, since explicit ids do not
-// advance it, and never moves it back: a deleted user's id is never given
-// out again. It runs before the insert because setval takes effect at
-// once, outside the transaction, so that a signup during the import
-// cannot draw an id the import is writing. SQLite's AUTOINCREMENT counter
-// follows explicit ids by itself, and SQLite runs one writer at a time.
+// advanceUserIDs moves the users id sequence past the largest id about
+// to be inserted (see advanceIDs).
 func (s *Store) advanceUserIDs(tx *gorm.DB, users []*models.User, which []int) error {
-	if s.dialect != Postgres {
-		return nil
-	}
 	var top int64
 	for _, i := range which {
 		top = max(top, users[i].ID)
 	}
-	return tx.Exec(`SELECT setval(t.seq, GREATEST(?, 1, COALESCE((SELECT max(id) FROM users), 0), COALESCE(pg_sequence_last_value(t.seq), 0)))
-FROM (SELECT pg_get_serial_sequence('users', 'id')::regclass AS seq) AS t`, top).Error
+	return s.advanceIDs(tx, "users", top)
+}
+
+// advanceIDs moves PostgreSQL's id sequence of table past top and every
+// stored id, since explicit ids do not advance it, and never moves it
+// back: a deleted row's id is never given out again. It runs before the
+// insert because setval takes effect at once, outside the transaction,
+// so that a row created during the import cannot draw an id the import is
+// writing. SQLite's AUTOINCREMENT counter follows explicit ids by itself,
+// and SQLite runs one writer at a time. This is the one place the import
+// differs by database: the sequence is PostgreSQL's alone.
+func (s *Store) advanceIDs(tx *gorm.DB, table string, top int64) error {
+	if s.dialect != Postgres {
+		return nil
+	}
+	return tx.Exec(`SELECT setval(t.seq, GREATEST(?, 1, COALESCE((SELECT max(id) FROM `+table+`), 0), COALESCE(pg_sequence_last_value(t.seq), 0)))
+FROM (SELECT pg_get_serial_sequence(?, 'id')::regclass AS seq) AS t`, top, table).Error
 }
