@@ -228,3 +228,66 @@ func TestImportWarnsOfUnverifiableHashes(t *testing.T) {
 		})
 	}
 }
+
+// projectMeatsExport is seed 003's ProjectMeats export, kept with the
+// importer; its README gives these passwords.
+const projectMeatsExport = "../../internal/importer/testdata/projectmeats-dumpdata.json"
+
+// TestProjectMeatsImportAndLogIn follows the README's ProjectMeats
+// walkthrough: import the export twice, then every active person logs in
+// over HTTP with their Django password.
+func TestProjectMeatsImportAndLogIn(t *testing.T) {
+	for _, target := range dbtest.Targets(t) {
+		t.Run(target.Name, func(t *testing.T) {
+			getenv := testEnv(t, target.URL, nil)
+			out, err := runCmd(t, getenv, "", "users", "import", projectMeatsExport)
+			want := "imported 10, unchanged 0, failed 0 (of 10 rows) in "
+			if err != nil || !strings.HasPrefix(out, want) || !strings.Contains(out, "\ntenants: imported 4, unchanged 0, failed 0\ntenant memberships: imported 12, unchanged 0, failed 0\ngroup memberships: imported 1, unchanged 0, failed 0\ngroups: 1 read, failed 0") {
+				t.Fatalf("import: got %q, %v; want 10 users, 4 tenants, 12 memberships and 1 group membership", out, err)
+			}
+			out, err = runCmd(t, getenv, "", "users", "import", projectMeatsExport)
+			if err != nil || !strings.HasPrefix(out, "imported 0, unchanged 10, failed 0") || !strings.Contains(out, "tenant memberships: imported 0, unchanged 12, failed 0") {
+				t.Fatalf("second import: got %q, %v; want everything unchanged", out, err)
+			}
+			base := startServer(t, getenv)
+			for i, name := range []string{"root", "support", "guest", "olivia", "adam", "mia", "ursula", "rob", "gina", "ivan"} {
+				password := fmt.Sprintf("%s-projectmeats-%d", name, i+1)
+				resp, tokens := postJSON(t, base+"/login/", map[string]string{"username": name, "password": password})
+				wantStatus := http.StatusOK
+				if name == "ivan" { // is_active false in the export
+					wantStatus = http.StatusUnauthorized
+				}
+				if resp.StatusCode != wantStatus || (wantStatus == http.StatusOK) != (tokens["access"] != nil) {
+					t.Errorf("%s's login with the Django password: got %d %v, want %d", name, resp.StatusCode, tokens, wantStatus)
+				}
+			}
+		})
+	}
+}
+
+func TestUsersImportRoleFlagsAndPrintPolicy(t *testing.T) {
+	target := dbtest.Targets(t)[0]
+	getenv := testEnv(t, target.URL, nil)
+	out, err := runCmd(t, getenv, "", "users", "import", "--print-policy", projectMeatsExport)
+	if err != nil || !strings.Contains(out, "nothing was applied") || !strings.Contains(out, "p, group:support, tenants, list, any\n") {
+		t.Fatalf("--print-policy: got %q, %v; want the support group's lines", out, err)
+	}
+	if out, _ := runCmd(t, getenv, "", "users", "list"); strings.Contains(out, "root") {
+		t.Errorf("--print-policy imported users: %q", out)
+	}
+	out, err = runCmd(t, getenv, "", "users", "import", "--superuser-role", "staff", "--staff-role", "user", "--user-role", "staff", projectMeatsExport)
+	if err != nil {
+		t.Fatalf("import: %q, %v", out, err)
+	}
+	out, err = runCmd(t, getenv, "", "users", "list")
+	if err != nil {
+		t.Fatal(err)
+	}
+	roles := map[string]string{}
+	for _, row := range tableRows(t, out) {
+		roles[row[1]] = row[3]
+	}
+	if roles["root"] != "staff" || roles["support"] != "user" || roles["guest"] != "staff" {
+		t.Errorf("roles with the mapping flags: got %v, want root staff, support user, guest staff", roles)
+	}
+}

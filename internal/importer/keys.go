@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -34,7 +35,11 @@ func (k *Key) UnmarshalJSON(b []byte) error {
 		*k = Key{Natural: natural[0]}
 		return nil
 	}
-	*k = Key{Bad: string(b)}
+	var compact bytes.Buffer
+	if json.Compact(&compact, b) != nil {
+		compact.Write(b)
+	}
+	*k = Key{Bad: compact.String()}
 	return nil
 }
 

@@ -1,0 +1,67 @@
+package store_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/rolegate/rolegate/internal/dbtest"
+	"github.com/rolegate/rolegate/internal/store"
+)
+
+func TestImportTenantLayer(t *testing.T) {
+	for _, target := range dbtest.Targets(t) {
+		t.Run(target.Name, func(t *testing.T) {
+			s := freshStore(t, target)
+			importBatch(t, s, imported(1, "ann"), imported(2, "Bob"))
+			at := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+			tenant := func(id int64, slug string) store.ImportTenant {
+				return store.ImportTenant{ID: id, Slug: slug, Name: slug, IsActive: true, CreatedAt: at}
+			}
+			out, err := s.ImportTenants(ctx, []store.ImportTenant{tenant(10, "acme"), tenant(20, "beta"), tenant(30, "acme"), tenant(20, "gamma")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantResults(t, out, store.Imported, store.Imported, store.Conflicted, store.Conflicted)
+			out, err = s.ImportTenants(ctx, []store.ImportTenant{tenant(10, "acme"), tenant(11, "beta"), tenant(20, "delta")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantResults(t, out, store.Unchanged, store.Conflicted, store.Conflicted)
+			if out[1].Reason != `slug "beta" belongs to tenant 20` || out[2].Reason != `id 20 belongs to tenant "beta"` {
+				t.Errorf("reasons: got %q and %q", out[1].Reason, out[2].Reason)
+			}
+
+			member := func(tenant, user int64, role string) store.ImportMember {
+				return store.ImportMember{TenantID: tenant, UserID: user, Role: role, IsActive: true, CreatedAt: at}
+			}
+			members, err := s.ImportMembers(ctx, []store.ImportMember{member(10, 1, "owner"), member(10, 2, "user"), member(10, 1, "admin"), member(99, 1, "user"), member(20, 99, "user")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantResults(t, members, store.Imported, store.Imported, store.Unchanged, store.Conflicted, store.Conflicted)
+			if members[3].Reason != "there is no tenant 99" || members[4].Reason != "there is no user 99" {
+				t.Errorf("reasons: got %q and %q", members[3].Reason, members[4].Reason)
+			}
+			// An import never changes a stored membership, not even its role.
+			members, err = s.ImportMembers(ctx, []store.ImportMember{member(10, 2, "owner")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantResults(t, members, store.Unchanged)
+
+			groups, err := s.ImportGroupMembers(ctx, []store.ImportGroupMember{{UserID: 1, Group: "support"}, {UserID: 1, Group: "support"}, {UserID: 99, Group: "support"}, {UserID: 2, Group: "audit"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantResults(t, groups, store.Imported, store.Unchanged, store.Conflicted, store.Imported)
+
+			users, tenants, err := s.ImportedIDs(ctx, []string{"ANN", "bob", "nobody"}, []string{"beta", "nowhere"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(users) != 2 || users["ANN"] != 1 || users["bob"] != 2 || len(tenants) != 1 || tenants["beta"] != 20 {
+				t.Errorf("ids: got users %v, tenants %v; want ANN 1, bob 2, beta 20", users, tenants)
+			}
+		})
+	}
+}
