@@ -87,7 +87,10 @@ type AuditEvent struct {
 	Action    string
 	// Target names what was acted on, such as "users/7" or "policy".
 	Target string
-	Result string
+	// TenantID is the tenant the event is about, 0 for none: its owners
+	// read it in the tenant's own trail.
+	TenantID int64
+	Result   string
 	// Rule is the policy line that allowed the action, such as
 	// "admin, users, delete, any"; empty for a deny, where no rule matched,
 	// and for events that are not policy decisions.
@@ -114,6 +117,8 @@ type AuditFilter struct {
 	ActorID int64
 	// Action selects one action; "" selects all.
 	Action string
+	// TenantID selects the events about one tenant; 0 selects all.
+	TenantID int64
 	// Since and Until bound the events' times: Since <= At < Until. A zero
 	// time does not bound.
 	Since, Until time.Time

@@ -27,6 +27,7 @@ type auditRow struct {
 	Detail        string
 	Count         int64
 	FirstAt       *time.Time // NULL for rows written before migration 0006: then it is at
+	TenantID      *int64
 }
 
 func (auditRow) TableName() string { return "audit_events" }
@@ -43,6 +44,9 @@ func (r *auditRow) model() models.AuditEvent {
 	if r.ActorID != nil {
 		e.ActorID = *r.ActorID
 	}
+	if r.TenantID != nil {
+		e.TenantID = *r.TenantID
+	}
 	// A detail that does not parse (written by hand, say) is shown empty
 	// rather than failing the whole page.
 	json.Unmarshal([]byte(r.Detail), &e.Detail)
@@ -50,7 +54,7 @@ func (r *auditRow) model() models.AuditEvent {
 }
 
 // MaxAuditBatch is the most events one INSERT statement carries on
-// PostgreSQL: 500 rows of 13 columns stay far below its limit on bound
+// PostgreSQL: 500 rows of 14 columns stay far below its limit on bound
 // values.
 const MaxAuditBatch = 500
 
@@ -59,7 +63,7 @@ const maxAuditDetail = 8 << 10
 
 var auditColumns = []string{
 	"at", "actor_id", "actor_role", "action", "target", "result",
-	"rule", "policy_version", "request_id", "client_ip", "detail", "count", "first_at",
+	"rule", "policy_version", "request_id", "client_ip", "detail", "count", "first_at", "tenant_id",
 }
 
 // InsertAuditEvents stores events in one transaction, in multi-row
@@ -128,9 +132,12 @@ func (s *Store) placeholder(n int) string {
 
 // auditValues are e's column values in the order of auditColumns.
 func auditValues(e models.AuditEvent) []any {
-	var actor any
+	var actor, tenant any
 	if e.ActorID != 0 {
 		actor = e.ActorID
+	}
+	if e.TenantID != 0 {
+		tenant = e.TenantID
 	}
 	at := e.At
 	if at.IsZero() {
@@ -143,7 +150,7 @@ func auditValues(e models.AuditEvent) []any {
 	return []any{
 		timestamp(at), actor, text(e.ActorRole), text(e.Action), text(e.Target), text(e.Result),
 		text(e.Rule), text(e.PolicyVersion), text(e.RequestID), text(e.ClientIP), detailJSON(e.Detail),
-		max(1, e.Count), timestamp(first),
+		max(1, e.Count), timestamp(first), tenant,
 	}
 }
 
@@ -184,6 +191,9 @@ func (s *Store) ListAuditEvents(ctx context.Context, f models.AuditFilter) ([]mo
 	}
 	if f.Action != "" {
 		q = q.Where("action = ?", f.Action)
+	}
+	if f.TenantID != 0 {
+		q = q.Where("tenant_id = ?", f.TenantID)
 	}
 	if !f.Since.IsZero() {
 		q = q.Where("at >= ?", timestamp(f.Since))
