@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/rolegate/rolegate/internal/store"
 	"github.com/rolegate/rolegate/models"
 )
 
@@ -134,7 +133,7 @@ func djangoTenant(n int, ref string, e djangoEntry) TenantRow {
 		row.Problem = fmt.Sprintf("cannot read the fields: %v", err)
 		return row
 	}
-	row.Tenant = store.ImportTenant{ID: *e.PK, Slug: f.Slug, Name: f.Name, IsActive: f.IsActive == nil || *f.IsActive}
+	row.Tenant = models.Tenant{ID: *e.PK, Slug: f.Slug, Name: f.Name, IsActive: f.IsActive == nil || *f.IsActive}
 	row.Tenant.CreatedAt, row.Problem = optionalTime("created_at", f.CreatedAt)
 	return row
 }

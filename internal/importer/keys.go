@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/rolegate/rolegate/internal/store"
+	"github.com/rolegate/rolegate/models"
 )
 
 // Key is a Django foreign key as dumpdata writes it: the pk of the row it
@@ -91,7 +91,7 @@ func (p *Permission) UnmarshalJSON(b []byte) error {
 // TenantRow is a tenants.tenant entry.
 type TenantRow struct {
 	Ref     string
-	Tenant  store.ImportTenant // CreatedAt is zero when the row has none
+	Tenant  models.Tenant // CreatedAt is zero when the row has none
 	Problem string
 	entry   int
 }

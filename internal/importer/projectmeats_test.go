@@ -167,15 +167,9 @@ func TestProjectMeatsImport(t *testing.T) {
 				t.Errorf("stored after the second import:\n%s", strings.Join(got, "\n"))
 			}
 			// Ids were kept, and a new tenant gets the next one.
-			db, err := st.SQLDB()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := db.ExecContext(ctx, "INSERT INTO tenants (slug, name, created_at) VALUES ('newco', 'New Co', CURRENT_TIMESTAMP)"); err != nil {
-				t.Fatal(err)
-			}
-			if got := dbRows(t, st, "SELECT id FROM tenants WHERE slug = 'newco'"); !slices.Equal(got, []string{"5"}) {
-				t.Errorf("next tenant id: got %v, want 5", got)
+			created, err := st.CreateTenant(ctx, &models.Tenant{Slug: "newco", Name: "New Co", IsActive: true}, 0, "")
+			if err != nil || created.ID != 5 {
+				t.Errorf("next tenant: got %+v, %v; want id 5", created, err)
 			}
 		})
 	}
@@ -202,8 +196,8 @@ func checkProjectMeatsLogins(t *testing.T, st *store.Store) {
 
 // subjectIn builds the subject the server builds for username asking
 // about tenant slug ("" for none): the stored role and groups, and the
-// stored membership if it is active. An inactive membership is no
-// membership.
+// standing the store reads for each request (the role of an active
+// membership: an inactive one is no membership).
 func subjectIn(t *testing.T, st *store.Store, username, slug string) models.Subject {
 	t.Helper()
 	u := userNamed(t, st, username)
@@ -216,19 +210,15 @@ func subjectIn(t *testing.T, st *store.Store, username, slug string) models.Subj
 	if slug == "" {
 		return sub
 	}
-	var tenantID int64
-	for _, row := range dbRows(t, st, "SELECT id, slug FROM tenants") {
-		if id, s, _ := strings.Cut(row, " "); s == slug {
-			fmt.Sscan(id, &tenantID)
-		}
+	tenant, err := st.TenantByRef(ctx, slug)
+	if err != nil {
+		t.Fatalf("tenant %s: %v", slug, err)
 	}
-	sub.Tenant = &models.TenantContext{TenantID: tenantID}
-	q := "SELECT tenant_id, user_id, role FROM tenant_members WHERE is_active = TRUE"
-	for _, row := range dbRows(t, st, q) {
-		if f := strings.Fields(row); f[0] == fmt.Sprint(tenantID) && f[1] == fmt.Sprint(u.ID) {
-			sub.Tenant.Role = f[2]
-		}
+	standing, err := st.TenantStanding(ctx, tenant.ID, u.ID)
+	if err != nil {
+		t.Fatal(err)
 	}
+	sub.Tenant = &standing
 	return sub
 }
 
@@ -413,7 +403,7 @@ func TestBadTenantRowsAreReportedAndSkipped(t *testing.T) {
 				"row 1 (pk 1), group 9: group 9 is not in the file",
 				"row 1 (pk 1), group \"x\": group: \"x\" is neither a pk nor a natural key",
 				"row 2 (pk 2): username: Enter a valid username",
-				"row 4 (pk 2): slug: \"Not A Slug\" is not 2 to 63",
+				"row 4 (pk 2): slug: Enter 2 to 63 lowercase letters",
 				"row 5 (pk 3): slug: \"acme\" repeats row 3 (pk 1)",
 				"row 6 (pk 4): name: This field may not be blank.",
 				"row 8 (pk 2): the membership of user [\"ann\"] in tenant 1 repeats row 7 (pk 1)",

@@ -3,23 +3,21 @@ package importer
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/rolegate/rolegate/internal/account"
 	"github.com/rolegate/rolegate/internal/store"
+	"github.com/rolegate/rolegate/models"
 )
 
 // TenantWriter stores users and the tenant layer in batches that keep
 // their ids. *store.Store is one.
 type TenantWriter interface {
 	Writer
-	ImportTenants(ctx context.Context, tenants []store.ImportTenant) ([]store.ImportOutcome, error)
-	ImportMembers(ctx context.Context, members []store.ImportMember) ([]store.ImportOutcome, error)
+	ImportTenants(ctx context.Context, tenants []*models.Tenant) ([]store.ImportOutcome, error)
+	ImportMembers(ctx context.Context, members []*models.Membership) ([]store.ImportOutcome, error)
 	ImportGroupMembers(ctx context.Context, members []store.ImportGroupMember) ([]store.ImportOutcome, error)
 	// ImportedIDs finds stored users by username and tenants by slug.
 	ImportedIDs(ctx context.Context, usernames, slugs []string) (users, tenants map[string]int64, err error)
@@ -93,29 +91,18 @@ func (imp *layerImport) groupDefinitions() {
 	}
 }
 
-// slugPattern is the form of a tenant's slug.
-var slugPattern = regexp.MustCompile(`^[a-z0-9-]{2,63}$`)
-
-// maxTenantName is the width of tenants.name.
-const maxTenantName = 200
-
-// tenantProblem says why t cannot be imported, or "".
-func tenantProblem(t *store.ImportTenant) string {
+// tenantProblem says why t cannot be imported, or "": the API's rules
+// (models.Tenant.Validate), and an id in range.
+func tenantProblem(t *models.Tenant) string {
 	var problems []string
 	if t.ID < 1 || t.ID > MaxID {
 		problems = append(problems, fmt.Sprintf("id: %d is not between 1 and %d", t.ID, int64(MaxID)))
 	}
-	if !slugPattern.MatchString(t.Slug) {
-		problems = append(problems, fmt.Sprintf("slug: %q is not 2 to 63 lower-case letters, digits and hyphens", t.Slug))
-	}
-	n := utf8.RuneCountInString(t.Name)
-	switch {
-	case n == 0:
-		problems = append(problems, "name: This field may not be blank.")
-	case n > maxTenantName:
-		problems = append(problems, fmt.Sprintf("name: longer than %d characters", maxTenantName))
-	case !utf8.ValidString(t.Name) || slices.ContainsFunc([]rune(t.Name), unicode.IsControl):
-		problems = append(problems, "name: This field may not contain control characters.")
+	invalid := models.FieldsOf(t.Validate())
+	for _, field := range []string{"slug", "name", "settings"} {
+		for _, msg := range invalid[field] {
+			problems = append(problems, field+": "+msg)
+		}
 	}
 	return strings.Join(problems, "; ")
 }
@@ -152,9 +139,9 @@ func (imp *layerImport) tenants(ctx context.Context) ([]bool, error) {
 	}
 	return imp.write(valid, len(rows), tally, func(i int) (string, int) { return rows[i].Ref, rows[i].entry },
 		func(batch []int) ([]store.ImportOutcome, error) {
-			ts := make([]store.ImportTenant, len(batch))
+			ts := make([]*models.Tenant, len(batch))
 			for j, i := range batch {
-				ts[j] = rows[i].Tenant
+				ts[j] = &rows[i].Tenant
 			}
 			return imp.w.ImportTenants(ctx, ts)
 		})
@@ -165,7 +152,7 @@ func (imp *layerImport) members(ctx context.Context) error {
 	rows := imp.f.Members
 	tally := &imp.sum.Members
 	tally.Total = len(rows)
-	resolved := make([]store.ImportMember, len(rows))
+	resolved := make([]models.Membership, len(rows))
 	first := map[[2]int64]string{}
 	var valid []int
 	for i, r := range rows {
@@ -183,9 +170,9 @@ func (imp *layerImport) members(ctx context.Context) error {
 	}
 	_, err := imp.write(valid, len(rows), tally, func(i int) (string, int) { return rows[i].Ref, rows[i].entry },
 		func(batch []int) ([]store.ImportOutcome, error) {
-			ms := make([]store.ImportMember, len(batch))
+			ms := make([]*models.Membership, len(batch))
 			for j, i := range batch {
-				ms[j] = resolved[i]
+				ms[j] = &resolved[i]
 			}
 			return imp.w.ImportMembers(ctx, ms)
 		})
@@ -193,11 +180,11 @@ func (imp *layerImport) members(ctx context.Context) error {
 }
 
 // member resolves and checks one membership row.
-func (imp *layerImport) member(r MemberRow) (store.ImportMember, string) {
+func (imp *layerImport) member(r MemberRow) (models.Membership, string) {
 	if r.Problem != "" {
-		return store.ImportMember{}, r.Problem
+		return models.Membership{}, r.Problem
 	}
-	m := store.ImportMember{Role: r.Role, IsActive: r.IsActive, CreatedAt: r.CreatedAt}
+	m := models.Membership{Role: r.Role, IsActive: r.IsActive, CreatedAt: r.CreatedAt}
 	if m.CreatedAt.IsZero() {
 		m.CreatedAt = imp.now
 	}

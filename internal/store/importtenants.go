@@ -12,27 +12,8 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/rolegate/rolegate/internal/account"
+	"github.com/rolegate/rolegate/models"
 )
-
-// ImportTenant is a tenant exported from another system, such as a
-// Django "tenants.tenant" row, that keeps its id.
-type ImportTenant struct {
-	ID        int64
-	Slug      string
-	Name      string
-	IsActive  bool
-	CreatedAt time.Time
-}
-
-// ImportMember is a membership exported from another system, such as a
-// Django "tenants.tenantuser" row.
-type ImportMember struct {
-	TenantID  int64
-	UserID    int64
-	Role      string
-	IsActive  bool
-	CreatedAt time.Time
-}
 
 // ImportGroupMember puts a user in a group.
 type ImportGroupMember struct {
@@ -40,15 +21,17 @@ type ImportGroupMember struct {
 	Group  string
 }
 
-// ImportTenants stores tenants that keep their ids, in one transaction,
+// ImportTenants stores tenants that keep their ids, such as Django
+// "tenants.tenant" rows, in one transaction,
 // and returns one outcome per tenant in order, as ImportUsers does for
 // users: a tenant whose id and slug are already stored together is
 // Unchanged and left as it is; one whose id or slug belongs to another
 // tenant is Conflicted; the rest are inserted with multi-row INSERTs and
 // Imported. Afterwards new tenants get ids above every stored one. The
-// caller validates the tenants and keeps batches to a few thousand.
+// caller validates the tenants (models.Tenant.Validate) and keeps
+// batches to a few thousand.
 // Returns EUNAVAILABLE if the database fails.
-func (s *Store) ImportTenants(ctx context.Context, tenants []ImportTenant) ([]ImportOutcome, error) {
+func (s *Store) ImportTenants(ctx context.Context, tenants []*models.Tenant) ([]ImportOutcome, error) {
 	out := make([]ImportOutcome, len(tenants))
 	err := s.bulk(ctx, func(tx *gorm.DB) error {
 		known, err := storedTenants(tx, tenants)
@@ -59,7 +42,8 @@ func (s *Store) ImportTenants(ctx context.Context, tenants []ImportTenant) ([]Im
 		var top int64
 		for i, t := range tenants {
 			if out[i] = known.classify(t); out[i].Result == Imported {
-				fresh = append(fresh, []any{t.ID, t.Slug, t.Name, t.IsActive, "{}", timestamp(t.CreatedAt)})
+				r := tenantRowOf(t)
+				fresh = append(fresh, []any{r.ID, r.Slug, r.Name, r.IsActive, r.Settings, r.CreatedAt})
 				top = max(top, t.ID)
 			}
 		}
@@ -100,7 +84,7 @@ type tenantIdentities struct {
 	idBySlug map[string]int64
 }
 
-func storedTenants(tx *gorm.DB, tenants []ImportTenant) (tenantIdentities, error) {
+func storedTenants(tx *gorm.DB, tenants []*models.Tenant) (tenantIdentities, error) {
 	ids := make([]int64, len(tenants))
 	slugs := make([]string, len(tenants))
 	for i, t := range tenants {
@@ -122,7 +106,7 @@ func storedTenants(tx *gorm.DB, tenants []ImportTenant) (tenantIdentities, error
 
 // classify says what becomes of t, and counts t as stored if it is to be
 // inserted, so that a later tenant of the batch repeating it conflicts.
-func (k tenantIdentities) classify(t ImportTenant) ImportOutcome {
+func (k tenantIdentities) classify(t *models.Tenant) ImportOutcome {
 	id, slugTaken := k.idBySlug[t.Slug]
 	slug, idTaken := k.slugByID[t.ID]
 	switch {
@@ -145,7 +129,8 @@ type memberKey struct {
 	user   int64
 }
 
-// ImportMembers stores tenant memberships in one transaction and returns
+// ImportMembers stores tenant memberships, such as Django
+// "tenants.tenantuser" rows, in one transaction and returns
 // one outcome per membership in order. A membership of a user in a tenant
 // that is already stored is Unchanged and left as it is, whatever its
 // role: an import never changes a membership. One naming a tenant or a
@@ -153,7 +138,7 @@ type memberKey struct {
 // multi-row INSERTs and Imported, and every replica drops their users
 // from its cache, so that the next request sees them.
 // Returns EUNAVAILABLE if the database fails.
-func (s *Store) ImportMembers(ctx context.Context, members []ImportMember) ([]ImportOutcome, error) {
+func (s *Store) ImportMembers(ctx context.Context, members []*models.Membership) ([]ImportOutcome, error) {
 	out := make([]ImportOutcome, len(members))
 	userIDs := make([]int64, len(members))
 	tenantIDs := make([]int64, len(members))

@@ -6,6 +6,7 @@ import (
 
 	"github.com/rolegate/rolegate/internal/dbtest"
 	"github.com/rolegate/rolegate/internal/store"
+	"github.com/rolegate/rolegate/models"
 )
 
 func TestImportTenantLayer(t *testing.T) {
@@ -14,15 +15,15 @@ func TestImportTenantLayer(t *testing.T) {
 			s := freshStore(t, target)
 			importBatch(t, s, imported(1, "ann"), imported(2, "Bob"))
 			at := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
-			tenant := func(id int64, slug string) store.ImportTenant {
-				return store.ImportTenant{ID: id, Slug: slug, Name: slug, IsActive: true, CreatedAt: at}
+			tenant := func(id int64, slug string) *models.Tenant {
+				return &models.Tenant{ID: id, Slug: slug, Name: slug, IsActive: true, CreatedAt: at}
 			}
-			out, err := s.ImportTenants(ctx, []store.ImportTenant{tenant(10, "acme"), tenant(20, "beta"), tenant(30, "acme"), tenant(20, "gamma")})
+			out, err := s.ImportTenants(ctx, []*models.Tenant{tenant(10, "acme"), tenant(20, "beta"), tenant(30, "acme"), tenant(20, "gamma")})
 			if err != nil {
 				t.Fatal(err)
 			}
 			wantResults(t, out, store.Imported, store.Imported, store.Conflicted, store.Conflicted)
-			out, err = s.ImportTenants(ctx, []store.ImportTenant{tenant(10, "acme"), tenant(11, "beta"), tenant(20, "delta")})
+			out, err = s.ImportTenants(ctx, []*models.Tenant{tenant(10, "acme"), tenant(11, "beta"), tenant(20, "delta")})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -31,10 +32,10 @@ func TestImportTenantLayer(t *testing.T) {
 				t.Errorf("reasons: got %q and %q", out[1].Reason, out[2].Reason)
 			}
 
-			member := func(tenant, user int64, role string) store.ImportMember {
-				return store.ImportMember{TenantID: tenant, UserID: user, Role: role, IsActive: true, CreatedAt: at}
+			member := func(tenant, user int64, role string) *models.Membership {
+				return &models.Membership{TenantID: tenant, UserID: user, Role: role, IsActive: true, CreatedAt: at}
 			}
-			members, err := s.ImportMembers(ctx, []store.ImportMember{member(10, 1, "owner"), member(10, 2, "user"), member(10, 1, "admin"), member(99, 1, "user"), member(20, 99, "user")})
+			members, err := s.ImportMembers(ctx, []*models.Membership{member(10, 1, "owner"), member(10, 2, "user"), member(10, 1, "admin"), member(99, 1, "user"), member(20, 99, "user")})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -43,7 +44,7 @@ func TestImportTenantLayer(t *testing.T) {
 				t.Errorf("reasons: got %q and %q", members[3].Reason, members[4].Reason)
 			}
 			// An import never changes a stored membership, not even its role.
-			members, err = s.ImportMembers(ctx, []store.ImportMember{member(10, 2, "owner")})
+			members, err = s.ImportMembers(ctx, []*models.Membership{member(10, 2, "owner")})
 			if err != nil {
 				t.Fatal(err)
 			}
