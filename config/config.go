@@ -82,6 +82,12 @@ type Config struct {
 	// AuditRetention is how long audit events are kept; 0 keeps them all.
 	AuditRetention time.Duration
 
+	// InvitationTTL is how long a tenant invitation can be accepted.
+	InvitationTTL time.Duration
+	// TenantCreatorRole is the tenant role the creator of a tenant gets;
+	// the policy must make it owner-like (authz.CheckTenantCreatorRole).
+	TenantCreatorRole string
+
 	PprofAddr string
 	// MemoryLimit is serve's soft memory limit (debug.SetMemoryLimit):
 	// "auto", "0" for none, or MiB. See MemoryLimitBytes.
@@ -222,6 +228,8 @@ var binds = []bind{
 	{Setting{"public-url", "ROLEGATE_PUBLIC_URL", "", "the API's address as clients reach it (https://auth.example.com), for absolute next links of lists; empty makes them relative (path and query)"}, str(func(c *Config) *string { return &c.PublicURL })},
 	{Setting{"cors-origins", "ROLEGATE_CORS_ORIGINS", "", "comma-separated exact origins allowed cross-origin requests; empty turns CORS off"}, str(func(c *Config) *string { return &c.CORSOrigins })},
 	{Setting{"audit-retention", "ROLEGATE_AUDIT_RETENTION", "90d", "how long audit events are kept, such as 90d or 720h; older ones are deleted in batches every ten minutes; 0 keeps them all"}, days(func(c *Config) *time.Duration { return &c.AuditRetention })},
+	{Setting{"invitation-ttl", "ROLEGATE_INVITATION_TTL", "168h", "how long an invitation to a tenant can be accepted"}, dur(func(c *Config) *time.Duration { return &c.InvitationTTL })},
+	{Setting{"tenant-creator-role", "ROLEGATE_TENANT_CREATOR_ROLE", "owner", "tenant role the creator of a tenant gets; the policy must let it delete the tenant"}, str(func(c *Config) *string { return &c.TenantCreatorRole })},
 	{Setting{"log-format", "ROLEGATE_LOG_FORMAT", "auto", "json, text, or auto: text when standard error is a terminal, else JSON"}, str(func(c *Config) *string { return &c.LogFormat })},
 	{Setting{"env", "ROLEGATE_ENV", "development", "development or production; production refuses SQLite and a missing key file"}, str(func(c *Config) *string { return &c.Env })},
 }
@@ -439,6 +447,8 @@ func (c Config) Validate() error {
 	check(c.SignupIPLimit >= 1, "signup-ip-limit", "must be at least 1")
 	check(c.SignupWindow > 0, "signup-window", "must be positive")
 	check(c.ThrottleBaseDelay >= time.Millisecond, "throttle-base-delay", "must be at least 1ms")
+	check(c.InvitationTTL >= time.Minute, "invitation-ttl", "must be at least 1m")
+	check(c.TenantCreatorRole != "", "tenant-creator-role", "must not be empty")
 	check(c.AuditRetention == 0 || c.AuditRetention >= time.Hour, "audit-retention", "must be 0 (keep every event) or at least 1h")
 	for _, p := range c.TrustedProxyList() {
 		_, aerr := netip.ParseAddr(p)

@@ -47,6 +47,19 @@ const (
 	AuditKeyRotate = "key.rotate"
 	// AuditKeyRetire is a signing key removed by "rolegate keys retire".
 	AuditKeyRetire = "key.retire"
+
+	// The tenant layer's changes. Each event carries its tenant
+	// (AuditEvent.TenantID) and, in its detail, the values before and
+	// after the change.
+	AuditTenantCreate     = "tenant.create"
+	AuditTenantUpdate     = "tenant.update"
+	AuditTenantDelete     = "tenant.delete"
+	AuditMemberAdd        = "member.add"
+	AuditMemberUpdate     = "member.update" // a role or active-flag change
+	AuditMemberRemove     = "member.remove" // a member removed, or leaving
+	AuditInvitationCreate = "invitation.create"
+	AuditInvitationRevoke = "invitation.revoke"
+	AuditInvitationAccept = "invitation.accept"
 )
 
 // AuditActions lists every audit action, for validating filters.
@@ -55,6 +68,8 @@ var AuditActions = []string{
 	AuditUserCreate, AuditUserUpdate, AuditUserRoleChange, AuditUserDelete,
 	AuditUserPasswordReset, AuditUserPasswordChange, AuditPolicyReload, AuditRequestThrottled,
 	AuditKeyRotate, AuditKeyRetire,
+	AuditTenantCreate, AuditTenantUpdate, AuditTenantDelete, AuditMemberAdd, AuditMemberUpdate, AuditMemberRemove,
+	AuditInvitationCreate, AuditInvitationRevoke, AuditInvitationAccept,
 }
 
 // IsAuditAction reports whether action is one of AuditActions.

@@ -24,6 +24,7 @@ type auditJSON struct {
 	ActorRole     string         `json:"actor_role"`
 	Action        string         `json:"action"`
 	Target        string         `json:"target"`
+	TenantID      *int64         `json:"tenant_id"`
 	Result        string         `json:"result"`
 	Rule          string         `json:"rule"`
 	PolicyVersion string         `json:"policy_version"`
@@ -43,6 +44,9 @@ func toAuditJSON(e models.AuditEvent) auditJSON {
 	if e.ActorID != 0 {
 		out.ActorID = &e.ActorID
 	}
+	if e.TenantID != 0 {
+		out.TenantID = &e.TenantID
+	}
 	if out.Detail == nil {
 		out.Detail = map[string]any{}
 	}
@@ -59,6 +63,11 @@ func (h *handler) listAudit(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	return h.writeAuditPage(c, f)
+}
+
+// writeAuditPage answers a page of the events f selects.
+func (h *handler) writeAuditPage(c *gin.Context, f models.AuditFilter) error {
 	limit := f.Limit
 	f.Limit++ // one more tells whether there is a next page
 	events, err := h.auditEvents.ListAuditEvents(c.Request.Context(), f)

@@ -39,9 +39,12 @@ func (h *handler) fill(c *gin.Context, e *models.AuditEvent) {
 func (h *handler) recordAllowed(c *gin.Context, d models.Decision, action, target string, detail map[string]any) {
 	h.record(c, models.AuditEvent{
 		Action: action, Result: models.AuditSuccess, Target: target,
-		Rule: strings.Join(d.Rule, ", "), PolicyVersion: d.PolicyVersion, Detail: detail,
+		Rule: ruleText(d), PolicyVersion: d.PolicyVersion, Detail: detail,
 	})
 }
+
+// ruleText is the rule that allowed d, as audit events show it.
+func ruleText(d models.Decision) string { return strings.Join(d.Rule, ", ") }
 
 // recordDeny records a request the policy refused. No rule matched, so
 // none is named; the detail says what was asked. A caller without a valid

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -130,6 +131,12 @@ type Deps struct {
 	// CORSOrigins are the exact origins allowed cross-origin requests;
 	// empty turns CORS off.
 	CORSOrigins []string
+	// Tenants serves the tenant routes, which fail without it.
+	Tenants TenantStore
+	// InvitationTTL is how long an invitation to a tenant can be accepted.
+	InvitationTTL time.Duration
+	// TenantCreatorRole is the tenant role a tenant's creator gets.
+	TenantCreatorRole string
 }
 
 // Throttle limits brute force. Check methods return ETHROTTLED while the
@@ -163,6 +170,10 @@ type handler struct {
 	publicURL   string
 	spec        []byte // the OpenAPI document as JSON
 	specErr     error
+
+	tenants           TenantStore
+	invitationTTL     time.Duration
+	tenantCreatorRole string
 }
 
 // NewHandler returns the whole API. Each path answers with and without
@@ -176,6 +187,7 @@ func newEngine(d Deps) *gin.Engine {
 		users: d.Users, auth: d.Auth, policies: d.Policies, audit: d.Audit, auditEvents: d.AuditEvents,
 		defaultRole: d.DefaultRole, log: d.Log, obs: d.Metrics, draining: d.Draining,
 		throttle: d.Throttle, cors: originSet(d.CORSOrigins), publicURL: strings.TrimSuffix(d.PublicURL, "/"),
+		tenants: d.Tenants, invitationTTL: d.InvitationTTL, tenantCreatorRole: d.TenantCreatorRole,
 	}
 	if h.draining == nil {
 		h.draining = func() bool { return false }
@@ -264,6 +276,22 @@ func newEngine(d Deps) *gin.Engine {
 	route(http.MethodGet, []string{"/v1/authz/forward"}, h.forward)
 	r.Any(EnvoyPath+"/*path", h.handle(h.forward))
 	route(http.MethodGet, []string{"/v1/audit"}, user, h.listAudit)
+
+	route(http.MethodPost, []string{"/v1/tenants"}, user, h.createTenant)
+	route(http.MethodGet, []string{"/v1/tenants"}, user, h.listTenants)
+	tenant := []string{"/v1/tenants/:tenant"}
+	route(http.MethodGet, tenant, user, h.getTenant)
+	route(http.MethodPatch, tenant, user, h.updateTenant)
+	route(http.MethodDelete, tenant, user, h.deleteTenant)
+	route(http.MethodGet, []string{"/v1/tenants/:tenant/audit"}, user, h.tenantAudit)
+	route(http.MethodGet, []string{"/v1/tenants/:tenant/members"}, user, h.listMembers)
+	member := []string{"/v1/tenants/:tenant/members/:user_id"}
+	route(http.MethodPut, member, user, h.putMember)
+	route(http.MethodDelete, member, user, h.deleteMember)
+	route(http.MethodPost, []string{"/v1/tenants/:tenant/invitations"}, user, h.createInvitation)
+	route(http.MethodGet, []string{"/v1/tenants/:tenant/invitations"}, user, h.listInvitations)
+	route(http.MethodDelete, []string{"/v1/tenants/:tenant/invitations/:id"}, user, h.revokeInvitation)
+	route(http.MethodPost, []string{"/v1/invitations/accept"}, user, h.acceptInvitation)
 
 	exact(http.MethodGet, "/openapi.json", h.openAPI)
 	route(http.MethodGet, []string{"/docs"}, h.docsPage)

@@ -84,6 +84,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, e
 	if !pol.HasRole(cfg.DefaultRole) {
 		return nil, fmt.Errorf("ROLEGATE_DEFAULT_ROLE %q is not a role the policy defines (%v)", cfg.DefaultRole, pol.Roles())
 	}
+	if err := pol.CheckTenantCreatorRole(cfg.TenantCreatorRole); err != nil {
+		return nil, fmt.Errorf("ROLEGATE_TENANT_CREATOR_ROLE: %w", err)
+	}
 	if len(pol.Routes()) == 0 {
 		// Not fatal: only GET /v1/authz/forward needs routes, and it fails
 		// closed. Creating the file later is picked up like any policy edit.
@@ -129,6 +132,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, e
 	s.stopUsers = s.followUsers()
 	s.Handler = httpapi.NewHandler(httpapi.Deps{
 		Users: st, Auth: svc, Policies: manager, Audit: rec, AuditEvents: st, DefaultRole: cfg.DefaultRole, Log: log, Metrics: m,
+		Tenants: st, InvitationTTL: cfg.InvitationTTL, TenantCreatorRole: cfg.TenantCreatorRole,
 		Draining: s.draining.Load,
 		Throttle: throttle.New(st, ThrottleLimits(cfg)), TrustedProxies: cfg.TrustedProxyList(), CORSOrigins: cfg.CORSOriginList(), PublicURL: cfg.PublicURL,
 	})
