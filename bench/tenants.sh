@@ -15,7 +15,9 @@
 # Settings (environment): RUNS (3), DURATION (10s), CONNECTIONS (64, for
 # the checks), MEMBER_CONNECTIONS (8), THREADS (2), USERS (100,000),
 # TENANTS, MEMBERSHIPS, SPREAD, BIG, PG_URL (postgres://postgres@127.0.0.1:5432,
-# trust auth), PORT (18084), KEEP_DB (empty; set it to keep the database
+# trust auth), PORT (18084), SCENARIOS ("check members"), PPROF_ADDR and
+# PROFILE_DIR (empty; with both set, a CPU profile of rolegate during each
+# scenario of the first run is written to PROFILE_DIR), KEEP_DB (empty; set it to keep the database
 # and print its name). Everything listens on 127.0.0.1 only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,6 +34,7 @@ SPREAD=${SPREAD:-1000}
 BIG=${BIG:-10000}
 PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432}
 PORT=${PORT:-18084}
+SCENARIOS=${SCENARIOS:-check members}
 PASSWORD='bench-password-correct-horse'
 
 # Bounds, so that a typo cannot fill the disk: the generated memberships
@@ -111,6 +114,13 @@ scenario() {
     echo "$name: $method $path answered $status: $(head -c 300 "$work/answer")" >&2
     exit 1
   fi
+  local prof=
+  if [ -n "${PPROF_ADDR:-}" ] && [ -n "${PROFILE_DIR:-}" ] && [ "$run" = 1 ]; then
+    mkdir -p "$PROFILE_DIR"
+    curl -s -o "$PROFILE_DIR/$(printf '%s' "$name" | tr -c 'a-zA-Z0-9' '_').pprof" \
+      "http://$PPROF_ADDR/debug/pprof/profile?seconds=$(( ${DURATION%s} - 1 ))" &
+    prof=$!
+  fi
   if command -v wrk >/dev/null; then
     local script=bench/wrk/get.lua
     [ "$method" = POST ] && script=bench/wrk/post.lua
@@ -120,17 +130,20 @@ scenario() {
     "$work/loadtool" load -name "$name" -connections "$conns" -duration "$DURATION" -method "$method" \
       -token "$token" -body "$body" -url "$base$path"
   fi
+  if [ -n "$prof" ]; then wait "$prof"; fi
 }
 
 loader=wrk; command -v wrk >/dev/null || loader="loadtool load"
 echo "load from $loader; $RUNS runs of $DURATION each" >&2
 for run in $(seq 1 "$RUNS"); do
-  {
+  if [[ " $SCENARIOS " == *" check "* ]]; then
     scenario "check, no tenant" "$CONNECTIONS" POST /v1/authz/check '{"resource":"customers","action":"read"}'
     scenario "check, tenant $mid" "$CONNECTIONS" POST /v1/authz/check "{\"resource\":\"customers\",\"action\":\"read\",\"tenant\":\"$mid\"}"
+  fi >> "$work/results.txt"
+  if [[ " $SCENARIOS " == *" members "* ]]; then
     scenario "members?limit=100, tenant-000001 ($((BIG + 1)))" "$MEMBER_CONNECTIONS" GET "/v1/tenants/tenant-000001/members?limit=100"
     scenario "members?limit=100, $mid" "$MEMBER_CONNECTIONS" GET "/v1/tenants/$mid/members?limit=100"
-  } >> "$work/results.txt"
+  fi >> "$work/results.txt"
   echo "run $run done" >&2
 done
 "$work/loadtool" table -baseline "check, no tenant" "$work/results.txt"
