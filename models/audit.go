@@ -60,6 +60,20 @@ const (
 	AuditInvitationCreate = "invitation.create"
 	AuditInvitationRevoke = "invitation.revoke"
 	AuditInvitationAccept = "invitation.accept"
+
+	// AuditGroupMemberAdd is a user added to a group, with the group and
+	// the membership before (false) and after (true).
+	AuditGroupMemberAdd = "group.member_add"
+	// AuditGroupMemberRemove is a user removed from a group.
+	AuditGroupMemberRemove = "group.member_remove"
+	// AuditBreakGlassStart is a break-glass grant taken on a tenant, with
+	// its reason, mode and expiry, in the tenant's own trail.
+	AuditBreakGlassStart = "break_glass.start"
+	// AuditBreakGlassEnd is a break-glass grant ended early by its holder.
+	AuditBreakGlassEnd = "break_glass.end"
+	// AuditBreakGlassDecision is a question the decision API (check or
+	// forward) answered yes only through a break-glass grant.
+	AuditBreakGlassDecision = "break_glass.decision"
 )
 
 // AuditActions lists every audit action, for validating filters.
@@ -70,6 +84,8 @@ var AuditActions = []string{
 	AuditKeyRotate, AuditKeyRetire,
 	AuditTenantCreate, AuditTenantUpdate, AuditTenantDelete, AuditMemberAdd, AuditMemberUpdate, AuditMemberRemove,
 	AuditInvitationCreate, AuditInvitationRevoke, AuditInvitationAccept,
+	AuditGroupMemberAdd, AuditGroupMemberRemove,
+	AuditBreakGlassStart, AuditBreakGlassEnd, AuditBreakGlassDecision,
 }
 
 // IsAuditAction reports whether action is one of AuditActions.

@@ -23,6 +23,10 @@ type User struct {
 	// created again under a deleted account's id does not accept the
 	// deleted account's tokens. It is never shown to clients.
 	AccountKey string
+	// Groups are the user's groups (asked as "group:<name>"), sorted. Only
+	// the authentication path (the store's CurrentUser) fills them; other
+	// reads leave them nil, and no user JSON shows them.
+	Groups []string
 }
 
 // UserPatch is a partial update of a user. A nil field is left unchanged.

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
@@ -35,8 +36,17 @@ func (h *handler) fill(c *gin.Context, e *models.AuditEvent) {
 }
 
 // recordAllowed records a change the policy allowed by decision d, with
-// the rule that allowed it.
+// the rule that allowed it. A change allowed only by a break-glass grant
+// says so in its detail ("via": "break_glass"), so that the tenant's
+// owners can tell it from their members' own.
 func (h *handler) recordAllowed(c *gin.Context, d models.Decision, action, target string, detail map[string]any) {
+	if d.Via == models.ViaBreakGlass {
+		detail = maps.Clone(detail)
+		if detail == nil {
+			detail = map[string]any{}
+		}
+		detail["via"] = d.Via
+	}
 	h.record(c, models.AuditEvent{
 		Action: action, Result: models.AuditSuccess, Target: target,
 		Rule: ruleText(d), PolicyVersion: d.PolicyVersion, Detail: detail,

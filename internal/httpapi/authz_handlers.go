@@ -29,6 +29,8 @@ type checkInput struct {
 	Action   *string `json:"action"`
 	OwnerID  *int64  `json:"owner_id"`
 	Subject  object  `json:"subject"`
+	// Tenant names the tenant the question is about, by slug or id.
+	Tenant *string `json:"tenant"`
 }
 
 type subjectInput struct {
@@ -39,18 +41,22 @@ type batchInput struct {
 	Checks *[]object `json:"checks"`
 }
 
-// question is a validated check. A subjectID of 0 means the caller.
+// question is a validated check. A subjectID of 0 means the caller; a
+// tenant of "" means a question outside tenants.
 type question struct {
 	resource  models.Resource
 	action    string
 	subjectID int64
+	tenant    string
 }
 
 // checkResult is the policy's answer to one question: the rule that
-// allowed it, or no rule.
+// allowed it, or no rule, and the layer of the subject it allowed
+// (models.Decision.Via), absent on a deny.
 type checkResult struct {
 	Allowed bool     `json:"allowed"`
 	Rule    []string `json:"rule"`
+	Via     string   `json:"via,omitempty"`
 }
 
 // check answers whether a subject, the caller unless they name another,
@@ -70,7 +76,11 @@ func (h *handler) check(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, gin.H{"allowed": results[0].Allowed, "rule": results[0].Rule, "policy_version": pol.Version()})
+	answer := gin.H{"allowed": results[0].Allowed, "rule": results[0].Rule, "policy_version": pol.Version()}
+	if results[0].Via != "" {
+		answer["via"] = results[0].Via
+	}
+	c.JSON(http.StatusOK, answer)
 	return nil
 }
 
@@ -103,6 +113,9 @@ func parseCheck(body []byte) (question, error) {
 	q := question{
 		resource: models.Resource{Type: checkName(f, "resource", in.Resource), OwnerID: positiveID(f, "owner_id", in.OwnerID)},
 		action:   checkName(f, "action", in.Action),
+	}
+	if in.Tenant != nil {
+		q.tenant = checkName(f, "tenant", in.Tenant)
 	}
 	if in.Subject != nil {
 		var s subjectInput
@@ -178,17 +191,52 @@ func (h *handler) answer(c *gin.Context, pol *authz.Policy, qs []question) ([]ch
 		return nil, err
 	}
 	results := make([]checkResult, len(qs))
+	views := map[viewKey]tenantView{}
 	for i, q := range qs {
-		d, err := h.decide(pol, subjects[i], q.resource, q.action)
+		d, err := h.decideCheck(c, pol, subjects[i], q, views)
 		if err != nil {
 			return nil, err
 		}
-		results[i] = checkResult{Allowed: d.Allowed, Rule: d.Rule}
+		results[i] = checkResult{Allowed: d.Allowed, Rule: d.Rule, Via: d.Via}
 		if results[i].Rule == nil {
 			results[i].Rule = []string{}
 		}
 	}
 	return results, nil
+}
+
+// viewKey is one subject's view of one tenant, as a check names it.
+type viewKey struct {
+	ref       string
+	subjectID int64
+}
+
+// decideCheck decides one question. A question about a tenant is decided
+// with the subject's standing in it, read once per request for each
+// tenant and subject in views; a tenant the subject may not see, or that
+// does not exist, is a plain deny, and so is a yes that an inactive tenant
+// refuses. A yes through a break-glass grant is audited.
+func (h *handler) decideCheck(c *gin.Context, pol *authz.Policy, sub models.Subject, q question, views map[viewKey]tenantView) (models.Decision, error) {
+	if q.tenant == "" {
+		return h.decide(pol, sub, q.resource, q.action)
+	}
+	key := viewKey{q.tenant, sub.ID}
+	view, ok := views[key]
+	if !ok {
+		var err error
+		if view, err = h.viewTenant(c.Request.Context(), pol, sub, q.tenant); err != nil {
+			return models.Decision{}, err
+		}
+		views[key] = view
+	}
+	if !view.visible {
+		return models.Decision{PolicyVersion: pol.Version()}, nil
+	}
+	d, _, err := view.decide(h, pol, q.resource, q.action)
+	if err == nil && d.Via == models.ViaBreakGlass {
+		h.recordBreakGlassDecision(c, view, d, q.resource, q.action)
+	}
+	return d, err
 }
 
 // subjects finds who each question is about: the caller, as stored now,
@@ -240,6 +288,9 @@ func (h *handler) subjectByID(ctx context.Context, id int64) (models.Subject, er
 	}
 	if !u.IsActive {
 		return subject(nil), nil
+	}
+	if u.Groups, err = h.groups.UserGroups(ctx, id); err != nil {
+		return models.Subject{}, err
 	}
 	return subject(u), nil
 }

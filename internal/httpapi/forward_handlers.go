@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/rolegate/rolegate/internal/authz"
 	"github.com/rolegate/rolegate/models"
 )
 
@@ -65,7 +66,7 @@ func (h *handler) forward(c *gin.Context) error {
 		// The token's user is this request's principal, for the audit trail.
 		c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), principalKey{}, u))
 	}
-	d, err := h.decide(pol, subject(u), target.Resource, target.Action)
+	d, view, inactive, err := h.decideTarget(c, pol, subject(u), target)
 	if err != nil {
 		return err
 	}
@@ -76,11 +77,49 @@ func (h *handler) forward(c *gin.Context) error {
 		} else {
 			h.recordDeny(c, d, target.Resource, target.Action)
 		}
+		if inactive && u != nil {
+			return errTenantInactive
+		}
 		return refusal
 	}
 	setUserHeaders(c, u)
+	setTenantHeaders(c, view)
 	c.JSON(http.StatusOK, gin.H{})
 	return nil
+}
+
+// decideTarget decides a routed request. On a route inside a tenant it is
+// decided with the subject's standing in the tenant the path names: an
+// unknown tenant or one the subject may not see is a deny, and inactive
+// reports a yes that the tenant's inactivity refused. A yes through a
+// break-glass grant is audited.
+func (h *handler) decideTarget(c *gin.Context, pol *authz.Policy, sub models.Subject, target authz.Target) (models.Decision, tenantView, bool, error) {
+	if target.Tenant == "" {
+		d, err := h.decide(pol, sub, target.Resource, target.Action)
+		return d, tenantView{}, false, err
+	}
+	view, err := h.viewTenant(c.Request.Context(), pol, sub, target.Tenant)
+	if err != nil || !view.visible {
+		return models.Decision{PolicyVersion: pol.Version()}, tenantView{}, false, err
+	}
+	d, inactive, err := view.decide(h, pol, target.Resource, target.Action)
+	if err == nil && d.Via == models.ViaBreakGlass {
+		h.recordBreakGlassDecision(c, view, d, target.Resource, target.Action)
+	}
+	return d, view, inactive, err
+}
+
+// setTenantHeaders tells the upstream which tenant an allowed request is
+// in and the caller's role there, both empty outside tenants (and the
+// role empty without a membership, as under break-glass), so that a proxy
+// copying them replaces whatever the client sent under those names.
+func setTenantHeaders(c *gin.Context, view tenantView) {
+	id := ""
+	if view.tenant != nil {
+		id = strconv.FormatInt(view.tenant.ID, 10)
+	}
+	c.Writer.Header().Set("X-Tenant-Id", id)
+	c.Writer.Header().Set("X-Tenant-Role", view.role())
 }
 
 // forwardDenial is 403 for a user the policy refuses, and 401 for an

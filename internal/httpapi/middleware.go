@@ -128,7 +128,7 @@ func subject(u *models.User) models.Subject {
 	if u == nil {
 		return models.Subject{Role: models.AnonymousRole}
 	}
-	return models.Subject{ID: u.ID, Role: u.Role}
+	return models.Subject{ID: u.ID, Role: u.Role, Groups: u.Groups}
 }
 
 // authorize asks pol whether the caller may do action on res, and marks

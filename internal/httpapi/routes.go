@@ -46,6 +46,29 @@ type UserStore interface {
 	Ping(ctx context.Context) error
 }
 
+// GroupStore keeps who is in which group; the policy says what each group
+// may do.
+type GroupStore interface {
+	// UserGroups returns a user's groups, sorted; nil for none.
+	UserGroups(ctx context.Context, userID int64) ([]string, error)
+	// AddUserToGroup reports whether the membership is new. Returns
+	// ENOTFOUND if there is no such user.
+	AddUserToGroup(ctx context.Context, userID int64, group string) (models.GroupMember, bool, error)
+	// RemoveUserFromGroup returns ENOTFOUND if the user is not in the group.
+	RemoveUserFromGroup(ctx context.Context, userID int64, group string) error
+	// GroupMembers returns a page of a group's members by user id.
+	GroupMembers(ctx context.Context, f models.GroupMemberFilter) ([]models.GroupMember, error)
+}
+
+// BreakGlassStore keeps break-glass grants.
+type BreakGlassStore interface {
+	// StartBreakGlass returns the new grant and the ones it replaced, or
+	// ENOTFOUND if the tenant or user is gone.
+	StartBreakGlass(ctx context.Context, tenantID, userID int64, req models.BreakGlassRequest) (*models.BreakGlassGrant, []*models.BreakGlassGrant, error)
+	// EndBreakGlass returns ENOTFOUND if the user holds no active grant.
+	EndBreakGlass(ctx context.Context, tenantID, userID, by int64) (*models.BreakGlassGrant, error)
+}
+
 // Authenticator is what the API needs from the auth service. Methods that
 // hash a password take the caller's client address, by which the hashing
 // slots are shared.
@@ -103,9 +126,13 @@ type AuditEvents interface {
 
 // Deps are the API's dependencies.
 type Deps struct {
-	Users    UserStore
-	Auth     Authenticator
-	Policies Policies
+	Users   UserStore
+	Groups  GroupStore
+	Tenants TenantStore
+	// BreakGlass serves /v1/tenants/{slug}/access.
+	BreakGlass BreakGlassStore
+	Auth       Authenticator
+	Policies   Policies
 	// Audit records events; nil records nothing.
 	Audit AuditLog
 	// AuditEvents serves GET /v1/audit; nil serves an empty trail.
@@ -131,8 +158,6 @@ type Deps struct {
 	// CORSOrigins are the exact origins allowed cross-origin requests;
 	// empty turns CORS off.
 	CORSOrigins []string
-	// Tenants serves the tenant routes, which fail without it.
-	Tenants TenantStore
 	// InvitationTTL is how long an invitation to a tenant can be accepted.
 	InvitationTTL time.Duration
 	// TenantCreatorRole is the tenant role a tenant's creator gets.
@@ -157,6 +182,9 @@ type Throttle interface {
 
 type handler struct {
 	users       UserStore
+	groups      GroupStore
+	tenants     TenantStore
+	breakGlass  BreakGlassStore
 	auth        Authenticator
 	policies    Policies
 	audit       AuditLog
@@ -171,7 +199,6 @@ type handler struct {
 	spec        []byte // the OpenAPI document as JSON
 	specErr     error
 
-	tenants           TenantStore
 	invitationTTL     time.Duration
 	tenantCreatorRole string
 }
@@ -184,10 +211,10 @@ func NewHandler(d Deps) http.Handler { return newEngine(d) }
 // newEngine builds the API; the tests read its route list.
 func newEngine(d Deps) *gin.Engine {
 	h := &handler{
-		users: d.Users, auth: d.Auth, policies: d.Policies, audit: d.Audit, auditEvents: d.AuditEvents,
+		users: d.Users, groups: d.Groups, tenants: d.Tenants, breakGlass: d.BreakGlass, auth: d.Auth, policies: d.Policies, audit: d.Audit, auditEvents: d.AuditEvents,
 		defaultRole: d.DefaultRole, log: d.Log, obs: d.Metrics, draining: d.Draining,
 		throttle: d.Throttle, cors: originSet(d.CORSOrigins), publicURL: strings.TrimSuffix(d.PublicURL, "/"),
-		tenants: d.Tenants, invitationTTL: d.InvitationTTL, tenantCreatorRole: d.TenantCreatorRole,
+		invitationTTL: d.InvitationTTL, tenantCreatorRole: d.TenantCreatorRole,
 	}
 	if h.draining == nil {
 		h.draining = func() bool { return false }
@@ -292,6 +319,16 @@ func newEngine(d Deps) *gin.Engine {
 	route(http.MethodGet, []string{"/v1/tenants/:tenant/invitations"}, user, h.listInvitations)
 	route(http.MethodDelete, []string{"/v1/tenants/:tenant/invitations/:id"}, user, h.revokeInvitation)
 	route(http.MethodPost, []string{"/v1/invitations/accept"}, user, h.acceptInvitation)
+
+	route(http.MethodGet, []string{"/v1/groups"}, user, h.listGroups)
+	route(http.MethodGet, []string{"/v1/groups/:name/members"}, user, h.listGroupMembers)
+	groupMember := []string{"/v1/groups/:name/members/:user_id"}
+	route(http.MethodPut, groupMember, user, h.putGroupMember)
+	route(http.MethodDelete, groupMember, user, h.deleteGroupMember)
+
+	access := []string{"/v1/tenants/:tenant/access"}
+	route(http.MethodPost, access, user, h.startBreakGlass)
+	route(http.MethodDelete, access, user, h.endBreakGlass)
 
 	exact(http.MethodGet, "/openapi.json", h.openAPI)
 	route(http.MethodGet, []string{"/docs"}, h.docsPage)

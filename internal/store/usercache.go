@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -131,6 +132,7 @@ func (c *userCache) isLive() bool {
 
 func copyUser(u *models.User) *models.User {
 	out := *u
+	out.Groups = slices.Clone(u.Groups)
 	if u.LastLogin != nil {
 		t := *u.LastLogin
 		out.LastLogin = &t
@@ -139,9 +141,10 @@ func copyUser(u *models.User) *models.User {
 }
 
 // CurrentUser is UserByID for the authentication path, through the user
-// cache: a cached user is at most the cache's TTL old, and never older
-// than the last write to it that this process made or (on PostgreSQL)
-// was notified of. Returns ENOTFOUND, which is never cached.
+// cache, with the user's groups: a cached user is at most the cache's TTL
+// old, and never older than the last write to it or to its groups that
+// this process made or (on PostgreSQL) was notified of. Returns
+// ENOTFOUND, which is never cached.
 func (s *Store) CurrentUser(ctx context.Context, id int64) (*models.User, error) {
 	u, gen, ok := s.users.get(id)
 	if ok {
@@ -149,6 +152,9 @@ func (s *Store) CurrentUser(ctx context.Context, id int64) (*models.User, error)
 	}
 	u, err := s.UserByID(ctx, id)
 	if err != nil {
+		return nil, err
+	}
+	if u.Groups, err = s.UserGroups(ctx, id); err != nil {
 		return nil, err
 	}
 	s.users.put(u, gen)

@@ -1,0 +1,80 @@
+package httpapi
+
+import (
+	"context"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/rolegate/rolegate/internal/authz"
+	"github.com/rolegate/rolegate/models"
+)
+
+// tenantView is a subject placed in one tenant: the subject with their
+// standing there, the tenant, and whether they may see it at all.
+type tenantView struct {
+	sub     models.Subject
+	tenant  *models.Tenant
+	visible bool
+}
+
+// viewTenant places sub in the tenant ref names (a slug or an id): it reads
+// the tenant and sub's standing in it (membership role and break-glass
+// grant), and asks whether sub may read the tenant. An unknown tenant, and
+// one sub may not read, are not visible, alike: the caller must answer
+// both the same way, so that a tenant's existence never leaks.
+func (h *handler) viewTenant(ctx context.Context, pol *authz.Policy, sub models.Subject, ref string) (tenantView, error) {
+	t, err := h.tenants.TenantByRef(ctx, ref)
+	if models.ErrorCode(err) == models.ENOTFOUND {
+		return tenantView{sub: sub}, nil
+	}
+	if err != nil {
+		return tenantView{}, err
+	}
+	standing := models.TenantContext{TenantID: t.ID}
+	if sub.ID != 0 {
+		if standing, err = h.tenants.TenantStanding(ctx, t.ID, sub.ID); err != nil {
+			return tenantView{}, err
+		}
+	}
+	sub.Tenant = &standing
+	d, err := h.decide(pol, sub, models.Resource{Type: models.ResourceTenant}, models.ActionRead)
+	if err != nil {
+		return tenantView{}, err
+	}
+	return tenantView{sub: sub, tenant: t, visible: d.Allowed}, nil
+}
+
+// decide asks pol about action on res for the scoped subject. In an
+// inactive tenant only the system layer (role or group) may allow: the
+// second result is true when a tenant layer allowed and the tenant's
+// inactivity refused it.
+func (s tenantView) decide(h *handler, pol *authz.Policy, res models.Resource, action string) (models.Decision, bool, error) {
+	d, err := h.decide(pol, s.sub, res, action)
+	if err != nil || !d.Allowed || s.tenant.IsActive || systemLayer(d.Via) {
+		return d, false, err
+	}
+	return models.Decision{PolicyVersion: d.PolicyVersion}, true, nil
+}
+
+// systemLayer reports whether via names a layer of the system, which an
+// inactive tenant does not refuse.
+func systemLayer(via string) bool { return via == models.ViaRole || via == models.ViaGroup }
+
+// role is the scoped subject's membership role in the tenant, "" for none.
+func (s tenantView) role() string {
+	if s.sub.Tenant == nil {
+		return ""
+	}
+	return s.sub.Tenant.Role
+}
+
+// recordBreakGlassDecision records a yes of the decision API that only a
+// break-glass grant gave, in the tenant's own trail: its owners see what
+// was looked at under it, and by whom.
+func (h *handler) recordBreakGlassDecision(c *gin.Context, view tenantView, d models.Decision, res models.Resource, action string) {
+	detail := map[string]any{"resource": res.Type, "action": action, "via": d.Via, "subject_id": view.sub.ID, "route": c.FullPath()}
+	if res.OwnerID > 0 {
+		detail["owner_id"] = res.OwnerID
+	}
+	h.recordInTenant(c, view.tenant.ID, d, models.AuditBreakGlassDecision, breakGlassTarget(view.tenant.ID), detail)
+}
