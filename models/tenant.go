@@ -152,9 +152,12 @@ type MemberChange struct {
 // MemberCheck decides whether a write may change the membership locked,
 // as stored at the moment of the write (nil when the user is not yet a
 // member): it runs inside the write's transaction, after the tenant's
-// memberships are locked and before anything is written. An error it
-// returns rolls the write back and is returned as it is.
-type MemberCheck func(locked *Membership) error
+// memberships are locked and before anything is written. activeRole
+// reads another user's active role in the tenant under the same lock ("" for
+// none), so that the caller's own standing is decided on the same state
+// as the write. An error it returns rolls the write back and is returned
+// as it is.
+type MemberCheck func(locked *Membership, activeRole func(userID int64) (string, error)) error
 
 // MemberFilter selects a page of a tenant's members, by ascending user id.
 type MemberFilter struct {

@@ -85,6 +85,7 @@ func (c *cli) rootCommand() *cobra.Command {
 		c.migrateCommand(),
 		group("users", "create, import, list users, and set their passwords",
 			c.usersCreateCommand(), c.usersImportCommand(), c.usersListCommand(), c.usersSetPasswordCommand()),
+		c.tenantsCommand(),
 		c.keysCommand(),
 		group("config", "show the configuration", c.configPrintCommand()),
 		c.healthcheckCommand(),

@@ -139,7 +139,10 @@ func (h *handler) putMember(c *gin.Context) error {
 	}
 	patch := models.MemberPatch{Role: in.Role, IsActive: in.IsActive, InvitedBy: sc.sub.ID}
 	g := &grantCheck{h: h, c: c, sc: sc}
-	change, err := h.tenants.PutMember(c.Request.Context(), sc.tenant.ID, id, patch, sc.pol.TenantGuard(), func(locked *models.Membership) error {
+	change, err := h.tenants.PutMember(c.Request.Context(), sc.tenant.ID, id, patch, sc.pol.TenantGuard(), func(locked *models.Membership, activeRole func(int64) (string, error)) error {
+		if err := g.relock(activeRole); err != nil {
+			return err
+		}
 		if id == sc.sub.ID && (locked == nil || *in.Role != locked.Role || in.IsActive != nil && *in.IsActive != locked.IsActive) {
 			return errOwnTenantRole
 		}
@@ -189,6 +192,22 @@ type grantCheck struct {
 	last models.Decision
 }
 
+// relock replaces the caller's tenant role, read when the request
+// entered the tenant, with the one activeRole reads under the write's
+// lock: a caller demoted meanwhile grants only what their new role may.
+func (g *grantCheck) relock(activeRole func(int64) (string, error)) error {
+	role, err := activeRole(g.sc.sub.ID)
+	if err != nil {
+		return err
+	}
+	sc := *g.sc
+	standing := *sc.sub.Tenant
+	standing.Role = role
+	sc.sub.Tenant = &standing
+	g.sc = &sc
+	return nil
+}
+
 func (g *grantCheck) allow(role string) error {
 	d, err := g.h.authorizeIn(g.c, g.sc, models.Resource{Type: models.TenantRoleResource(role)}, models.ActionGrant)
 	if err != nil {
@@ -212,9 +231,12 @@ func (h *handler) deleteMember(c *gin.Context) error {
 	}
 	g := &grantCheck{h: h, c: c, sc: sc}
 	leaving := id == sc.sub.ID
-	before, err := h.tenants.RemoveMember(c.Request.Context(), sc.tenant.ID, id, sc.pol.TenantGuard(), func(locked *models.Membership) error {
+	before, err := h.tenants.RemoveMember(c.Request.Context(), sc.tenant.ID, id, sc.pol.TenantGuard(), func(locked *models.Membership, activeRole func(int64) (string, error)) error {
 		if leaving {
 			return nil
+		}
+		if err := g.relock(activeRole); err != nil {
+			return err
 		}
 		return g.allow(locked.Role)
 	})

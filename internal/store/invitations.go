@@ -158,6 +158,7 @@ func (s *Store) RevokeInvitation(ctx context.Context, tenantID, id, by int64, ch
 func (s *Store) AcceptInvitation(ctx context.Context, token string, u *models.User) (*models.Invitation, models.MemberChange, error) {
 	var inv *models.Invitation
 	var change models.MemberChange
+	defer s.users.invalidate(u.ID)
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		var rows []invitationRow
 		if err := tx.Clauses(forUpdate).Where("token_hash = ?", invitationTokenHash(token)).Limit(1).Find(&rows).Error; err != nil {

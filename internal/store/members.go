@@ -72,13 +72,15 @@ func (s *Store) MemberOf(ctx context.Context, tenantID, userID int64) (*models.M
 // tenant without an active member holding a role in guard.
 func (s *Store) PutMember(ctx context.Context, tenantID, userID int64, patch models.MemberPatch, guard models.TenantGuard, check models.MemberCheck) (models.MemberChange, error) {
 	var change models.MemberChange
+	// Dropped after the commit (or the rollback): see userCache.
+	defer s.users.invalidate(userID)
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		before, err := lockMember(tx, tenantID, userID)
 		if err != nil {
 			return err
 		}
 		if check != nil {
-			if err := check(before); err != nil {
+			if err := check(before, activeRoleIn(tx, tenantID)); err != nil {
 				return err
 			}
 		}
@@ -145,6 +147,7 @@ func saveMember(tx *gorm.DB, before, after *models.Membership) error {
 // guard, or check's error as it is.
 func (s *Store) RemoveMember(ctx context.Context, tenantID, userID int64, guard models.TenantGuard, check models.MemberCheck) (*models.Membership, error) {
 	var before *models.Membership
+	defer s.users.invalidate(userID)
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		var err error
 		if before, err = lockMember(tx, tenantID, userID); err != nil {
@@ -154,7 +157,7 @@ func (s *Store) RemoveMember(ctx context.Context, tenantID, userID int64, guard 
 			return models.Errorf(models.ENOTFOUND, "Not found.")
 		}
 		if check != nil {
-			if err := check(before); err != nil {
+			if err := check(before, activeRoleIn(tx, tenantID)); err != nil {
 				return err
 			}
 		}
@@ -189,6 +192,20 @@ func lockMember(tx *gorm.DB, tenantID, userID int64) (*models.Membership, error)
 		return nil, nil
 	}
 	return rows[0].model(), nil
+}
+
+// activeRoleIn returns a function that reads a user's active role in
+// tenant tenantID in tx ("" for none), for MemberCheck.
+func activeRoleIn(tx *gorm.DB, tenantID int64) func(int64) (string, error) {
+	return func(userID int64) (string, error) {
+		var roles []string
+		err := tx.Model(&memberRow{}).Where("tenant_id = ? AND user_id = ? AND is_active = ?", tenantID, userID, true).
+			Limit(1).Pluck("role", &roles).Error
+		if err != nil || len(roles) == 0 {
+			return "", err
+		}
+		return roles[0], nil
+	}
 }
 
 // ensureAnotherOwner returns errLastOwner unless tenant tenantID has an

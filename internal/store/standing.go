@@ -40,3 +40,33 @@ func (s *Store) TenantStanding(ctx context.Context, tenantID, userID int64) (mod
 	}
 	return tc, nil
 }
+
+// TenantAccess is TenantByRef and TenantStanding together, for the
+// decision path (POST /v1/authz/check with a tenant, forward auth): the
+// tenant that ref names, without its settings, and user userID's standing
+// in it. Both are cached beside the user in the user cache, so that a
+// decision inside a tenant costs no query while the user is cached. Every
+// membership change drops its user (notifyUsers, on every replica), and
+// every change to a tenant empties the cache (notifyEveryUser), so the
+// answer is never older than the last change this replica made or was
+// notified of, nor than the cache's TTL. An active break-glass grant that
+// ends by itself may be served for up to that TTL after it ends. Returns
+// ENOTFOUND, which is never cached.
+func (s *Store) TenantAccess(ctx context.Context, ref string, userID int64) (*models.Tenant, models.TenantContext, error) {
+	a, gen, ok := s.users.getAccess(userID, ref)
+	if ok {
+		t := a.tenant
+		return &t, a.standing, nil
+	}
+	t, err := s.TenantByRef(ctx, ref)
+	if err != nil {
+		return nil, models.TenantContext{}, err
+	}
+	standing, err := s.TenantStanding(ctx, t.ID, userID)
+	if err != nil {
+		return nil, models.TenantContext{}, err
+	}
+	t.Settings = nil
+	s.users.putAccess(userID, ref, cachedAccess{tenant: *t, standing: standing}, gen)
+	return t, standing, nil
+}

@@ -40,8 +40,7 @@ func tenantRowOf(t *models.Tenant) *tenantRow {
 }
 
 // errSlugTaken refuses a tenant whose slug another tenant has.
-var errSlugTaken = &models.Error{Code: models.ECONFLICT, Reason: "slug_taken", Message: "A tenant with this slug already exists.",
-	Fields: map[string][]string{"slug": {"A tenant with this slug already exists."}}}
+var errSlugTaken = &models.Error{Code: models.ECONFLICT, Reason: "slug_taken", Message: "A tenant with this slug already exists."}
 
 // CreateTenant stores a new tenant and, unless ownerID is 0, makes user
 // ownerID its member with ownerRole, in one transaction. CreatedAt is set
@@ -56,6 +55,7 @@ func (s *Store) CreateTenant(ctx context.Context, t *models.Tenant, ownerID int6
 		t.CreatedAt = time.Now()
 	}
 	row := tenantRowOf(t)
+	defer s.users.invalidate(ownerID)
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		if err := tx.Create(row).Error; err != nil {
 			if errors.Is(err, gorm.ErrDuplicatedKey) {
@@ -121,6 +121,8 @@ func (s *Store) TenantByID(ctx context.Context, id int64) (*models.Tenant, error
 // if the result fails Validate.
 func (s *Store) UpdateTenant(ctx context.Context, id int64, patch models.TenantPatch) (models.TenantChange, error) {
 	var change models.TenantChange
+	// Every cached access to the tenant goes, here and on every replica.
+	defer s.users.clearAll()
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		before, err := lockTenant(tx, id)
 		if err != nil {
@@ -137,7 +139,7 @@ func (s *Store) UpdateTenant(ctx context.Context, id int64, patch models.TenantP
 			return err
 		}
 		change = models.TenantChange{Before: before, After: row.model()}
-		return nil
+		return s.notifyEveryUser(tx)
 	})
 	if err != nil {
 		return models.TenantChange{}, dbError(err)
@@ -146,23 +148,20 @@ func (s *Store) UpdateTenant(ctx context.Context, id int64, patch models.TenantP
 }
 
 // DeleteTenant deletes tenant id with its memberships and invitations
-// (the audit trail keeps them), and returns it as it was. Each former
-// member's cached standing is dropped. Returns ENOTFOUND.
+// (the audit trail keeps them), and returns it as it was. Every cached
+// access to it is dropped, here and on every replica. Returns ENOTFOUND.
 func (s *Store) DeleteTenant(ctx context.Context, id int64) (*models.Tenant, error) {
 	var before *models.Tenant
-	var members []int64
+	defer s.users.clearAll()
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		var err error
 		if before, err = lockTenant(tx, id); err != nil {
 			return err
 		}
-		if err := tx.Model(&memberRow{}).Where("tenant_id = ?", id).Pluck("user_id", &members).Error; err != nil {
-			return err
-		}
 		if err := tx.Where("id = ?", id).Delete(&tenantRow{}).Error; err != nil {
 			return err
 		}
-		return s.notifyUsers(tx, members...)
+		return s.notifyEveryUser(tx)
 	})
 	if err != nil {
 		return nil, dbError(err)

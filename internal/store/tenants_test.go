@@ -1,6 +1,8 @@
 package store_test
 
 import (
+	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -39,6 +41,7 @@ var tenantSuite = map[string]func(*testing.T, *store.Store){
 	"Invitations":                 testInvitations,
 	"InvitationRefusals":          testInvitationRefusals,
 	"AuditCarriesTenant":          testAuditCarriesTenant,
+	"AccessIsCachedAndDropped":    testTenantAccessCache,
 }
 
 var ownerGuard = models.TenantGuard{Roles: []string{"owner"}}
@@ -213,9 +216,15 @@ func testPutMember(t *testing.T, s *store.Store) {
 	_, err := s.PutMember(ctx, tn.ID, u.ID, models.MemberPatch{}, ownerGuard, nil)
 	wantCode(t, err, models.EINVALID)
 	ch, err := s.PutMember(ctx, tn.ID, u.ID, models.MemberPatch{Role: strp("manager"), InvitedBy: owner.ID}, ownerGuard,
-		func(locked *models.Membership) error {
+		func(locked *models.Membership, activeRole func(int64) (string, error)) error {
 			if locked != nil {
 				t.Errorf("check: got %+v, want nil for a new member", locked)
+			}
+			if role, err := activeRole(owner.ID); role != "owner" || err != nil {
+				t.Errorf("check: the owner's active role: got %q, %v", role, err)
+			}
+			if role, err := activeRole(u.ID); role != "" || err != nil {
+				t.Errorf("check: a non-member's active role: got %q, %v", role, err)
 			}
 			return nil
 		})
@@ -223,7 +232,7 @@ func testPutMember(t *testing.T, s *store.Store) {
 		t.Fatalf("add: got %+v, %v", ch, err)
 	}
 	refuse := models.Errorf(models.EFORBIDDEN, "no")
-	_, err = s.PutMember(ctx, tn.ID, u.ID, models.MemberPatch{Role: strp("admin")}, ownerGuard, func(locked *models.Membership) error {
+	_, err = s.PutMember(ctx, tn.ID, u.ID, models.MemberPatch{Role: strp("admin")}, ownerGuard, func(locked *models.Membership, _ func(int64) (string, error)) error {
 		if locked == nil || locked.Role != "manager" {
 			t.Errorf("check: got %+v, want the manager membership", locked)
 		}
@@ -518,4 +527,114 @@ func testAuditCarriesTenant(t *testing.T, s *store.Store) {
 	if err != nil || len(got) != 1 || got[0].TenantID != tn.ID || got[0].Action != "tenant.update" {
 		t.Fatalf("tenant's trail: got %+v, %v", got, err)
 	}
+}
+
+// testTenantAccessCache checks that TenantAccess serves from the user
+// cache, and that every membership or tenant change drops what it served.
+func testTenantAccessCache(t *testing.T, s *store.Store) {
+	store.ForceUserCacheLive(s)
+	owner, u := newUser(t, s, "user"), newUser(t, s, "user")
+	tn := newTenant(t, s, owner)
+	putMember(t, s, tn, u, "user")
+	if _, err := s.CurrentUser(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	access := func() (*models.Tenant, models.TenantContext) {
+		t.Helper()
+		got, standing, err := s.TenantAccess(ctx, tn.Slug, u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got, standing
+	}
+	if got, standing := access(); got.ID != tn.ID || standing.Role != "user" || standing.TenantID != tn.ID {
+		t.Fatalf("first read: got %+v, %+v", got, standing)
+	}
+	// A write behind the store's back is not seen: the answer is cached.
+	if err := s.Exec(ctx, "UPDATE tenant_members SET role = 'readonly' WHERE tenant_id = ? AND user_id = ?", tn.ID, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, standing := access(); standing.Role != "user" {
+		t.Fatalf("cached read: got role %q, want the cached user", standing.Role)
+	}
+	if _, err := s.PutMember(ctx, tn.ID, u.ID, models.MemberPatch{Role: strp("manager")}, ownerGuard, nil); err != nil {
+		t.Fatal(err)
+	}
+	s.CurrentUser(ctx, u.ID)
+	if _, standing := access(); standing.Role != "manager" {
+		t.Errorf("after a membership change: got role %q, want manager", standing.Role)
+	}
+	if _, err := s.UpdateTenant(ctx, tn.ID, models.TenantPatch{IsActive: boolp(false)}); err != nil {
+		t.Fatal(err)
+	}
+	s.CurrentUser(ctx, u.ID)
+	if got, _ := access(); got.IsActive {
+		t.Error("after deactivating the tenant: got it active")
+	}
+	if _, err := s.RemoveMember(ctx, tn.ID, u.ID, ownerGuard, nil); err != nil {
+		t.Fatal(err)
+	}
+	s.CurrentUser(ctx, u.ID)
+	if _, standing := access(); standing.Role != "" {
+		t.Errorf("after removal: got role %q, want none", standing.Role)
+	}
+	if _, err := s.DeleteTenant(ctx, tn.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := s.TenantAccess(ctx, tn.Slug, u.ID)
+	wantCode(t, err, models.ENOTFOUND)
+}
+
+// TestTenantAccessAcrossReplicas: two replicas on one PostgreSQL
+// database. A membership change or a tenant change made through A shows
+// in B's cached TenantAccess within a second.
+func TestTenantAccessAcrossReplicas(t *testing.T) {
+	var target dbtest.Target
+	for _, tg := range dbtest.Targets(t) {
+		if tg.Name == "postgres" {
+			target = tg
+		}
+	}
+	if target.URL == "" {
+		t.Skipf("PostgreSQL only; set %s", dbtest.EnvURL)
+	}
+	a := openCached(t, target.URL, store.Options{})
+	if err := a.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	b := openCached(t, target.URL, store.Options{})
+	followCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		b.FollowUserChanges(followCtx, "rolegate-test-tenants-"+strings.ToLower(rand.Text()[:8]), nil)
+	}()
+	t.Cleanup(func() { stop(); <-done })
+	pollUntil(t, 5*time.Second, "B's listener connecting", b.UserCacheLive)
+
+	owner, u := newUser(t, a, "user"), newUser(t, a, "user")
+	tn := newTenant(t, a, owner)
+	putMember(t, a, tn, u, "user")
+	seenBy := func(want func(*models.Tenant, models.TenantContext) bool, what string) {
+		t.Helper()
+		pollUntil(t, time.Second, what, func() bool {
+			if _, err := b.CurrentUser(ctx, u.ID); err != nil {
+				t.Fatal(err)
+			}
+			got, standing, err := b.TenantAccess(ctx, tn.Slug, u.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return want(got, standing)
+		})
+	}
+	seenBy(func(_ *models.Tenant, s models.TenantContext) bool { return s.Role == "user" }, "B reading the membership")
+	if _, err := a.PutMember(ctx, tn.ID, u.ID, models.MemberPatch{Role: strp("admin")}, ownerGuard, nil); err != nil {
+		t.Fatal(err)
+	}
+	seenBy(func(_ *models.Tenant, s models.TenantContext) bool { return s.Role == "admin" }, "B seeing the role change")
+	if _, err := a.UpdateTenant(ctx, tn.ID, models.TenantPatch{IsActive: boolp(false)}); err != nil {
+		t.Fatal(err)
+	}
+	seenBy(func(got *models.Tenant, _ models.TenantContext) bool { return !got.IsActive }, "B seeing the tenant deactivated")
 }

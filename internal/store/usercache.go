@@ -52,7 +52,23 @@ type userCache struct {
 type cachedUser struct {
 	user    models.User
 	expires time.Time
+	// access holds the user's standing in the tenants asked about by
+	// reference (slug or id), with the tenant: see TenantAccess. It goes
+	// with the user's entry, so every invalidation of the user drops it.
+	access map[string]cachedAccess
 }
+
+// cachedAccess is a tenant and a user's standing in it, as TenantAccess
+// read them.
+type cachedAccess struct {
+	tenant   models.Tenant
+	standing models.TenantContext
+	expires  time.Time
+}
+
+// maxAccessPerUser caps the tenants cached per user; a user asked about
+// in more loses an arbitrary one for each new one.
+const maxAccessPerUser = 64
 
 func newUserCache(live bool, ttl time.Duration, size int) *userCache {
 	if ttl == 0 {
@@ -89,6 +105,46 @@ func (c *userCache) put(u *models.User, gen uint64) {
 	c.entries[u.ID] = cachedUser{user: *copyUser(u), expires: c.now().Add(c.ttl)}
 }
 
+// getAccess returns user id's cached access to the tenant ref names, or,
+// on a miss, the generation to pass to putAccess.
+func (c *userCache) getAccess(id int64, ref string) (cachedAccess, uint64, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	e, ok := c.entries[id]
+	now := c.now()
+	if !c.live || !ok || !now.Before(e.expires) {
+		return cachedAccess{}, c.gen, false
+	}
+	a, ok := e.access[ref]
+	if !ok || !now.Before(a.expires) {
+		return cachedAccess{}, c.gen, false
+	}
+	return a, 0, true
+}
+
+// putAccess stores a beside user id's cached entry, if there is one and
+// nothing was invalidated since gen. It expires with the user's entry.
+func (c *userCache) putAccess(id int64, ref string, a cachedAccess, gen uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[id]
+	if !c.live || gen != c.gen || !ok {
+		return
+	}
+	if e.access == nil {
+		e.access = map[string]cachedAccess{}
+	}
+	if _, ok := e.access[ref]; !ok && len(e.access) >= maxAccessPerUser {
+		for k := range e.access {
+			delete(e.access, k)
+			break
+		}
+	}
+	a.expires = e.expires
+	e.access[ref] = a
+	c.entries[id] = e
+}
+
 // evict makes room: it drops expired entries, or else any one entry.
 func (c *userCache) evict() {
 	now := c.now()
@@ -113,6 +169,14 @@ func (c *userCache) invalidate(ids ...int64) {
 	for _, id := range ids {
 		delete(c.entries, id)
 	}
+}
+
+// clearAll empties the cache, leaving it on or off.
+func (c *userCache) clearAll() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	clear(c.entries)
 }
 
 // setLive empties the cache and turns it on or off.
@@ -178,6 +242,17 @@ func (s *Store) notifyUsers(tx *gorm.DB, ids ...int64) error {
 		}
 	}
 	return nil
+}
+
+// notifyEveryUser announces, inside tx, a write that concerns every
+// cached user: a change to a tenant, which every user's cached access to
+// it holds. Replicas empty their whole cache on it, as on any payload that
+// is not an id.
+func (s *Store) notifyEveryUser(tx *gorm.DB) error {
+	if s.dialect != Postgres {
+		return nil
+	}
+	return tx.Exec("SELECT pg_notify(?, ?)", UserChannel, "*").Error
 }
 
 // userListenRetryMax caps the wait before FollowUserChanges reconnects.
