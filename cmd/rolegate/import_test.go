@@ -3,11 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -250,6 +252,7 @@ func TestProjectMeatsImportAndLogIn(t *testing.T) {
 				t.Fatalf("second import: got %q, %v; want everything unchanged", out, err)
 			}
 			base := startServer(t, getenv)
+			access := map[string]string{}
 			for i, name := range []string{"root", "support", "guest", "olivia", "adam", "mia", "ursula", "rob", "gina", "ivan"} {
 				password := fmt.Sprintf("%s-projectmeats-%d", name, i+1)
 				resp, tokens := postJSON(t, base+"/login/", map[string]string{"username": name, "password": password})
@@ -260,8 +263,45 @@ func TestProjectMeatsImportAndLogIn(t *testing.T) {
 				if resp.StatusCode != wantStatus || (wantStatus == http.StatusOK) != (tokens["access"] != nil) {
 					t.Errorf("%s's login with the Django password: got %d %v, want %d", name, resp.StatusCode, tokens, wantStatus)
 				}
+				if a, ok := tokens["access"].(string); ok {
+					access[name] = a
+				}
 			}
+			checkProjectMeatsOverHTTP(t, base, access)
 		})
+	}
+}
+
+// checkProjectMeatsOverHTTP asks POST /v1/authz/check, as each imported
+// person, whether they may create a customer record in each tenant: yes
+// exactly where the export's memberships (or the system admin role) say
+// so. oldco is inactive, so gina's ownership of it gives nothing there,
+// while root's system role still does; adam's globex membership is
+// inactive.
+func checkProjectMeatsOverHTTP(t *testing.T, base string, access map[string]string) {
+	t.Helper()
+	allowedIn := map[string][]string{
+		"root": {"acme", "globex", "guest", "oldco"}, "support": nil, "guest": {"guest"},
+		"olivia": {"acme"}, "adam": {"acme"}, "mia": {"acme"}, "ursula": {"acme"}, "rob": nil, "gina": {"globex"},
+	}
+	for name, tenants := range allowedIn {
+		for _, slug := range []string{"acme", "globex", "guest", "oldco"} {
+			body, _ := json.Marshal(map[string]string{"resource": "customers", "action": "create", "tenant": slug})
+			req, _ := http.NewRequest(http.MethodPost, base+"/v1/authz/check", bytes.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+access[name])
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var answer map[string]any
+			err = json.NewDecoder(resp.Body).Decode(&answer)
+			resp.Body.Close()
+			want := slices.Contains(tenants, slug)
+			if err != nil || resp.StatusCode != http.StatusOK || answer["allowed"] != want {
+				t.Errorf("%s creates a customer in %s: got %d %v (%v), want allowed %v", name, slug, resp.StatusCode, answer, err, want)
+			}
+		}
 	}
 }
 
