@@ -187,3 +187,23 @@ func TestAuditRetention(t *testing.T) {
 		}
 	}
 }
+
+// TestTenantSettings checks the defaults and bounds of the tenant
+// settings; whether the creator role suits the policy is the server's
+// check, at start.
+func TestTenantSettings(t *testing.T) {
+	c, err := load(t, nil)
+	if err != nil || c.InvitationTTL != 7*24*time.Hour || c.TenantCreatorRole != "owner" {
+		t.Fatalf("defaults: got %v, %q, %v; want 168h and owner", c.InvitationTTL, c.TenantCreatorRole, err)
+	}
+	c, err = load(t, map[string]string{"ROLEGATE_INVITATION_TTL": "48h", "ROLEGATE_TENANT_CREATOR_ROLE": "founder"})
+	if err != nil || c.InvitationTTL != 48*time.Hour || c.TenantCreatorRole != "founder" {
+		t.Errorf("set: got %v, %q, %v", c.InvitationTTL, c.TenantCreatorRole, err)
+	}
+	if _, err := load(t, map[string]string{"ROLEGATE_INVITATION_TTL": "30s"}); err == nil || !strings.Contains(err.Error(), "ROLEGATE_INVITATION_TTL") {
+		t.Errorf("an invitation TTL of 30s: got %v, want refused", err)
+	}
+	if _, err := load(t, nil, "--tenant-creator-role", ""); err == nil || !strings.Contains(err.Error(), "tenant-creator-role") {
+		t.Errorf("an empty creator role: got %v, want refused", err)
+	}
+}

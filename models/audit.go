@@ -60,7 +60,6 @@ const (
 	AuditInvitationCreate = "invitation.create"
 	AuditInvitationRevoke = "invitation.revoke"
 	AuditInvitationAccept = "invitation.accept"
-
 	// AuditGroupMemberAdd is a user added to a group, with the group and
 	// the membership before (false) and after (true).
 	AuditGroupMemberAdd = "group.member_add"

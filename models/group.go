@@ -15,6 +15,8 @@ type GroupMember struct {
 	User     *User
 	Group    string
 	JoinedAt time.Time
+	// AddedBy is the user who added them; 0 when unknown.
+	AddedBy int64
 }
 
 // GroupMemberFilter selects a page of a group's members, in ascending

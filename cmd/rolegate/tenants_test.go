@@ -88,3 +88,15 @@ func TestTenantsCommands(t *testing.T) {
 		})
 	}
 }
+
+// TestServeRefusesACreatorRoleThatIsNoOwner: a tenant created with a role
+// that may not delete it would have no owner.
+func TestServeRefusesACreatorRoleThatIsNoOwner(t *testing.T) {
+	for role, want := range map[string]string{"admin": "may not delete the tenant", "founder": "not a tenant role"} {
+		getenv := testEnv(t, dbtest.Targets(t)[0].URL, map[string]string{"ROLEGATE_TENANT_CREATOR_ROLE": role})
+		_, err := runCmd(t, getenv, "", "serve")
+		if err == nil || !strings.Contains(err.Error(), "ROLEGATE_TENANT_CREATOR_ROLE") || !strings.Contains(err.Error(), want) {
+			t.Errorf("ROLEGATE_TENANT_CREATOR_ROLE=%s: got %v, want a refusal saying %q", role, err, want)
+		}
+	}
+}

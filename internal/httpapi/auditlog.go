@@ -36,21 +36,28 @@ func (h *handler) fill(c *gin.Context, e *models.AuditEvent) {
 }
 
 // recordAllowed records a change the policy allowed by decision d, with
-// the rule that allowed it. A change allowed only by a break-glass grant
-// says so in its detail ("via": "break_glass"), so that the tenant's
-// owners can tell it from their members' own.
+// the rule that allowed it (and, see viaDetail, whether a break-glass
+// grant did).
 func (h *handler) recordAllowed(c *gin.Context, d models.Decision, action, target string, detail map[string]any) {
-	if d.Via == models.ViaBreakGlass {
-		detail = maps.Clone(detail)
-		if detail == nil {
-			detail = map[string]any{}
-		}
-		detail["via"] = d.Via
-	}
 	h.record(c, models.AuditEvent{
 		Action: action, Result: models.AuditSuccess, Target: target,
-		Rule: ruleText(d), PolicyVersion: d.PolicyVersion, Detail: detail,
+		Rule: ruleText(d), PolicyVersion: d.PolicyVersion, Detail: viaDetail(d, detail),
 	})
+}
+
+// viaDetail is detail, with "via": "break_glass" added when only a
+// break-glass grant allowed d: the tenant's owners can then tell a change
+// made under one from their members' own.
+func viaDetail(d models.Decision, detail map[string]any) map[string]any {
+	if d.Via != models.ViaBreakGlass {
+		return detail
+	}
+	detail = maps.Clone(detail)
+	if detail == nil {
+		detail = map[string]any{}
+	}
+	detail["via"] = d.Via
+	return detail
 }
 
 // ruleText is the rule that allowed d, as audit events show it.

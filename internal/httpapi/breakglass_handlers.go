@@ -3,7 +3,6 @@ package httpapi
 import (
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -63,24 +62,20 @@ func parseBreakGlass(c *gin.Context) (models.BreakGlassRequest, error) {
 // cannot hand it out. A tenant the caller may not see is 404, as anywhere
 // under /v1/tenants/{slug}.
 func (h *handler) startBreakGlass(c *gin.Context) error {
-	pol := h.policies.Current()
 	req, err := parseBreakGlass(c)
 	if err != nil {
 		return err
 	}
+	sc, err := h.enterTenant(c)
+	if err != nil {
+		return err
+	}
+	d, err := h.authorize(c, sc.pol, tenantsResource, models.BreakGlassAction(req.Mode))
+	if err != nil {
+		return err
+	}
 	caller := principal(c.Request.Context())
-	view, err := h.viewTenant(c.Request.Context(), pol, subject(caller), c.Param("tenant"))
-	if err != nil {
-		return err
-	}
-	if !view.visible {
-		return errNotFound
-	}
-	d, err := h.authorize(c, pol, tenantsResource, models.BreakGlassAction(req.Mode))
-	if err != nil {
-		return err
-	}
-	g, replaced, err := h.breakGlass.StartBreakGlass(c.Request.Context(), view.tenant.ID, caller.ID, req)
+	g, replaced, err := h.breakGlass.StartBreakGlass(c.Request.Context(), sc.tenant.ID, caller.ID, req)
 	if err != nil {
 		return err
 	}
@@ -92,8 +87,8 @@ func (h *handler) startBreakGlass(c *gin.Context) error {
 		}
 		detail["replaced"] = ids
 	}
-	h.recordInTenant(c, view.tenant.ID, d, models.AuditBreakGlassStart, breakGlassTarget(view.tenant.ID), detail)
-	c.JSON(http.StatusCreated, breakGlassOf(g, view.tenant))
+	h.recordTenantChange(c, sc.tenant, d, models.AuditBreakGlassStart, breakGlassTarget(sc.tenant.ID), detail)
+	c.JSON(http.StatusCreated, breakGlassOf(g, sc.tenant))
 	return nil
 }
 
@@ -116,7 +111,7 @@ func (h *handler) endBreakGlass(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	h.recordInTenant(c, t.ID, models.Decision{}, models.AuditBreakGlassEnd, breakGlassTarget(t.ID),
+	h.recordTenantChange(c, t, models.Decision{}, models.AuditBreakGlassEnd, breakGlassTarget(t.ID),
 		map[string]any{"grant_id": g.ID, "mode": g.Mode, "reason": g.Reason, "expires_at": g.ExpiresAt})
 	c.Status(http.StatusNoContent)
 	return nil
@@ -125,14 +120,4 @@ func (h *handler) endBreakGlass(c *gin.Context) error {
 // breakGlassTarget names a tenant's break-glass access as an audit target.
 func breakGlassTarget(tenantID int64) string {
 	return "tenants/" + strconv.FormatInt(tenantID, 10) + "/access"
-}
-
-// recordInTenant records an event about tenant tenantID, so that it shows
-// in the tenant's own trail too; d is the decision that allowed it, if
-// one did.
-func (h *handler) recordInTenant(c *gin.Context, tenantID int64, d models.Decision, action, target string, detail map[string]any) {
-	h.record(c, models.AuditEvent{
-		Action: action, Result: models.AuditSuccess, Target: target, TenantID: tenantID,
-		Rule: strings.Join(d.Rule, ", "), PolicyVersion: d.PolicyVersion, Detail: detail,
-	})
 }

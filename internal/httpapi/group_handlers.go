@@ -23,29 +23,27 @@ func (h *handler) listGroups(c *gin.Context) error {
 	return nil
 }
 
-// groupMemberJSON is a group's member as clients see it: the shape of a
-// tenant's member, without a tenant role.
+// groupMemberJSON is a group's member as clients see it, in a tenant
+// member's shape: the user's system role stands where a tenant member's
+// tenant role does, and invited_by is who added them.
 type groupMemberJSON struct {
-	User     memberProfileJSON `json:"user"`
-	IsActive bool              `json:"is_active"`
-	JoinedAt time.Time         `json:"joined_at"`
-}
-
-// memberProfileJSON is the part of a user a member list shows.
-type memberProfileJSON struct {
-	ID        int64  `json:"id"`
-	Username  string `json:"username"`
-	Email     string `json:"email"`
-	FirstName string `json:"first_name"`
-	LastName  string `json:"last_name"`
-}
-
-func memberProfileOf(u *models.User) memberProfileJSON {
-	return memberProfileJSON{ID: u.ID, Username: u.Username, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName}
+	User      memberUserJSON `json:"user"`
+	Role      string         `json:"role"`
+	IsActive  bool           `json:"is_active"`
+	JoinedAt  time.Time      `json:"joined_at"`
+	InvitedBy *int64         `json:"invited_by"`
 }
 
 func groupMemberOf(m models.GroupMember) groupMemberJSON {
-	return groupMemberJSON{User: memberProfileOf(m.User), IsActive: m.User.IsActive, JoinedAt: m.JoinedAt}
+	u := m.User
+	out := groupMemberJSON{
+		User: memberUserJSON{ID: u.ID, Username: u.Username, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName},
+		Role: u.Role, IsActive: u.IsActive, JoinedAt: m.JoinedAt,
+	}
+	if m.AddedBy != 0 {
+		out.InvitedBy = &m.AddedBy
+	}
+	return out
 }
 
 // policyGroup authorizes action on the groups, then reads the :name path
@@ -98,7 +96,7 @@ func (h *handler) putGroupMember(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	m, added, err := h.groups.AddUserToGroup(c.Request.Context(), id, name)
+	m, added, err := h.groups.AddUserToGroup(c.Request.Context(), id, name, principal(c.Request.Context()).ID)
 	if err != nil {
 		return err
 	}

@@ -49,6 +49,17 @@ func TestSupportGroupGrantsReadsOnly(t *testing.T) {
 				wantForbidden(t, r)
 				e.wantUnchanged(t, before)
 
+				// Asked about by an admin, the user's groups count too.
+				r = e.do(t, http.MethodPost, "/v1/authz/check", admin.Access, obj{"resource": "users", "action": "list", "subject": obj{"user_id": u.ID}})
+				wantStatus(t, r, http.StatusOK)
+				wantVia := models.ViaGroup
+				if role == roleStaff {
+					wantVia = models.ViaRole
+				}
+				if body := r.object(t); body["allowed"] != true || body["via"] != wantVia {
+					t.Errorf("check about the %s in support: got %s, want allowed via %s", role, r.Body, wantVia)
+				}
+
 				r = e.do(t, http.MethodDelete, groupMemberPath(supportGroup, u.ID), admin.Access, nil)
 				wantStatus(t, r, http.StatusNoContent)
 				if got := e.groupsOf(t, u.ID); got != nil {
@@ -126,8 +137,8 @@ func TestGroupMembers(t *testing.T) {
 		wantStatus(t, first, http.StatusOK)
 		item := first.object(t)
 		wantBody(t, first, obj{
-			"user":      obj{"id": a.ID, "username": a.Username, "email": a.Email, "first_name": "", "last_name": ""},
-			"is_active": true, "joined_at": item["joined_at"],
+			"user": obj{"id": a.ID, "username": a.Username, "email": a.Email, "first_name": "", "last_name": ""},
+			"role": roleUser, "is_active": true, "joined_at": item["joined_at"], "invited_by": admin.ID,
 		})
 		again := e.do(t, http.MethodPut, groupMemberPath(supportGroup, a.ID), admin.Access, nil)
 		wantStatus(t, again, http.StatusOK)

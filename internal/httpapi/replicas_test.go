@@ -67,7 +67,7 @@ func TestGroupChangeReachesOtherReplica(t *testing.T) {
 // a second: the tenant role is read per request, never from a token.
 func TestMembershipChangeReachesOtherReplica(t *testing.T) {
 	one, two := replicaPair(t)
-	tn := one.newTenant(t)
+	tn := one.storeTenant(t)
 	var times []time.Duration
 	for range 5 {
 		u := one.newUser(t, roleUser)
@@ -78,7 +78,7 @@ func TestMembershipChangeReachesOtherReplica(t *testing.T) {
 		if allowed(ask()) {
 			t.Fatal("before the membership: got allowed, want denied")
 		}
-		one.addMember(t, tn, u, "user")
+		one.joinTenant(t, tn, u, "user")
 		times = append(times, pollUntilTrue(t, time.Second, "the membership on the other replica", func() bool { return allowed(ask()) }))
 		readonly := "readonly"
 		if _, err := one.srv.Store.PutMember(t.Context(), tn.ID, u.ID, models.MemberPatch{Role: &readonly}, models.TenantGuard{}, nil); err != nil {

@@ -51,13 +51,26 @@ type UserStore interface {
 type GroupStore interface {
 	// UserGroups returns a user's groups, sorted; nil for none.
 	UserGroups(ctx context.Context, userID int64) ([]string, error)
-	// AddUserToGroup reports whether the membership is new. Returns
-	// ENOTFOUND if there is no such user.
-	AddUserToGroup(ctx context.Context, userID int64, group string) (models.GroupMember, bool, error)
+	// AddUserToGroup adds a user to a group as added by user by, and
+	// reports whether the membership is new. Returns ENOTFOUND if there is
+	// no such user.
+	AddUserToGroup(ctx context.Context, userID int64, group string, by int64) (models.GroupMember, bool, error)
 	// RemoveUserFromGroup returns ENOTFOUND if the user is not in the group.
 	RemoveUserFromGroup(ctx context.Context, userID int64, group string) error
 	// GroupMembers returns a page of a group's members by user id.
 	GroupMembers(ctx context.Context, f models.GroupMemberFilter) ([]models.GroupMember, error)
+}
+
+// StandingStore reads a tenant and a user's standing in it, for the
+// decision API.
+type StandingStore interface {
+	// TenantAccess returns the tenant a slug or id names, without its
+	// settings, and the user's active role and break-glass mode in it (""
+	// for none), from the user cache when it can; ENOTFOUND if no tenant
+	// matches.
+	TenantAccess(ctx context.Context, ref string, userID int64) (*models.Tenant, models.TenantContext, error)
+	// TenantStanding reads the user's standing in the tenant now.
+	TenantStanding(ctx context.Context, tenantID, userID int64) (models.TenantContext, error)
 }
 
 // BreakGlassStore keeps break-glass grants.
@@ -126,9 +139,10 @@ type AuditEvents interface {
 
 // Deps are the API's dependencies.
 type Deps struct {
-	Users   UserStore
-	Groups  GroupStore
-	Tenants TenantStore
+	Users  UserStore
+	Groups GroupStore
+	// Standings serves tenant questions of the decision API.
+	Standings StandingStore
 	// BreakGlass serves /v1/tenants/{slug}/access.
 	BreakGlass BreakGlassStore
 	Auth       Authenticator
@@ -158,6 +172,8 @@ type Deps struct {
 	// CORSOrigins are the exact origins allowed cross-origin requests;
 	// empty turns CORS off.
 	CORSOrigins []string
+	// Tenants serves the tenant routes, which fail without it.
+	Tenants TenantStore
 	// InvitationTTL is how long an invitation to a tenant can be accepted.
 	InvitationTTL time.Duration
 	// TenantCreatorRole is the tenant role a tenant's creator gets.
@@ -183,7 +199,7 @@ type Throttle interface {
 type handler struct {
 	users       UserStore
 	groups      GroupStore
-	tenants     TenantStore
+	standings   StandingStore
 	breakGlass  BreakGlassStore
 	auth        Authenticator
 	policies    Policies
@@ -199,6 +215,7 @@ type handler struct {
 	spec        []byte // the OpenAPI document as JSON
 	specErr     error
 
+	tenants           TenantStore
 	invitationTTL     time.Duration
 	tenantCreatorRole string
 }
@@ -211,10 +228,10 @@ func NewHandler(d Deps) http.Handler { return newEngine(d) }
 // newEngine builds the API; the tests read its route list.
 func newEngine(d Deps) *gin.Engine {
 	h := &handler{
-		users: d.Users, groups: d.Groups, tenants: d.Tenants, breakGlass: d.BreakGlass, auth: d.Auth, policies: d.Policies, audit: d.Audit, auditEvents: d.AuditEvents,
+		users: d.Users, groups: d.Groups, standings: d.Standings, breakGlass: d.BreakGlass, auth: d.Auth, policies: d.Policies, audit: d.Audit, auditEvents: d.AuditEvents,
 		defaultRole: d.DefaultRole, log: d.Log, obs: d.Metrics, draining: d.Draining,
 		throttle: d.Throttle, cors: originSet(d.CORSOrigins), publicURL: strings.TrimSuffix(d.PublicURL, "/"),
-		invitationTTL: d.InvitationTTL, tenantCreatorRole: d.TenantCreatorRole,
+		tenants: d.Tenants, invitationTTL: d.InvitationTTL, tenantCreatorRole: d.TenantCreatorRole,
 	}
 	if h.draining == nil {
 		h.draining = func() bool { return false }

@@ -19,22 +19,22 @@ type tenantView struct {
 
 // viewTenant places sub in the tenant ref names (a slug or an id): it reads
 // the tenant and sub's standing in it (membership role and break-glass
-// grant), and asks whether sub may read the tenant. An unknown tenant, and
+// grant; through the user cache, but a grant as it is now), and asks
+// whether sub may read the tenant. An unknown tenant, and
 // one sub may not read, are not visible, alike: the caller must answer
 // both the same way, so that a tenant's existence never leaks.
 func (h *handler) viewTenant(ctx context.Context, pol *authz.Policy, sub models.Subject, ref string) (tenantView, error) {
-	t, err := h.tenants.TenantByRef(ctx, ref)
+	t, standing, err := h.standings.TenantAccess(ctx, ref, sub.ID)
 	if models.ErrorCode(err) == models.ENOTFOUND {
 		return tenantView{sub: sub}, nil
 	}
+	if err == nil && standing.BreakGlass != "" {
+		// A grant ends by itself, which no invalidation announces: read
+		// it now rather than from the cache.
+		standing, err = h.standings.TenantStanding(ctx, t.ID, sub.ID)
+	}
 	if err != nil {
 		return tenantView{}, err
-	}
-	standing := models.TenantContext{TenantID: t.ID}
-	if sub.ID != 0 {
-		if standing, err = h.tenants.TenantStanding(ctx, t.ID, sub.ID); err != nil {
-			return tenantView{}, err
-		}
 	}
 	sub.Tenant = &standing
 	d, err := h.decide(pol, sub, models.Resource{Type: models.ResourceTenant}, models.ActionRead)
@@ -50,15 +50,11 @@ func (h *handler) viewTenant(ctx context.Context, pol *authz.Policy, sub models.
 // inactivity refused it.
 func (s tenantView) decide(h *handler, pol *authz.Policy, res models.Resource, action string) (models.Decision, bool, error) {
 	d, err := h.decide(pol, s.sub, res, action)
-	if err != nil || !d.Allowed || s.tenant.IsActive || systemLayer(d.Via) {
+	if err != nil || !d.Allowed || inactiveRefusal(s.tenant, d) == nil {
 		return d, false, err
 	}
 	return models.Decision{PolicyVersion: d.PolicyVersion}, true, nil
 }
-
-// systemLayer reports whether via names a layer of the system, which an
-// inactive tenant does not refuse.
-func systemLayer(via string) bool { return via == models.ViaRole || via == models.ViaGroup }
 
 // role is the scoped subject's membership role in the tenant, "" for none.
 func (s tenantView) role() string {
@@ -76,5 +72,5 @@ func (h *handler) recordBreakGlassDecision(c *gin.Context, view tenantView, d mo
 	if res.OwnerID > 0 {
 		detail["owner_id"] = res.OwnerID
 	}
-	h.recordInTenant(c, view.tenant.ID, d, models.AuditBreakGlassDecision, breakGlassTarget(view.tenant.ID), detail)
+	h.recordTenantChange(c, view.tenant, d, models.AuditBreakGlassDecision, breakGlassTarget(view.tenant.ID), detail)
 }

@@ -19,8 +19,8 @@ type tenantFixture struct {
 	Owner *user
 }
 
-// newTenant creates an active tenant owned by a new system user.
-func (e *env) newTenant(t *testing.T) tenantFixture {
+// storeTenant creates an active tenant owned by a new system user.
+func (e *env) storeTenant(t *testing.T) tenantFixture {
 	t.Helper()
 	owner := e.storedUser(t, roleUser)
 	slug := "t-" + strings.ToLower(rand.Text()[:12])
@@ -31,8 +31,8 @@ func (e *env) newTenant(t *testing.T) tenantFixture {
 	return tenantFixture{ID: tn.ID, Slug: slug, Owner: owner}
 }
 
-// addMember gives u role in tn, directly in the store.
-func (e *env) addMember(t *testing.T, tn tenantFixture, u *user, role string) {
+// joinTenant gives u role in tn, directly in the store.
+func (e *env) joinTenant(t *testing.T, tn tenantFixture, u *user, role string) {
 	t.Helper()
 	if _, err := e.srv.Store.PutMember(t.Context(), tn.ID, u.ID, models.MemberPatch{Role: &role}, models.TenantGuard{}, nil); err != nil {
 		t.Fatalf("add member: %v", err)
@@ -105,9 +105,9 @@ func customerRoutes(ref string) [][3]string {
 func TestGuestThroughDecisionAPI(t *testing.T) {
 	forEach(t, func(t *testing.T, e *env) {
 		e = routedEnv(t, e)
-		guestTenant, other := e.newTenant(t), e.newTenant(t)
+		guestTenant, other := e.storeTenant(t), e.storeTenant(t)
 		guest := e.newUser(t, roleUser)
-		e.addMember(t, guestTenant, guest, "admin")
+		e.joinTenant(t, guestTenant, guest, "admin")
 
 		for _, ref := range []any{guestTenant.Slug, strconv.FormatInt(guestTenant.ID, 10)} {
 			for _, res := range []string{"customers", "suppliers", "records"} {
@@ -175,7 +175,7 @@ func TestGuestThroughDecisionAPI(t *testing.T) {
 // batch checks across tenants in one request.
 func TestTenantRolesThroughCheck(t *testing.T) {
 	forEach(t, func(t *testing.T, e *env) {
-		tn := e.newTenant(t)
+		tn := e.storeTenant(t)
 		want := map[string]map[string]bool{
 			"owner":    {"list": true, "read": true, "create": true, "update": true, "delete": true},
 			"admin":    {"list": true, "read": true, "create": true, "update": true, "delete": true},
@@ -189,7 +189,7 @@ func TestTenantRolesThroughCheck(t *testing.T) {
 				u = tn.Owner
 				e.login(t, u)
 			} else {
-				e.addMember(t, tn, u, role)
+				e.joinTenant(t, tn, u, role)
 			}
 			checks := make([]obj, 0, len(recordActions)+1)
 			for _, action := range recordActions {
@@ -218,7 +218,7 @@ func TestTenantRolesThroughCheck(t *testing.T) {
 func TestSystemRolesAndInactiveTenants(t *testing.T) {
 	forEach(t, func(t *testing.T, e *env) {
 		e = routedEnv(t, e)
-		tn := e.newTenant(t)
+		tn := e.storeTenant(t)
 		admin, staff := e.newUser(t, roleAdmin), e.newUser(t, roleStaff)
 		for _, action := range recordActions {
 			if a := e.check(t, admin.Access, tn.Slug, "customers", action); !a.Allowed || a.Via != models.ViaRole {
@@ -232,7 +232,7 @@ func TestSystemRolesAndInactiveTenants(t *testing.T) {
 			t.Errorf("staff, members list: got %+v, want allowed via role", a)
 		}
 		member := e.newUser(t, roleUser)
-		e.addMember(t, tn, member, "admin")
+		e.joinTenant(t, tn, member, "admin")
 		inactive := false
 		if _, err := e.srv.Store.UpdateTenant(t.Context(), tn.ID, models.TenantPatch{IsActive: &inactive}); err != nil {
 			t.Fatal(err)
@@ -282,7 +282,7 @@ func breakGlassPath(ref string) string { return "/v1/tenants/" + ref + "/access"
 func TestBreakGlass(t *testing.T) {
 	forEach(t, func(t *testing.T, e *env) {
 		e = routedEnv(t, e)
-		tn := e.newTenant(t)
+		tn := e.storeTenant(t)
 		staff := e.newUser(t, roleStaff)
 		if a := e.check(t, staff.Access, tn.Slug, "customers", "read"); a.Allowed {
 			t.Fatalf("staff before break-glass: got %+v, want denied", a)
@@ -322,18 +322,36 @@ func TestBreakGlass(t *testing.T) {
 		}
 		wantStatus(t, e.do(t, http.MethodDelete, breakGlassPath(tn.Slug), staff.Access, nil), http.StatusNotFound)
 
-		starts := e.waitAudit(t, models.AuditFilter{ActorID: staff.ID, Action: models.AuditBreakGlassStart, Limit: 10}, 1)
+		// A grant ends by itself: one whose time is up answers no.
+		r = e.do(t, http.MethodPost, breakGlassPath(tn.Slug), staff.Access, obj{"reason": "ticket 43", "minutes": 1, "mode": "read"})
+		wantStatus(t, r, http.StatusCreated)
+		if a := e.check(t, staff.Access, tn.Slug, "customers", "read"); !a.Allowed {
+			t.Fatalf("second grant: got %+v, want allowed", a)
+		}
+		db, err := e.srv.Store.SQLDB()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ExecContext(t.Context(), "UPDATE break_glass_grants SET expires_at = created_at WHERE user_id = "+strconv.FormatInt(staff.ID, 10)); err != nil {
+			t.Fatal(err)
+		}
+		if a := e.check(t, staff.Access, tn.Slug, "customers", "read"); a.Allowed {
+			t.Errorf("expired grant: got %+v, want denied", a)
+		}
+		wantStatus(t, e.do(t, http.MethodDelete, breakGlassPath(tn.Slug), staff.Access, nil), http.StatusNotFound)
+
+		starts := e.waitAudit(t, models.AuditFilter{ActorID: staff.ID, Action: models.AuditBreakGlassStart, Limit: 10}, 2)[1:]
 		ends := e.waitAudit(t, models.AuditFilter{ActorID: staff.ID, Action: models.AuditBreakGlassEnd, Limit: 10}, 1)
 		for _, ev := range []models.AuditEvent{starts[0], ends[0]} {
 			if ev.TenantID != tn.ID || ev.Detail["reason"] != "ticket 42" || ev.Detail["mode"] != "read" || ev.At.Before(before) {
 				t.Errorf("%s event: got %+v, want tenant %d with the reason and mode", ev.Action, ev, tn.ID)
 			}
 		}
-		inTrail := e.waitAudit(t, models.AuditFilter{TenantID: tn.ID, Action: models.AuditBreakGlassStart, Limit: 10}, 1)
-		if inTrail[0].ID != starts[0].ID {
+		inTrail := e.waitAudit(t, models.AuditFilter{TenantID: tn.ID, Action: models.AuditBreakGlassStart, Limit: 10}, 2)
+		if inTrail[1].ID != starts[0].ID {
 			t.Errorf("tenant's own trail: got %+v, want the start event", inTrail[0])
 		}
-		used := e.waitAudit(t, models.AuditFilter{ActorID: staff.ID, Action: models.AuditBreakGlassDecision, Limit: 10}, 2)
+		used := e.waitAudit(t, models.AuditFilter{ActorID: staff.ID, Action: models.AuditBreakGlassDecision, Limit: 10}, 3)
 		for _, ev := range used {
 			if ev.TenantID != tn.ID || ev.Detail["via"] != models.ViaBreakGlass {
 				t.Errorf("decision under break-glass: got %+v, want tenant %d and via break_glass", ev, tn.ID)
@@ -345,7 +363,7 @@ func TestBreakGlass(t *testing.T) {
 // Who may take break-glass, and what a bad request gets.
 func TestBreakGlassRefusals(t *testing.T) {
 	forEach(t, func(t *testing.T, e *env) {
-		tn := e.newTenant(t)
+		tn := e.storeTenant(t)
 		staff, admin, plain := e.newUser(t, roleStaff), e.newUser(t, roleAdmin), e.newUser(t, roleUser)
 		ok := obj{"reason": "incident 7", "minutes": 240, "mode": "write"}
 		wantForbidden(t, e.do(t, http.MethodPost, breakGlassPath(tn.Slug), staff.Access, ok))

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -95,6 +96,7 @@ func (h *handler) enterTenant(c *gin.Context) (*tenantScope, error) {
 		return nil, err
 	}
 	if !d.Allowed {
+		h.recordTenantDeny(c, sc, d, models.Resource{Type: models.ResourceTenant}, models.ActionRead)
 		return nil, errNotFound
 	}
 	if err := inactiveRefusal(t, d); err != nil {
@@ -138,7 +140,7 @@ func (h *handler) recordTenantDeny(c *gin.Context, sc *tenantScope, d models.Dec
 func (h *handler) recordTenantChange(c *gin.Context, t *models.Tenant, d models.Decision, action, target string, detail map[string]any) {
 	h.record(c, models.AuditEvent{
 		Action: action, Result: models.AuditSuccess, Target: target, TenantID: t.ID,
-		Rule: ruleText(d), PolicyVersion: d.PolicyVersion, Detail: detail,
+		Rule: ruleText(d), PolicyVersion: d.PolicyVersion, Detail: viaDetail(d, detail),
 	})
 }
 
@@ -177,6 +179,13 @@ func (h *handler) createTenant(c *gin.Context) error {
 	})
 	c.JSON(http.StatusCreated, toTenantJSON(t, h.tenantCreatorRole))
 	return nil
+}
+
+// jsonSame reports whether a and b encode to the same JSON.
+func jsonSame(a, b any) bool {
+	ja, errA := json.Marshal(a)
+	jb, errB := json.Marshal(b)
+	return errA == nil && errB == nil && bytes.Equal(ja, jb)
 }
 
 // tenantDetail is a tenant as its audit events show it.
@@ -275,9 +284,10 @@ func (h *handler) updateTenant(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	h.recordTenantChange(c, change.After, d, models.AuditTenantUpdate, tenantTarget(change.After), map[string]any{
-		"before": tenantDetail(change.Before), "after": tenantDetail(change.After),
-	})
+	before, after := tenantDetail(change.Before), tenantDetail(change.After)
+	if !jsonSame(before, after) {
+		h.recordTenantChange(c, change.After, d, models.AuditTenantUpdate, tenantTarget(change.After), map[string]any{"before": before, "after": after})
+	}
 	c.JSON(http.StatusOK, toTenantJSON(change.After, sc.sub.Tenant.Role))
 	return nil
 }

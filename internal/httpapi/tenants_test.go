@@ -223,6 +223,8 @@ func TestTenantIsolation(t *testing.T) {
 				if d.Allowed {
 					t.Errorf("records read by a non-member: got allowed via %s", d.Via)
 				}
+				// The probes are in the tenant's own trail, for its owners.
+				e.waitAudit(t, models.AuditFilter{TenantID: tn.ID, ActorID: outsider.ID, Action: models.AuditDecisionDeny, Limit: 100}, 20)
 			})
 		}
 	})

@@ -131,8 +131,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, e
 	s = &Server{cfg: cfg, log: log, Store: st, Policy: manager, Auth: svc, Metrics: m, Audit: rec, startup: facts, hasher: hasher}
 	s.stopUsers = s.followUsers()
 	s.Handler = httpapi.NewHandler(httpapi.Deps{
-		Users: st, Groups: st, Tenants: st, BreakGlass: st, Auth: svc, Policies: manager, Audit: rec, AuditEvents: st, DefaultRole: cfg.DefaultRole, Log: log, Metrics: m,
-		InvitationTTL: cfg.InvitationTTL, TenantCreatorRole: cfg.TenantCreatorRole,
+		Users: st, Groups: st, Standings: st, BreakGlass: st, Auth: svc, Policies: manager, Audit: rec, AuditEvents: st, DefaultRole: cfg.DefaultRole, Log: log, Metrics: m,
+		Tenants: st, InvitationTTL: cfg.InvitationTTL, TenantCreatorRole: cfg.TenantCreatorRole,
 		Draining: s.draining.Load,
 		Throttle: throttle.New(st, ThrottleLimits(cfg)), TrustedProxies: cfg.TrustedProxyList(), CORSOrigins: cfg.CORSOriginList(), PublicURL: cfg.PublicURL,
 	})

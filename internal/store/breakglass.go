@@ -45,7 +45,8 @@ func (r *breakGlassRow) model() *models.BreakGlassGrant {
 // StartBreakGlass gives user userID access to tenant tenantID in req's
 // mode for req's minutes from now, and returns the grant with the ones it
 // replaced: a user holds at most one active grant per tenant, so asking
-// again (for read after write, say) ends the earlier one. Returns
+// again (for read after write, say) ends the earlier one, also when two
+// requests race. Returns
 // ENOTFOUND if the tenant or the user is gone.
 func (s *Store) StartBreakGlass(ctx context.Context, tenantID, userID int64, req models.BreakGlassRequest) (*models.BreakGlassGrant, []*models.BreakGlassGrant, error) {
 	now := timestamp(time.Now())
@@ -56,6 +57,11 @@ func (s *Store) StartBreakGlass(ctx context.Context, tenantID, userID int64, req
 	var replaced []*models.BreakGlassGrant
 	defer s.users.invalidate(userID)
 	err := s.tx(ctx, func(tx *gorm.DB) error {
+		// The holder's row, locked, serializes their grants: two requests
+		// at once cannot both find no active grant and both add one.
+		if _, err := lockUser(tx, userID); err != nil {
+			return err
+		}
 		var err error
 		if replaced, err = endActiveGrants(tx, tenantID, userID, userID, now); err != nil {
 			return err

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -85,6 +86,31 @@ func TestBreakGlass(t *testing.T) {
 
 			_, _, err = s.StartBreakGlass(ctx, 1<<40, u.ID, models.BreakGlassRequest{Reason: "x", Minutes: 1, Mode: "read"})
 			wantCode(t, err, models.ENOTFOUND)
+			_, _, err = s.StartBreakGlass(ctx, tenant, 1<<40, models.BreakGlassRequest{Reason: "x", Minutes: 1, Mode: "read"})
+			wantCode(t, err, models.ENOTFOUND)
+
+			// Grants taken at once by one user: one stays active, 20 rounds.
+			for round := range 20 {
+				var wg sync.WaitGroup
+				errs := make([]error, 4)
+				for i := range errs {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						mode := []string{"read", "write"}[i%2]
+						_, _, errs[i] = s.StartBreakGlass(ctx, tenant, u.ID, models.BreakGlassRequest{Reason: "race", Minutes: 1, Mode: mode})
+					}()
+				}
+				wg.Wait()
+				for _, err := range errs {
+					if err != nil {
+						t.Fatalf("round %d: %v", round, err)
+					}
+				}
+				if got := activeModes(t, s, tenant, u.ID); len(got) != 1 {
+					t.Fatalf("round %d: got active grants %v, want exactly one", round, got)
+				}
+			}
 		})
 	}
 }

@@ -26,17 +26,17 @@ func (s *Store) UserGroups(ctx context.Context, userID int64) ([]string, error) 
 	return names, nil
 }
 
-// AddUserToGroup puts user userID in group and returns the membership and
-// whether it is new: adding a member again changes nothing. Every replica
-// drops the user from its cache, so the next request sees the group.
-// Returns ENOTFOUND if there is no such user.
-func (s *Store) AddUserToGroup(ctx context.Context, userID int64, group string) (models.GroupMember, bool, error) {
+// AddUserToGroup puts user userID in group, as added by user by, and
+// returns the membership and whether it is new: adding a member again
+// changes nothing. Every replica drops the user from its cache, so the
+// next request sees the group. Returns ENOTFOUND if there is no such user.
+func (s *Store) AddUserToGroup(ctx context.Context, userID int64, group string, by int64) (models.GroupMember, bool, error) {
 	var m models.GroupMember
 	var added bool
 	defer s.users.invalidate(userID)
 	err := s.tx(ctx, func(tx *gorm.DB) error {
-		res := tx.Exec(`INSERT INTO user_groups (user_id, group_name, created_at) VALUES (?, ?, ?)
-			ON CONFLICT (user_id, group_name) DO NOTHING`, userID, group, timestamp(time.Now()))
+		res := tx.Exec(`INSERT INTO user_groups (user_id, group_name, created_at, added_by) VALUES (?, ?, ?, ?)
+			ON CONFLICT (user_id, group_name) DO NOTHING`, userID, group, timestamp(time.Now()), nullID(by))
 		if errors.Is(res.Error, gorm.ErrForeignKeyViolated) {
 			return gorm.ErrRecordNotFound
 		}
@@ -102,11 +102,12 @@ type groupMemberRow struct {
 	Role      string
 	IsActive  bool
 	CreatedAt time.Time
+	AddedBy   *int64
 }
 
 // groupMemberSelect selects the members of a group, whose name is its
 // first parameter; callers add conditions after it.
-const groupMemberSelect = `SELECT u.id, u.username, u.email, u.first_name, u.last_name, u.role, u.is_active, g.created_at
+const groupMemberSelect = `SELECT u.id, u.username, u.email, u.first_name, u.last_name, u.role, u.is_active, g.created_at, g.added_by
 	FROM user_groups g JOIN users u ON u.id = g.user_id WHERE g.group_name = ? `
 
 // scanGroupMembers runs q, a groupMemberSelect, and converts its rows.
@@ -122,6 +123,17 @@ func scanGroupMembers(q *gorm.DB, group string) ([]models.GroupMember, error) {
 				LastName: r.LastName, Role: r.Role, IsActive: r.IsActive},
 			Group: group, JoinedAt: r.CreatedAt.UTC(),
 		}
+		if r.AddedBy != nil {
+			out[i].AddedBy = *r.AddedBy
+		}
 	}
 	return out, nil
+}
+
+// nullID is id, or NULL for 0.
+func nullID(id int64) *int64 {
+	if id == 0 {
+		return nil
+	}
+	return &id
 }

@@ -37,19 +37,20 @@ func testGroupAddListRemove(t *testing.T, s *store.Store) {
 	u := newUser(t, s, "user")
 	g := groupName()
 	before := time.Now().Add(-time.Second)
-	m, added, err := s.AddUserToGroup(ctx, u.ID, g)
+	by := newUser(t, s, "admin")
+	m, added, err := s.AddUserToGroup(ctx, u.ID, g, by.ID)
 	if err != nil || !added {
 		t.Fatalf("first add: got added=%v, %v; want added", added, err)
 	}
-	if m.User.ID != u.ID || m.User.Username != u.Username || m.Group != g || m.JoinedAt.Before(before) || m.User.PasswordHash != "" {
+	if m.User.ID != u.ID || m.User.Username != u.Username || m.Group != g || m.JoinedAt.Before(before) || m.User.PasswordHash != "" || m.AddedBy != by.ID {
 		t.Errorf("first add: got %+v (user %+v), want user %d in %s joined now, without a hash", m, m.User, u.ID, g)
 	}
-	again, added, err := s.AddUserToGroup(ctx, u.ID, g)
-	if err != nil || added || !again.JoinedAt.Equal(m.JoinedAt) {
+	again, added, err := s.AddUserToGroup(ctx, u.ID, g, u.ID)
+	if err != nil || added || !again.JoinedAt.Equal(m.JoinedAt) || again.AddedBy != by.ID {
 		t.Fatalf("second add: got %+v, added=%v, %v; want the same membership, not added", again, added, err)
 	}
 	other := groupName()
-	if _, _, err := s.AddUserToGroup(ctx, u.ID, other); err != nil {
+	if _, _, err := s.AddUserToGroup(ctx, u.ID, other, 0); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.UserGroups(ctx, u.ID)
@@ -79,12 +80,12 @@ func testGroupPages(t *testing.T, s *store.Store) {
 	var ids []int64
 	for range 5 {
 		u := newUser(t, s, "user")
-		if _, _, err := s.AddUserToGroup(ctx, u.ID, g); err != nil {
+		if _, _, err := s.AddUserToGroup(ctx, u.ID, g, 0); err != nil {
 			t.Fatal(err)
 		}
 		ids = append(ids, u.ID)
 	}
-	if _, _, err := s.AddUserToGroup(ctx, newUser(t, s, "user").ID, groupName()); err != nil {
+	if _, _, err := s.AddUserToGroup(ctx, newUser(t, s, "user").ID, groupName(), 0); err != nil {
 		t.Fatal(err)
 	}
 	var got []int64
@@ -118,7 +119,7 @@ func testCachedUserCarriesGroups(t *testing.T, s *store.Store) {
 	u := newUser(t, s, "user")
 	g := groupName()
 	cachedUser(t, s, u.ID)
-	if _, _, err := s.AddUserToGroup(ctx, u.ID, g); err != nil {
+	if _, _, err := s.AddUserToGroup(ctx, u.ID, g, 0); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.CurrentUser(ctx, u.ID)
@@ -139,7 +140,7 @@ func testCachedUserCarriesGroups(t *testing.T, s *store.Store) {
 }
 
 func testGroupMissingUser(t *testing.T, s *store.Store) {
-	_, _, err := s.AddUserToGroup(ctx, 1<<40, groupName())
+	_, _, err := s.AddUserToGroup(ctx, 1<<40, groupName(), 0)
 	wantCode(t, err, models.ENOTFOUND)
 	wantCode(t, s.RemoveUserFromGroup(ctx, 1<<40, groupName()), models.ENOTFOUND)
 }
@@ -147,7 +148,7 @@ func testGroupMissingUser(t *testing.T, s *store.Store) {
 func testGroupDeletedUserLeaves(t *testing.T, s *store.Store) {
 	u := newUser(t, s, "user")
 	g := groupName()
-	if _, _, err := s.AddUserToGroup(ctx, u.ID, g); err != nil {
+	if _, _, err := s.AddUserToGroup(ctx, u.ID, g, 0); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.DeleteUser(context.Background(), u.ID, models.AdminGuard{}); err != nil {
