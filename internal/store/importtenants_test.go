@@ -35,6 +35,11 @@ func TestImportTenantLayer(t *testing.T) {
 			member := func(tenant, user int64, role string) *models.Membership {
 				return &models.Membership{TenantID: tenant, UserID: user, Role: role, IsActive: true, CreatedAt: at}
 			}
+			// A standing cached before the import is dropped by it.
+			store.ForceUserCacheLive(s)
+			if _, standing, err := s.TenantAccess(ctx, "acme", 1); err != nil || standing.Role != "" {
+				t.Fatalf("ann's standing in acme before: got %+v, %v; want none", standing, err)
+			}
 			members, err := s.ImportMembers(ctx, []*models.Membership{member(10, 1, "owner"), member(10, 2, "user"), member(10, 1, "admin"), member(99, 1, "user"), member(20, 99, "user")})
 			if err != nil {
 				t.Fatal(err)
@@ -42,6 +47,9 @@ func TestImportTenantLayer(t *testing.T) {
 			wantResults(t, members, store.Imported, store.Imported, store.Unchanged, store.Conflicted, store.Conflicted)
 			if members[3].Reason != "there is no tenant 99" || members[4].Reason != "there is no user 99" {
 				t.Errorf("reasons: got %q and %q", members[3].Reason, members[4].Reason)
+			}
+			if _, standing, err := s.TenantAccess(ctx, "acme", 1); err != nil || standing.Role != "owner" {
+				t.Errorf("ann's standing in acme after the import: got %+v, %v; want owner", standing, err)
 			}
 			// An import never changes a stored membership, not even its role.
 			members, err = s.ImportMembers(ctx, []*models.Membership{member(10, 2, "owner")})
