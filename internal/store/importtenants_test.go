@@ -35,8 +35,12 @@ func TestImportTenantLayer(t *testing.T) {
 			member := func(tenant, user int64, role string) *models.Membership {
 				return &models.Membership{TenantID: tenant, UserID: user, Role: role, IsActive: true, CreatedAt: at}
 			}
-			// A standing cached before the import is dropped by it.
+			// A standing and groups cached before the import are dropped
+			// by it.
 			store.ForceUserCacheLive(s)
+			if u, err := s.CurrentUser(ctx, 1); err != nil || len(u.Groups) != 0 {
+				t.Fatalf("ann before: got %+v, %v; want her cached, in no group", u, err)
+			}
 			if _, standing, err := s.TenantAccess(ctx, "acme", 1); err != nil || standing.Role != "" {
 				t.Fatalf("ann's standing in acme before: got %+v, %v; want none", standing, err)
 			}
@@ -58,11 +62,17 @@ func TestImportTenantLayer(t *testing.T) {
 			}
 			wantResults(t, members, store.Unchanged)
 
+			if _, err := s.CurrentUser(ctx, 1); err != nil { // cached again, with no group
+				t.Fatal(err)
+			}
 			groups, err := s.ImportGroupMembers(ctx, []store.ImportGroupMember{{UserID: 1, Group: "support"}, {UserID: 1, Group: "support"}, {UserID: 99, Group: "support"}, {UserID: 2, Group: "audit"}})
 			if err != nil {
 				t.Fatal(err)
 			}
 			wantResults(t, groups, store.Imported, store.Unchanged, store.Conflicted, store.Imported)
+			if u, err := s.CurrentUser(ctx, 1); err != nil || len(u.Groups) != 1 || u.Groups[0] != "support" {
+				t.Errorf("ann's groups after the import: got %+v, %v; want support", u, err)
+			}
 
 			users, tenants, err := s.ImportedIDs(ctx, []string{"ANN", "bob", "nobody"}, []string{"beta", "nowhere"})
 			if err != nil {
