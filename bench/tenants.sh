@@ -124,7 +124,7 @@ scenario() {
   if command -v wrk >/dev/null; then
     local script=bench/wrk/get.lua
     [ "$method" = POST ] && script=bench/wrk/post.lua
-    BENCH_NAME=$name BENCH_TOKEN=$token BENCH_BODY=$body wrk -t"$THREADS" -c"$conns" -d"$DURATION" --timeout 10s \
+    BENCH_NAME=$name BENCH_TOKEN=$token BENCH_BODY=$body wrk -t"$(( THREADS < conns ? THREADS : conns ))" -c"$conns" -d"$DURATION" --timeout 10s \
       -s "$script" "$base$path" | grep '^RESULT'
   else
     "$work/loadtool" load -name "$name" -connections "$conns" -duration "$DURATION" -method "$method" \
@@ -144,7 +144,7 @@ for run in $(seq 1 "$RUNS"); do
     scenario "members?limit=100, tenant-000001 ($((BIG + 1)))" "$MEMBER_CONNECTIONS" GET "/v1/tenants/tenant-000001/members?limit=100"
     scenario "members?limit=100, $mid" "$MEMBER_CONNECTIONS" GET "/v1/tenants/$mid/members?limit=100"
   fi >> "$work/results.txt"
-  echo "run $run done" >&2
+  echo "run $run done; load average $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores" >&2
 done
 "$work/loadtool" table -baseline "check, no tenant" "$work/results.txt"
 echo
