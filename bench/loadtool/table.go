@@ -19,9 +19,13 @@ type result struct {
 
 // printTable reads every RESULT line of files and prints, per scenario in
 // first-seen order, the median of each figure over the runs, and its
-// throughput relative to the scenario named "baseline /me/" of the same
-// database label (the scenario name's prefix before ":").
+// throughput relative to the scenario named "baseline GET /me/", or to the
+// one named by a first argument "-baseline NAME".
 func printTable(files []string, w io.Writer) error {
+	base := "baseline GET /me/"
+	if len(files) >= 2 && files[0] == "-baseline" {
+		base, files = files[1], files[2:]
+	}
 	runs := map[string][]result{}
 	var order []string
 	for _, f := range files {
@@ -29,7 +33,7 @@ func printTable(files []string, w io.Writer) error {
 			return err
 		}
 	}
-	baseline := median(runs["baseline GET /me/"], func(r result) float64 { return r.rps })
+	baseline := median(runs[base], func(r result) float64 { return r.rps })
 	fmt.Fprintf(w, "%-42s %5s %10s %9s %9s %8s %8s\n", "scenario", "runs", "req/s", "p50 ms", "p99 ms", "errors", "x base")
 	for _, name := range order {
 		rs := runs[name]

@@ -15,19 +15,47 @@ import (
 	"github.com/rolegate/rolegate/internal/server"
 )
 
+// roleMapping is how a Django user's flags pick the role of a row that
+// names none.
+type roleMapping struct {
+	superuser, staff, user string
+}
+
 // importUsers runs "rolegate users import FILE". It exits non-zero when any
 // row failed, after importing all the others, so that a script notices;
 // running it again once the file is fixed imports only what is missing.
+// With --print-policy it only prints the export's Django groups as
+// suggested policy lines.
 func (c *cli) usersImportCommand() *cobra.Command {
-	var superuserRole string
-	cmd := &cobra.Command{Use: "import FILE", Short: "import users from a Django dumpdata export or a rolegate CSV or JSON user file", Args: exactArgs("FILE")}
-	cmd.Flags().StringVar(&superuserRole, "superuser-role", "admin", "role of Django superusers whose row names no role")
+	var roles roleMapping
+	var printPolicy bool
+	cmd := &cobra.Command{Use: "import FILE", Short: "import users, and a Django export's tenants, memberships and groups, from a Django dumpdata export or a rolegate CSV or JSON user file", Args: exactArgs("FILE")}
+	cmd.Flags().StringVar(&roles.superuser, "superuser-role", "admin", "role of Django superusers whose row names no role")
+	cmd.Flags().StringVar(&roles.staff, "staff-role", "staff", "role of Django staff (is_staff, not superusers) whose row names no role")
+	cmd.Flags().StringVar(&roles.user, "user-role", "", "role of other users whose row names no role (default ROLEGATE_DEFAULT_ROLE)")
+	cmd.Flags().BoolVar(&printPolicy, "print-policy", false, "print the export's Django group permissions as suggested policy lines, for review, and import nothing")
 	return c.leaf(cmd, func(ctx context.Context, cfg config.Config, args []string) error {
-		return importUsers(ctx, cfg, args[0], superuserRole, c.stdout, c.stderr)
+		if printPolicy {
+			return printSuggestedPolicy(args[0], c.stdout)
+		}
+		if roles.user == "" {
+			roles.user = cfg.DefaultRole
+		}
+		return importUsers(ctx, cfg, args[0], roles, c.stdout, c.stderr)
 	})
 }
 
-func importUsers(ctx context.Context, cfg config.Config, name, superuserRole string, stdout, stderr io.Writer) error {
+// printSuggestedPolicy prints the Django groups of file name as policy
+// lines to review. It needs no database.
+func printSuggestedPolicy(name string, stdout io.Writer) error {
+	file, err := readImportFile(name)
+	if err != nil {
+		return err
+	}
+	return importer.SuggestPolicy(stdout, file.Groups)
+}
+
+func importUsers(ctx context.Context, cfg config.Config, name string, roles roleMapping, stdout, stderr io.Writer) error {
 	start := time.Now()
 	file, err := readImportFile(name)
 	if err != nil {
@@ -43,8 +71,9 @@ func importUsers(ctx context.Context, cfg config.Config, name, superuserRole str
 		return err
 	}
 	bar := newProgressBar(stderr)
-	sum, err := importer.Import(ctx, st, file.Rows, importer.Options{
-		HasRole: pol.HasRole, DefaultRole: cfg.DefaultRole, SuperuserRole: superuserRole, Progress: bar.show,
+	sum, err := importer.ImportFile(ctx, st, file, importer.Options{
+		HasRole: pol.HasRole, DefaultRole: roles.user, SuperuserRole: roles.superuser, StaffRole: roles.staff,
+		HasTenantRole: pol.HasTenantRole, HasGroup: pol.HasGroup, Progress: bar.show,
 	})
 	bar.finish()
 	sum.Elapsed = time.Since(start) // reading the file is part of the work
@@ -70,7 +99,7 @@ func report(sum importer.Summary, err error, stdout, stderr io.Writer) error {
 		return err
 	}
 	if n := len(sum.Failures); n > 0 {
-		return fmt.Errorf("%d of %d rows failed (listed above); the others were imported", n, sum.Total)
+		return fmt.Errorf("%d of %d rows failed (listed above); the others were imported", n, sum.Rows())
 	}
 	return nil
 }

@@ -3,11 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -226,5 +228,106 @@ func TestImportWarnsOfUnverifiableHashes(t *testing.T) {
 				t.Errorf("login after set-password: got %d, want 200", resp.StatusCode)
 			}
 		})
+	}
+}
+
+// projectMeatsExport is seed 003's ProjectMeats export, kept with the
+// importer; its README gives these passwords.
+const projectMeatsExport = "../../internal/importer/testdata/projectmeats-dumpdata.json"
+
+// TestProjectMeatsImportAndLogIn follows the README's ProjectMeats
+// walkthrough: import the export twice, then every active person logs in
+// over HTTP with their Django password.
+func TestProjectMeatsImportAndLogIn(t *testing.T) {
+	for _, target := range dbtest.Targets(t) {
+		t.Run(target.Name, func(t *testing.T) {
+			getenv := testEnv(t, target.URL, nil)
+			out, err := runCmd(t, getenv, "", "users", "import", projectMeatsExport)
+			want := "imported 10, unchanged 0, failed 0 (of 10 rows) in "
+			if err != nil || !strings.HasPrefix(out, want) || !strings.Contains(out, "\ntenants: imported 4, unchanged 0, failed 0\ntenant memberships: imported 12, unchanged 0, failed 0\ngroup memberships: imported 1, unchanged 0, failed 0\ngroups: 1 read, failed 0") {
+				t.Fatalf("import: got %q, %v; want 10 users, 4 tenants, 12 memberships and 1 group membership", out, err)
+			}
+			out, err = runCmd(t, getenv, "", "users", "import", projectMeatsExport)
+			if err != nil || !strings.HasPrefix(out, "imported 0, unchanged 10, failed 0") || !strings.Contains(out, "tenant memberships: imported 0, unchanged 12, failed 0") {
+				t.Fatalf("second import: got %q, %v; want everything unchanged", out, err)
+			}
+			base := startServer(t, getenv)
+			access := map[string]string{}
+			for i, name := range []string{"root", "support", "guest", "olivia", "adam", "mia", "ursula", "rob", "gina", "ivan"} {
+				password := fmt.Sprintf("%s-projectmeats-%d", name, i+1)
+				resp, tokens := postJSON(t, base+"/login/", map[string]string{"username": name, "password": password})
+				wantStatus := http.StatusOK
+				if name == "ivan" { // is_active false in the export
+					wantStatus = http.StatusUnauthorized
+				}
+				if resp.StatusCode != wantStatus || (wantStatus == http.StatusOK) != (tokens["access"] != nil) {
+					t.Errorf("%s's login with the Django password: got %d %v, want %d", name, resp.StatusCode, tokens, wantStatus)
+				}
+				if a, ok := tokens["access"].(string); ok {
+					access[name] = a
+				}
+			}
+			checkProjectMeatsOverHTTP(t, base, access)
+		})
+	}
+}
+
+// checkProjectMeatsOverHTTP asks POST /v1/authz/check, as each imported
+// person, whether they may create a customer record in each tenant: yes
+// exactly where the export's memberships (or the system admin role) say
+// so. oldco is inactive, so gina's ownership of it gives nothing there,
+// while root's system role still does; adam's globex membership is
+// inactive.
+func checkProjectMeatsOverHTTP(t *testing.T, base string, access map[string]string) {
+	t.Helper()
+	allowedIn := map[string][]string{
+		"root": {"acme", "globex", "guest", "oldco"}, "support": nil, "guest": {"guest"},
+		"olivia": {"acme"}, "adam": {"acme"}, "mia": {"acme"}, "ursula": {"acme"}, "rob": nil, "gina": {"globex"},
+	}
+	for name, tenants := range allowedIn {
+		for _, slug := range []string{"acme", "globex", "guest", "oldco"} {
+			body, _ := json.Marshal(map[string]string{"resource": "customers", "action": "create", "tenant": slug})
+			req, _ := http.NewRequest(http.MethodPost, base+"/v1/authz/check", bytes.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+access[name])
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var answer map[string]any
+			err = json.NewDecoder(resp.Body).Decode(&answer)
+			resp.Body.Close()
+			want := slices.Contains(tenants, slug)
+			if err != nil || resp.StatusCode != http.StatusOK || answer["allowed"] != want {
+				t.Errorf("%s creates a customer in %s: got %d %v (%v), want allowed %v", name, slug, resp.StatusCode, answer, err, want)
+			}
+		}
+	}
+}
+
+func TestUsersImportRoleFlagsAndPrintPolicy(t *testing.T) {
+	target := dbtest.Targets(t)[0]
+	getenv := testEnv(t, target.URL, nil)
+	out, err := runCmd(t, getenv, "", "users", "import", "--print-policy", projectMeatsExport)
+	if err != nil || !strings.Contains(out, "nothing was applied") || !strings.Contains(out, "p, group:support, tenants, list, any\n") {
+		t.Fatalf("--print-policy: got %q, %v; want the support group's lines", out, err)
+	}
+	if out, _ := runCmd(t, getenv, "", "users", "list"); strings.Contains(out, "root") {
+		t.Errorf("--print-policy imported users: %q", out)
+	}
+	out, err = runCmd(t, getenv, "", "users", "import", "--superuser-role", "staff", "--staff-role", "user", "--user-role", "staff", projectMeatsExport)
+	if err != nil {
+		t.Fatalf("import: %q, %v", out, err)
+	}
+	out, err = runCmd(t, getenv, "", "users", "list")
+	if err != nil {
+		t.Fatal(err)
+	}
+	roles := map[string]string{}
+	for _, row := range tableRows(t, out) {
+		roles[row[1]] = row[3]
+	}
+	if roles["root"] != "staff" || roles["support"] != "user" || roles["guest"] != "staff" {
+		t.Errorf("roles with the mapping flags: got %v, want root staff, support user, guest staff", roles)
 	}
 }

@@ -29,6 +29,14 @@ type Options struct {
 	DefaultRole string
 	// SuperuserRole is the role of a Django superuser whose row names none.
 	SuperuserRole string
+	// StaffRole is the role of a Django staff member (is_staff, not a
+	// superuser) whose row names none; DefaultRole when "".
+	StaffRole string
+	// HasTenantRole and HasGroup report whether the policy defines a
+	// tenant role and a group. A membership naming a role or a group
+	// that the policy does not define fails.
+	HasTenantRole func(role string) bool
+	HasGroup      func(name string) bool
 	// BatchSize is how many users each transaction writes: 1000 when 0,
 	// and at most MaxBatchSize.
 	BatchSize int
@@ -53,6 +61,7 @@ const maxHashLength = 255
 type Failure struct {
 	Ref    string
 	Reason string
+	entry  int // the row's place in the file, to order failures by
 }
 
 // Warning is a row that was imported but needs an administrator's look,
@@ -81,6 +90,37 @@ type Summary struct {
 	// user stay refused.
 	Revived []Revival
 	Elapsed time.Duration
+	// Tenants, Members and GroupMembers count a Django export's tenant
+	// layer (tenants.tenant, tenants.tenantuser, and users' groups), and
+	// Groups its auth.group entries, which are read but not stored: the
+	// policy defines groups. Failures lists their failed rows too.
+	Tenants, Members, GroupMembers Tally
+	Groups                         Tally
+}
+
+// Tally counts what became of one kind of row.
+type Tally struct {
+	Total, Imported, Unchanged, Failed int
+}
+
+func (t Tally) String() string {
+	return fmt.Sprintf("imported %d, unchanged %d, failed %d", t.Imported, t.Unchanged, t.Failed)
+}
+
+// Rows is how many rows the file held: users, tenants, memberships,
+// groups, and the users' group memberships.
+func (s Summary) Rows() int {
+	return s.Total + s.Tenants.Total + s.Members.Total + s.GroupMembers.Total + s.Groups.Total
+}
+
+// userFailures is how many of the failures are users'.
+func (s Summary) userFailures() int {
+	return len(s.Failures) - s.Tenants.Failed - s.Members.Failed - s.GroupMembers.Failed - s.Groups.Failed
+}
+
+// tenantLayer reports whether the import read any of the tenant layer.
+func (s Summary) tenantLayer() bool {
+	return s.Tenants.Total+s.Members.Total+s.GroupMembers.Total+s.Groups.Total > 0
 }
 
 // String is the summary line the command prints.
@@ -90,9 +130,13 @@ func (s Summary) String() string {
 		revived = fmt.Sprintf(" (%d under the id of a deleted user)", len(s.Revived))
 	}
 	line := fmt.Sprintf("imported %d%s, unchanged %d, failed %d (of %d rows) in %.1fs",
-		s.Imported, revived, s.Unchanged, len(s.Failures), s.Total, s.Elapsed.Seconds())
+		s.Imported, revived, s.Unchanged, s.userFailures(), s.Total, s.Elapsed.Seconds())
 	if n := len(s.Warnings); n > 0 {
 		line += fmt.Sprintf("; %d imported with a password hash that can never be verified", n)
+	}
+	if s.tenantLayer() {
+		line += fmt.Sprintf("\ntenants: %s\ntenant memberships: %s\ngroup memberships: %s\ngroups: %d read, failed %d (their permissions are not imported: see --print-policy)",
+			s.Tenants, s.Members, s.GroupMembers, s.Groups.Total, s.Groups.Failed)
 	}
 	return line
 }
@@ -104,8 +148,16 @@ func (s Summary) String() string {
 // a file again changes nothing. An error means the database failed; the
 // batches written before it stay written, and the summary counts them.
 func Import(ctx context.Context, w Writer, rows []Row, opts Options) (Summary, error) {
+	sum, _, err := importUsers(ctx, w, rows, opts)
+	return sum, err
+}
+
+// importUsers is Import, and also returns which rows' users are stored:
+// imported, revived or unchanged.
+func importUsers(ctx context.Context, w Writer, rows []Row, opts Options) (Summary, []bool, error) {
 	start := time.Now()
 	sum := Summary{Total: len(rows)}
+	stored := make([]bool, len(rows))
 	reasons := make([]string, len(rows))
 	warnings := make([]string, len(rows))
 	valid := validate(rows, opts, reasons)
@@ -120,19 +172,22 @@ func Import(ctx context.Context, w Writer, rows []Row, opts Options) (Summary, e
 		if err = writeBatch(ctx, w, rows, batch, reasons, warnings, &sum); err != nil {
 			break
 		}
+		for _, i := range batch {
+			stored[i] = reasons[i] == ""
+		}
 		done += len(batch)
 		progress(done, len(rows))
 	}
 	for i, reason := range reasons {
 		if reason != "" {
-			sum.Failures = append(sum.Failures, Failure{Ref: rows[i].Ref, Reason: reason})
+			sum.Failures = append(sum.Failures, Failure{Ref: rows[i].Ref, Reason: reason, entry: rows[i].entry})
 		}
 		if warnings[i] != "" {
 			sum.Warnings = append(sum.Warnings, Warning{Ref: rows[i].Ref, Reason: warnings[i]})
 		}
 	}
 	sum.Elapsed = time.Since(start)
-	return sum, err
+	return sum, stored, err
 }
 
 // batches splits the indexes of valid rows into batches of size n.
@@ -234,9 +289,13 @@ func (o Options) check(row *Row, now time.Time) string {
 	u.Username = account.NormalizeUsername(u.Username)
 	roleFrom := ""
 	if u.Role == "" {
-		u.Role, roleFrom = o.DefaultRole, " (the default role)"
-		if row.Superuser {
+		switch {
+		case row.Superuser:
 			u.Role, roleFrom = o.SuperuserRole, " (the role of superusers)"
+		case row.Staff && o.StaffRole != "":
+			u.Role, roleFrom = o.StaffRole, " (the role of staff)"
+		default:
+			u.Role, roleFrom = o.DefaultRole, " (the default role)"
 		}
 	}
 	if u.DateJoined.IsZero() {

@@ -27,7 +27,14 @@ const (
 // File is a parsed import file.
 type File struct {
 	Format string
-	Rows   []Row
+	// Rows are the users, and entries of models the import does not read.
+	Rows []Row
+	// Tenants, Members and Groups are the tenant layer of a Django export
+	// shaped like seed 003's ProjectMeats: tenants.tenant,
+	// tenants.tenantuser and auth.group entries. Other formats have none.
+	Tenants []TenantRow
+	Members []MemberRow
+	Groups  []GroupRow
 }
 
 // Row is one entry of an import file.
@@ -38,11 +45,17 @@ type Row struct {
 	// User is what the row describes. Role is "" when the row names none,
 	// and DateJoined is zero when it has none.
 	User models.User
-	// Superuser is Django's is_superuser flag. It picks the role of a row
-	// that names none.
+	// Superuser and Staff are Django's is_superuser and is_staff flags.
+	// They pick the role of a row that names none.
 	Superuser bool
+	Staff     bool
+	// Groups are the user's Django groups, by pk or by name.
+	Groups []Key
 	// Problem, when not "", is why the row could not be read.
 	Problem string
+	// entry is the row's place in the file, from 1, which orders the
+	// failures of a file with several kinds of rows.
+	entry int
 }
 
 // Read parses an import file and detects its format: JSON when it starts
@@ -102,7 +115,7 @@ func readJSON(r io.Reader) (*File, error) {
 			f.Format = FormatDjango
 		}
 		if f.Format == FormatDjango {
-			f.Rows = append(f.Rows, djangoRow(n, raw))
+			f.addDjango(n, raw)
 		} else {
 			f.Rows = append(f.Rows, recordRow(n, raw))
 		}

@@ -51,9 +51,10 @@ type dialect struct {
 	skipLocked string
 	// auditRowsPerInsert is how many rows one audit INSERT carries.
 	auditRowsPerInsert int
-	// advanceUserIDsSQL moves the users id sequence past its parameter
-	// and every stored id; "" where the counter follows explicit ids.
-	advanceUserIDsSQL string
+	// advanceIDsSQL moves the id sequence of table %[1]s past its
+	// parameter and every stored id; "" where the counter follows
+	// explicit ids.
+	advanceIDsSQL string
 	// goose is the dialect's name in goose, which runs the migrations.
 	goose database.Dialect
 	// migrationLock is the lock under which replicas that migrate at once
@@ -80,8 +81,8 @@ var dialects = map[string]dialect{
 		forUpdate:          " FOR UPDATE",
 		skipLocked:         " FOR UPDATE SKIP LOCKED",
 		auditRowsPerInsert: MaxAuditBatch,
-		advanceUserIDsSQL: `SELECT setval(t.seq, GREATEST(?, 1, COALESCE((SELECT max(id) FROM users), 0), COALESCE(pg_sequence_last_value(t.seq), 0)))
-FROM (SELECT pg_get_serial_sequence('users', 'id')::regclass AS seq) AS t`,
+		advanceIDsSQL: `SELECT setval(t.seq, GREATEST(?, 1, COALESCE((SELECT max(id) FROM %[1]s), 0), COALESCE(pg_sequence_last_value(t.seq), 0)))
+FROM (SELECT pg_get_serial_sequence('%[1]s', 'id')::regclass AS seq) AS t`,
 		goose: database.DialectPostgres,
 		migrationLock: func(key int64) (lock.SessionLocker, error) {
 			return lock.NewPostgresSessionLocker(lock.WithLockID(key))
@@ -139,13 +140,13 @@ func (d dialect) notify(tx *gorm.DB, channel, payload string) error {
 	return tx.Exec(d.notifySQL, channel, payload).Error
 }
 
-// advanceUserIDs moves the users id sequence past top, where explicit ids
-// do not move it.
-func (d dialect) advanceUserIDs(tx *gorm.DB, top int64) error {
-	if d.advanceUserIDsSQL == "" {
+// advanceIDs moves the id sequence of table (a name the store chooses,
+// never input) past top, where explicit ids do not move it.
+func (d dialect) advanceIDs(tx *gorm.DB, table string, top int64) error {
+	if d.advanceIDsSQL == "" {
 		return nil
 	}
-	return tx.Exec(d.advanceUserIDsSQL, top).Error
+	return tx.Exec(fmt.Sprintf(d.advanceIDsSQL, table), top).Error
 }
 
 // rows is what the store's hand-written statements are read through:

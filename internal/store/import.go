@@ -256,17 +256,15 @@ func userArgs(u *models.User) []any {
 	}
 }
 
-// advanceUserIDs moves PostgreSQL's users id sequence past the largest id
-// about to be inserted and every stored one, since explicit ids do not
-// advance it, and never moves it back: a deleted user's id is never given
-// out again. It runs before the insert because setval takes effect at
-// once, outside the transaction, so that a signup during the import
-// cannot draw an id the import is writing. SQLite's AUTOINCREMENT counter
-// follows explicit ids by itself, and SQLite runs one writer at a time.
+// advanceUserIDs moves the users id sequence past the largest id about
+// to be inserted. It runs before the insert because setval takes effect at
+// once, outside the transaction, so that a row created during the import
+// cannot draw an id the import is writing; a deleted row's id is never
+// given out again.
 func (s *Store) advanceUserIDs(tx *gorm.DB, users []*models.User, which []int) error {
 	var top int64
 	for _, i := range which {
 		top = max(top, users[i].ID)
 	}
-	return s.dialect.advanceUserIDs(tx, top)
+	return s.dialect.advanceIDs(tx, "users", top)
 }
