@@ -20,6 +20,7 @@ import (
 	"github.com/rolegate/rolegate/internal/apidoc"
 	"github.com/rolegate/rolegate/internal/auth"
 	"github.com/rolegate/rolegate/internal/authz"
+	"github.com/rolegate/rolegate/internal/console"
 	"github.com/rolegate/rolegate/models"
 )
 
@@ -130,6 +131,10 @@ type Deps struct {
 	// CORSOrigins are the exact origins allowed cross-origin requests;
 	// empty turns CORS off.
 	CORSOrigins []string
+	// Console serves the staff console under /console/ (internal/console);
+	// nil serves none. It gets the client address as the trusted-proxy
+	// rules above determine it.
+	Console http.Handler
 }
 
 // Throttle limits brute force. Check methods return ETHROTTLED while the
@@ -264,6 +269,10 @@ func newEngine(d Deps) *gin.Engine {
 	route(http.MethodGet, []string{"/v1/authz/forward"}, h.forward)
 	r.Any(EnvoyPath+"/*path", h.handle(h.forward))
 	route(http.MethodGet, []string{"/v1/audit"}, user, h.listAudit)
+
+	if d.Console != nil {
+		r.Any("/console/*path", func(c *gin.Context) { d.Console.ServeHTTP(c.Writer, console.WithClient(c.Request, c.ClientIP())) })
+	}
 
 	exact(http.MethodGet, "/openapi.json", h.openAPI)
 	route(http.MethodGet, []string{"/docs"}, h.docsPage)

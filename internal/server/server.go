@@ -18,6 +18,7 @@ import (
 	"github.com/rolegate/rolegate/internal/audit"
 	"github.com/rolegate/rolegate/internal/auth"
 	"github.com/rolegate/rolegate/internal/authz"
+	"github.com/rolegate/rolegate/internal/console"
 	"github.com/rolegate/rolegate/internal/httpapi"
 	"github.com/rolegate/rolegate/internal/metrics"
 	"github.com/rolegate/rolegate/internal/policytest"
@@ -127,10 +128,16 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, e
 	auditReloads(manager, rec)
 	s = &Server{cfg: cfg, log: log, Store: st, Policy: manager, Auth: svc, Metrics: m, Audit: rec, startup: facts, hasher: hasher}
 	s.stopUsers = s.followUsers()
+	limits := throttle.New(st, ThrottleLimits(cfg))
+	staff := console.New(console.Deps{
+		Users: st, Sessions: st, Auth: svc, Policies: manager, Audit: rec, AuditEvents: st, Throttle: limits,
+		Secure: cfg.Production(), IdleTimeout: cfg.ConsoleIdleTimeout, MaxAge: cfg.ConsoleMaxAge, Log: log,
+	})
 	s.Handler = httpapi.NewHandler(httpapi.Deps{
 		Users: st, Auth: svc, Policies: manager, Audit: rec, AuditEvents: st, DefaultRole: cfg.DefaultRole, Log: log, Metrics: m,
 		Draining: s.draining.Load,
-		Throttle: throttle.New(st, ThrottleLimits(cfg)), TrustedProxies: cfg.TrustedProxyList(), CORSOrigins: cfg.CORSOriginList(), PublicURL: cfg.PublicURL,
+		Throttle: limits, TrustedProxies: cfg.TrustedProxyList(), CORSOrigins: cfg.CORSOriginList(), PublicURL: cfg.PublicURL,
+		Console: staff,
 	})
 	if cfg.BelowOWASP() {
 		log.Warn("argon2id parameters are below OWASP's minimum (m=19456 KiB, t=2); use this only in tests",
@@ -173,7 +180,7 @@ func observePolicy(manager *authz.Manager, m *metrics.Metrics, log *slog.Logger)
 // are left to the API, which knows who asked.
 func auditReloads(manager *authz.Manager, rec *audit.Recorder) {
 	record := func(r authz.ReloadResult) {
-		if r.Trigger == httpapi.ReloadTrigger {
+		if r.Trigger == httpapi.ReloadTrigger || r.Trigger == console.ReloadTrigger {
 			return
 		}
 		e := audit.ReloadEvent(r)
