@@ -58,7 +58,10 @@ func tenantLayer(subject string) bool {
 // the order the file lists them.
 func matrices(pol *authz.Policy) ([]matrix, []sourceLine) {
 	layers := []matrix{{Name: "System layer"}, {Name: "Tenant layer"}}
-	type key struct{ layer int; res, act, sub string }
+	type key struct {
+		layer         int
+		res, act, sub string
+	}
 	cells := map[key]matrixCell{}
 	rows := [2][]matrixRow{}
 	seenRow := map[key]bool{}
