@@ -23,7 +23,8 @@ type dashboardView struct {
 	Counts *models.UserCounts
 	Roles  []roleCount
 	// Events is set when the viewer may read the audit trail.
-	Events []models.AuditEvent
+	Events     []models.AuditEvent
+	ShowEvents bool
 	// Policy is the policy in force; Last is the last reload, shown to
 	// whoever may read the policy.
 	Version    string
@@ -54,7 +55,7 @@ func (c *Console) dashboard(q *request) error {
 		if err != nil {
 			return err
 		}
-		v.Events = events
+		v.Events, v.ShowEvents = events, true
 	}
 	if q.Can(models.ResourcePolicy, models.ActionRead) {
 		v.ShowReload, v.Last, v.Origin = true, c.policies.Last(), c.policies.Origin()
