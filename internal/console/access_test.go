@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -234,3 +235,44 @@ func mustURL(s string) *url.URL {
 	}
 	return u
 }
+
+// TestConsoleHeaders: every console response, error pages included, has
+// the console's CSP and framing headers, and an error page holds no
+// internal detail.
+func TestConsoleHeaders(t *testing.T) {
+	forEach(t, func(t *testing.T, e *env) {
+		admin := e.signIn(t, "admin")
+		for _, path := range []string{"/console/", "/console/users", "/console/nope", "/console/users/abc", "/console/login"} {
+			r := admin.get(t, path)
+			h := r.Header
+			for k, want := range map[string]string{
+				"Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+				"X-Frame-Options":         "DENY",
+				"X-Content-Type-Options":  "nosniff",
+				"Cache-Control":           "no-store",
+				"Content-Type":            "text/html; charset=utf-8",
+			} {
+				if got := h.Get(k); got != want {
+					t.Errorf("%s: got %s %q, want %q", path, k, got, want)
+				}
+			}
+			if strings.Contains(r.body, "goroutine") || strings.Contains(r.body, ".go:") || strings.Contains(r.body, "<style") || strings.Contains(r.body, " style=") {
+				t.Errorf("%s: the page holds a stack, inline style or internal detail", path)
+			}
+		}
+		r := admin.get(t, "/console/nope")
+		wantStatus(t, r, http.StatusNotFound)
+		wantContains(t, r, "There is no such page or record.", `href="/console/users"`)
+		css := cssHref.FindStringSubmatch(admin.get(t, "/console/").body)
+		if css == nil {
+			t.Fatal("no stylesheet link")
+		}
+		r = admin.get(t, css[1])
+		wantStatus(t, r, http.StatusOK)
+		if got := r.Header.Get("Cache-Control"); got != "public, max-age=31536000, immutable" {
+			t.Errorf("got asset Cache-Control %q", got)
+		}
+	})
+}
+
+var cssHref = regexp.MustCompile(`<link rel="stylesheet" href="([^"]+)">`)
