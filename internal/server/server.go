@@ -383,7 +383,8 @@ func serveUntilDone(ctx context.Context, ln net.Listener, h http.Handler) error 
 	return nil
 }
 
-// purgeExpired forgets refresh tokens that have expired, throttle
+// purgeExpired forgets refresh tokens that have expired, console
+// sessions that expired or were revoked, throttle
 // counters that would start over anyway, and audit events past their
 // retention, every ten minutes until ctx is done.
 func (s *Server) purgeExpired(ctx context.Context) {
@@ -393,6 +394,11 @@ func (s *Server) purgeExpired(ctx context.Context) {
 			s.log.Warn("purge expired refresh tokens", "err", err)
 		} else if n > 0 {
 			s.log.Info("purged expired refresh tokens", "count", n)
+		}
+		if n, err := s.Store.PurgeConsoleSessions(ctx, time.Now()); err != nil {
+			s.log.Warn("purge ended console sessions", "err", err)
+		} else if n > 0 {
+			s.log.Info("purged ended console sessions", "count", n)
 		}
 		s.purgeThrottle(ctx, time.Now())
 		s.purgeAudit(ctx, time.Now(), auditPurgeBatch)
