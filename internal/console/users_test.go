@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -185,4 +186,60 @@ func TestResetPasswordAndEndSessions(t *testing.T) {
 			t.Error("got the same password hash, want the reset stored")
 		}
 	})
+}
+
+// TestAdminsDeactivatingEachOther: two administrators, each the other's
+// only fellow, deactivate each other at the same moment through the
+// console; the last-administrator guard, decided on the locked rows, keeps
+// one of them active every time.
+func TestAdminsDeactivatingEachOther(t *testing.T) {
+	forEach(t, func(t *testing.T, e *env) {
+		for round := range 5 {
+			a, b := e.signIn(t, "admin"), e.signIn(t, "admin")
+			// Only a and b are active administrators now.
+			var others []string
+			for _, u := range e.activeAdmins(t) {
+				if u != a.ID && u != b.ID {
+					others = append(others, fmt.Sprint(u))
+				}
+			}
+			if len(others) > 0 {
+				e.deactivate(t, a, others)
+			}
+			var wg sync.WaitGroup
+			for _, pair := range [][2]*person{{a, b}, {b, a}} {
+				wg.Go(func() {
+					r := pair[0].postCSRF(t, "/console/users/bulk/apply", url.Values{"action": {"deactivate"}, "id": {fmt.Sprint(pair[1].ID)}})
+					// 401: the other deactivated this one first, which
+					// ended its session.
+					if r.StatusCode != http.StatusOK && r.StatusCode != http.StatusUnauthorized {
+						t.Errorf("round %d: got status %d", round, r.StatusCode)
+					}
+				})
+			}
+			wg.Wait()
+			if n := len(e.activeAdmins(t)); n != 1 {
+				t.Fatalf("round %d: got %d active administrators, want 1", round, n)
+			}
+		}
+	})
+}
+
+func (e *env) activeAdmins(t *testing.T) []int64 {
+	t.Helper()
+	role, active := "admin", true
+	users, err := e.srv.Store.QueryUsers(t.Context(), models.UserQuery{Role: &role, IsActive: &active, Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for _, u := range users {
+		ids = append(ids, u.ID)
+	}
+	return ids
+}
+
+func (e *env) deactivate(t *testing.T, by *person, ids []string) {
+	t.Helper()
+	wantStatus(t, by.postCSRF(t, "/console/users/bulk/apply", url.Values{"action": {"deactivate"}, "id": ids}), http.StatusOK)
 }
