@@ -103,6 +103,12 @@ type Deps struct {
 	Audit       AuditLog
 	AuditEvents AuditEvents
 	Throttle    Throttle
+	// Versions are the published policy versions, in database mode only;
+	// nil hides versions and rollback.
+	Versions PolicyVersions
+	// DefaultRole is ROLEGATE_DEFAULT_ROLE, which a rolled-back policy
+	// must still define.
+	DefaultRole string
 	// Secure marks the cookie Secure and names it with the __Host- prefix:
 	// production, behind HTTPS.
 	Secure bool
@@ -123,6 +129,8 @@ type Console struct {
 	audit       AuditLog
 	auditEvents AuditEvents
 	throttle    Throttle
+	versions    PolicyVersions
+	defaultRole string
 	secure      bool
 	idle, max   time.Duration
 	now         func() time.Time
@@ -136,7 +144,7 @@ type Console struct {
 func New(d Deps) *Console {
 	c := &Console{
 		users: d.Users, sessions: d.Sessions, auth: d.Auth, policies: d.Policies, audit: d.Audit,
-		auditEvents: d.AuditEvents, throttle: d.Throttle, secure: d.Secure, idle: d.IdleTimeout, max: d.MaxAge,
+		auditEvents: d.AuditEvents, throttle: d.Throttle, versions: d.Versions, defaultRole: d.DefaultRole, secure: d.Secure, idle: d.IdleTimeout, max: d.MaxAge,
 		now: d.Now, log: d.Log, pages: mustParsePages(),
 	}
 	if c.idle <= 0 {
@@ -191,6 +199,7 @@ func (c *Console) routes() http.Handler {
 	mux.Handle("GET /console/policy", page(c.policyMatrix))
 	mux.Handle("GET /console/policy/explain", page(c.policyExplain))
 	mux.Handle("POST /console/policy/reload", page(c.policyReload))
+	mux.Handle("POST /console/policy/rollback", page(c.policyRollback))
 
 	mux.Handle("GET /console/audit", page(c.auditList))
 	mux.Handle("GET /console/audit/export.csv", page(c.auditExport))

@@ -56,11 +56,12 @@ func unique(prefix string) string { return fmt.Sprintf("%s%d", prefix, seq.Add(1
 func forEach(t *testing.T, test func(t *testing.T, e *env)) {
 	t.Helper()
 	for _, target := range dbtest.Targets(t) {
-		t.Run(target.Name, func(t *testing.T) { test(t, newEnv(t, target)) })
+		t.Run(target.Name, func(t *testing.T) { test(t, newEnv(t, target, nil)) })
 	}
 }
 
-func newEnv(t *testing.T, target dbtest.Target) *env {
+// newEnv starts a server on target with the settings in extra added.
+func newEnv(t *testing.T, target dbtest.Target, extra map[string]string) *env {
 	t.Helper()
 	dir := t.TempDir()
 	vars := map[string]string{
@@ -79,6 +80,9 @@ func newEnv(t *testing.T, target dbtest.Target) *env {
 		"ROLEGATE_CONSOLE_IDLE_TIMEOUT": "30m",
 		"ROLEGATE_CONSOLE_MAX_AGE":      "12h",
 	}
+	for k, v := range extra {
+		vars[k] = v
+	}
 	cfg, err := config.Load(func(k string) string { return vars[k] }, flag.NewFlagSet("rolegate", flag.ContinueOnError), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -88,10 +92,15 @@ func newEnv(t *testing.T, target dbtest.Target) *env {
 		t.Fatal(err)
 	}
 	e := &env{name: target.Name, srv: srv, clock: &clock{t: time.Now().UTC()}}
+	var versions console.PolicyVersions
+	if cfg.PolicySource == config.PolicySourceDatabase {
+		versions = srv.Store
+	}
 	c := console.New(console.Deps{
 		Users: srv.Store, Sessions: srv.Store, Auth: srv.Auth, Policies: srv.Policy, Audit: srv.Audit, AuditEvents: srv.Store,
 		Throttle: throttle.New(srv.Store, server.ThrottleLimits(cfg)), IdleTimeout: cfg.ConsoleIdleTimeout, MaxAge: cfg.ConsoleMaxAge,
-		Now: e.clock.Now,
+		DefaultRole: cfg.DefaultRole,
+		Now: e.clock.Now, Versions: versions,
 	})
 	e.cons = httptest.NewServer(c)
 	e.api = httptest.NewServer(srv.Handler)

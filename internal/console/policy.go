@@ -1,6 +1,9 @@
 package console
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -8,6 +11,8 @@ import (
 
 	"github.com/rolegate/rolegate/internal/audit"
 	"github.com/rolegate/rolegate/internal/authz"
+	"github.com/rolegate/rolegate/internal/policylint"
+	"github.com/rolegate/rolegate/internal/policytest"
 	"github.com/rolegate/rolegate/models"
 )
 
@@ -35,17 +40,19 @@ type sourceLine struct {
 }
 
 type policyView struct {
-	Version    string
-	LoadedAt   any
-	File       string
-	Layers     []matrix
-	Others     []sourceLine // g and g2 lines
-	Source     []sourceLine
-	CanReload  bool
-	Last       authz.ReloadResult
-	Reloaded   bool
-	Origin     authz.Origin
-	ShowSource bool
+	Version   string
+	LoadedAt  any
+	File      string
+	Layers    []matrix
+	Others    []sourceLine // g and g2 lines
+	Source    []sourceLine
+	CanReload bool
+	Last      authz.ReloadResult
+	Reloaded  bool
+	Origin    authz.Origin
+	// Versions are the published versions, newest (in force) first, in
+	// database mode.
+	Versions []models.PolicyVersion
 }
 
 // tenantLayer reports whether a policy subject belongs to the tenant
@@ -112,18 +119,28 @@ func (c *Console) policyMatrix(q *request) error {
 	if err := q.authorize(models.Resource{Type: models.ResourcePolicy}, models.ActionRead); err != nil {
 		return err
 	}
-	c.render(q.w, q.r, 200, "policy", q, c.policyView(q))
+	v, err := c.policyView(q)
+	if err != nil {
+		return err
+	}
+	c.render(q.w, q.r, 200, "policy", q, v)
 	return nil
 }
 
-func (c *Console) policyView(q *request) policyView {
+func (c *Console) policyView(q *request) (policyView, error) {
 	v := policyView{
 		Version: q.pol.Version(), LoadedAt: q.pol.LoadedAt(), File: filepath.Base(q.pol.Source().PolicyFile),
 		Source: sourceLines(q.pol.Source().Policy), CanReload: q.Can(models.ResourcePolicy, models.ActionReload),
 		Last: c.policies.Last(), Origin: c.policies.Origin(),
 	}
 	v.Layers, v.Others = matrices(q.pol)
-	return v
+	if c.versions != nil {
+		var err error
+		if v.Versions, err = c.versions.ListPolicyVersions(q.r.Context(), versionsShown); err != nil {
+			return v, err
+		}
+	}
+	return v, nil
 }
 
 // policyReload reloads the policy, as POST /v1/policy/reload does, and
@@ -138,7 +155,10 @@ func (c *Console) policyReload(q *request) error {
 	e.Rule = strings.Join(d.Rule, ", ")
 	c.record(q.r, q.viewer, e)
 	q.pol = c.policies.Current()
-	v := c.policyView(q)
+	v, err := c.policyView(q)
+	if err != nil {
+		return err
+	}
 	v.Last, v.Reloaded = res, true
 	status := http.StatusOK
 	if !res.OK {
@@ -198,4 +218,80 @@ func (c *Console) policyExplain(q *request) error {
 	}
 	c.render(q.w, q.r, 200, "explain", q, v)
 	return nil
+}
+
+// PolicyVersions are the published policy versions of database mode.
+type PolicyVersions interface {
+	// ListPolicyVersions returns up to limit versions, newest first,
+	// without their text.
+	ListPolicyVersions(ctx context.Context, limit int) ([]models.PolicyVersion, error)
+	// PolicyVersionByPrefix returns the newest row of a version, with its
+	// text; ENOTFOUND if none.
+	PolicyVersionByPrefix(ctx context.Context, prefix string) (models.PolicyVersion, error)
+	PublishPolicyVersion(ctx context.Context, v models.PolicyVersion) (models.PolicyVersion, error)
+}
+
+// versionsShown is how many published versions the policy page lists.
+const versionsShown = 20
+
+// policyRollback publishes an older version's text again as the newest,
+// as "rolegate policy rollback" does, after checking it as "rolegate
+// policy publish" does, and reloads this replica at once; the others
+// follow the publication. It needs reload, the one grant that already
+// changes the policy in force.
+func (c *Console) policyRollback(q *request) error {
+	if c.versions == nil {
+		return errNotFound
+	}
+	d, err := q.allowed(models.Resource{Type: models.ResourcePolicy}, models.ActionReload)
+	if err != nil {
+		return err
+	}
+	ctx := q.r.Context()
+	version := q.r.PostFormValue("version")
+	if len(version) != 64 {
+		return models.Errorf(models.EINVALID, "Choose a version to roll back to.")
+	}
+	old, err := c.versions.PolicyVersionByPrefix(ctx, version)
+	if err != nil {
+		return err
+	}
+	src := authz.PublishedSource(old)
+	if err := c.checkPublishable(src); err != nil {
+		return &models.Error{Code: models.ECONFLICT, Message: "That version no longer passes the checks a publication needs, so it was not rolled back: " + err.Error()}
+	}
+	if _, err := c.versions.PublishPolicyVersion(ctx, models.PolicyVersion{
+		Version: old.Version, Model: old.Model, Policy: old.Policy, Routes: old.Routes, Tests: old.Tests,
+		PublishedBy: "console:" + q.viewer.Username, Comment: fmt.Sprintf("rollback to %s (#%d)", old.Version[:12], old.ID),
+	}); err != nil {
+		return err
+	}
+	res := c.policies.Reload(ctx, ReloadTrigger)
+	e := audit.ReloadEvent(res)
+	e.Rule = strings.Join(d.Rule, ", ")
+	e.Detail["rollback_to"] = old.Version
+	c.record(q.r, q.viewer, e)
+	q.pol = c.policies.Current()
+	v, err := c.policyView(q)
+	if err != nil {
+		return err
+	}
+	v.Last, v.Reloaded = res, true
+	c.render(q.w, q.r, http.StatusOK, "policy", q, v)
+	return nil
+}
+
+// checkPublishable runs the checks of "rolegate policy publish": the
+// linter's errors, compiling, and the version's own tests.
+func (c *Console) checkPublishable(src authz.Source) error {
+	for _, f := range policylint.Check(src, policylint.CheckOptions{DefaultRole: c.defaultRole}) {
+		if f.Severity == policylint.Error {
+			return errors.New(f.String())
+		}
+	}
+	p, err := authz.Compile(src)
+	if err != nil {
+		return err
+	}
+	return policytest.Tester(p, src)
 }

@@ -33,7 +33,6 @@ var nextRE = regexp.MustCompile(`<a href="([^"]+)" rel="next">`)
 func TestUserListSearchFilterSortPage(t *testing.T) {
 	forEach(t, func(t *testing.T, e *env) {
 		tag := strings.ToLower(unique("zq"))
-		var names []string
 		for i := range 57 {
 			role := []string{"user", "staff"}[i%2]
 			u := e.user(t, role, func(u *models.User) {
@@ -47,7 +46,6 @@ func TestUserListSearchFilterSortPage(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			names = append(names, u.Username)
 		}
 		admin := e.signIn(t, "admin")
 		r := admin.get(t, "/console/users?q="+tag)

@@ -129,10 +129,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, e
 	s = &Server{cfg: cfg, log: log, Store: st, Policy: manager, Auth: svc, Metrics: m, Audit: rec, startup: facts, hasher: hasher}
 	s.stopUsers = s.followUsers()
 	limits := throttle.New(st, ThrottleLimits(cfg))
-	staff := console.New(console.Deps{
-		Users: st, Sessions: st, Auth: svc, Policies: manager, Audit: rec, AuditEvents: st, Throttle: limits,
+	cd := console.Deps{
+		Users: st, Sessions: st, Auth: svc, Policies: manager, Audit: rec, AuditEvents: st, Throttle: limits, DefaultRole: cfg.DefaultRole,
 		Secure: cfg.Production(), IdleTimeout: cfg.ConsoleIdleTimeout, MaxAge: cfg.ConsoleMaxAge, Log: log,
-	})
+	}
+	if cfg.PolicySource == config.PolicySourceDatabase {
+		cd.Versions = st
+	}
+	staff := console.New(cd)
 	s.Handler = httpapi.NewHandler(httpapi.Deps{
 		Users: st, Auth: svc, Policies: manager, Audit: rec, AuditEvents: st, DefaultRole: cfg.DefaultRole, Log: log, Metrics: m,
 		Draining: s.draining.Load,
