@@ -100,7 +100,7 @@ func newEnv(t *testing.T, target dbtest.Target, extra map[string]string) *env {
 		Users: srv.Store, Sessions: srv.Store, Auth: srv.Auth, Policies: srv.Policy, Audit: srv.Audit, AuditEvents: srv.Store,
 		Throttle: throttle.New(srv.Store, server.ThrottleLimits(cfg)), IdleTimeout: cfg.ConsoleIdleTimeout, MaxAge: cfg.ConsoleMaxAge,
 		DefaultRole: cfg.DefaultRole,
-		Now: e.clock.Now, Versions: versions,
+		Now:         e.clock.Now, Versions: versions,
 	})
 	e.cons = httptest.NewServer(c)
 	e.api = httptest.NewServer(srv.Handler)
