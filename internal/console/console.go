@@ -27,7 +27,9 @@ type UserStore interface {
 	// UserByID returns ENOTFOUND if there is no such user.
 	UserByID(ctx context.Context, id int64) (*models.User, error)
 	QueryUsers(ctx context.Context, q models.UserQuery) ([]*models.User, error)
-	CountUsers(ctx context.Context, q models.UserQuery) (int64, error)
+	// CountUsers counts up to atMost users, and returns atMost+1 when
+	// there are more.
+	CountUsers(ctx context.Context, q models.UserQuery, atMost int64) (int64, error)
 	CountUsersByRole(ctx context.Context) (models.UserCounts, error)
 	// UpdateUser: see httpapi.UserStore.
 	UpdateUser(ctx context.Context, id int64, patch models.UserPatch, guard models.AdminGuard, check models.UserCheck) (models.UserChange, error)

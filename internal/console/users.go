@@ -15,6 +15,10 @@ import (
 // PageSize is the number of users or events on one page.
 const PageSize = 50
 
+// CountCap is the most matching users the list counts exactly; past it,
+// the list says "more than".
+const CountCap = 10000
+
 // userListView is the users page.
 type userListView struct {
 	Query     url.Values
@@ -25,6 +29,7 @@ type userListView struct {
 	Roles     []string
 	Users     []*models.User
 	Count     int64
+	MoreThan  bool
 	Next      string
 	Errors    []string
 	CanBulk   bool
@@ -141,7 +146,7 @@ func (c *Console) userList(q *request) error {
 	if err != nil {
 		return err
 	}
-	count, err := c.users.CountUsers(ctx, uq)
+	count, err := c.users.CountUsers(ctx, uq, CountCap)
 	if err != nil {
 		return err
 	}
@@ -151,6 +156,9 @@ func (c *Console) userList(q *request) error {
 	}
 	v.Role, v.Active = params.Get("role"), params.Get("is_active")
 	v.CanBulk = len(v.Actions) > 0
+	if count > CountCap {
+		v.Count, v.MoreThan = CountCap, true
+	}
 	if len(users) > PageSize {
 		users = users[:PageSize]
 		next := url.Values{}

@@ -43,15 +43,11 @@ func (s userSort) cmp() string {
 	return ">"
 }
 
-// orderBy is the ORDER BY of the sort. Users who never logged in sort
-// last in both directions, on both databases (their NULL ordering
-// differs), by "last_login IS NULL" first.
+// orderBy is the ORDER BY of the sort, which the indexes on (column, id)
+// serve in either direction.
 func (s userSort) orderBy() string {
-	switch s.column {
-	case "id":
+	if s.column == "id" {
 		return "id " + s.dir()
-	case "last_login":
-		return "(last_login IS NULL) ASC, last_login " + s.dir() + ", id " + s.dir()
 	}
 	return s.column + " " + s.dir() + ", id " + s.dir()
 }
@@ -64,11 +60,6 @@ func (s userSort) after(q *gorm.DB, c *models.UserCursor) *gorm.DB {
 		return q.Where("id "+op+" ?", c.ID)
 	case "username_key":
 		return q.Where("(username_key, id) "+op+" (?, ?)", c.Username, c.ID)
-	case "last_login":
-		if c.Time == nil {
-			return q.Where("last_login IS NULL AND id "+op+" ?", c.ID)
-		}
-		return q.Where("(last_login IS NULL OR (last_login, id) "+op+" (?, ?))", timestamp(*c.Time), c.ID)
 	}
 	var t any
 	if c.Time != nil {
@@ -106,12 +97,18 @@ func (s *Store) QueryUsers(ctx context.Context, q models.UserQuery) ([]*models.U
 	db, cancel := s.conn(ctx)
 	defer cancel()
 	srt := sortOf(q.Order)
-	tx := filterUsers(db, q).Omit("password_hash", "account_key")
-	if q.After != nil {
-		tx = srt.after(tx, q.After)
-	}
 	var rows []userRow
-	if err := tx.Order(srt.orderBy()).Limit(q.Limit).Find(&rows).Error; err != nil {
+	var err error
+	if srt.column == "last_login" {
+		rows, err = usersByLastLogin(db, q, srt)
+	} else {
+		tx := filterUsers(db, q).Omit("password_hash", "account_key")
+		if q.After != nil {
+			tx = srt.after(tx, q.After)
+		}
+		err = tx.Order(srt.orderBy()).Limit(q.Limit).Find(&rows).Error
+	}
+	if err != nil {
 		return nil, dbError(err)
 	}
 	out := make([]*models.User, len(rows))
@@ -121,15 +118,49 @@ func (s *Store) QueryUsers(ctx context.Context, q models.UserQuery) ([]*models.U
 	return out, nil
 }
 
-// CountUsers counts the users matching q's filters, whatever its cursor.
-func (s *Store) CountUsers(ctx context.Context, q models.UserQuery) (int64, error) {
+// usersByLastLogin is the order by last login, users who never logged in
+// last in both directions (the databases order NULL differently): the
+// users who did, then, if the page is not full, those who did not, by id.
+// Each part is one index range, where a single ORDER BY on
+// "last_login IS NULL" would sort the whole match.
+func usersByLastLogin(db *gorm.DB, q models.UserQuery, srt userSort) ([]userRow, error) {
+	var rows []userRow
+	op := srt.cmp()
+	if q.After == nil || q.After.Time != nil {
+		tx := filterUsers(db, q).Omit("password_hash", "account_key").Where("last_login IS NOT NULL")
+		if q.After != nil {
+			tx = tx.Where("(last_login, id) "+op+" (?, ?)", timestamp(*q.After.Time), q.After.ID)
+		}
+		if err := tx.Order(srt.orderBy()).Limit(q.Limit).Find(&rows).Error; err != nil {
+			return nil, err
+		}
+		if len(rows) == q.Limit {
+			return rows, nil
+		}
+	}
+	tx := filterUsers(db, q).Omit("password_hash", "account_key").Where("last_login IS NULL")
+	if q.After != nil && q.After.Time == nil {
+		tx = tx.Where("id "+op+" ?", q.After.ID)
+	}
+	var never []userRow
+	if err := tx.Order("id " + srt.dir()).Limit(q.Limit - len(rows)).Find(&never).Error; err != nil {
+		return nil, err
+	}
+	return append(rows, never...), nil
+}
+
+// CountUsers counts the users matching q's filters, whatever its cursor,
+// but stops past atMost and then returns atMost+1: a count over a million
+// rows would cost more than the page it is shown on.
+func (s *Store) CountUsers(ctx context.Context, q models.UserQuery, atMost int64) (int64, error) {
 	if matchesNothing(q.Search) || q.Role != nil && matchesNothing(*q.Role) {
 		return 0, nil
 	}
 	db, cancel := s.conn(ctx)
 	defer cancel()
 	var n int64
-	err := filterUsers(db, q).Count(&n).Error
+	sub := filterUsers(db, q).Select("1").Limit(int(atMost + 1))
+	err := db.Table("(?) AS matching", sub).Count(&n).Error
 	return n, dbError(err)
 }
 

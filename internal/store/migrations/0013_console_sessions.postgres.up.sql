@@ -13,3 +13,8 @@ CREATE TABLE console_sessions (
 -- A user's sessions, for the detail page and "end all sessions".
 CREATE INDEX console_sessions_user_id ON console_sessions (user_id);
 CREATE INDEX console_sessions_expires_at ON console_sessions (expires_at);
+
+-- The console's user list sorts by date joined and by last login, with the
+-- id breaking ties, a page at a time (keyset paging).
+CREATE INDEX users_date_joined_id ON users (date_joined, id);
+CREATE INDEX users_last_login_id ON users (last_login, id);
