@@ -46,6 +46,8 @@ type env struct {
 	api   *httptest.Server
 	cons  *httptest.Server
 	clock *clock
+	// console is the console e.cons serves, for the benchmarks.
+	console *console.Console
 }
 
 var seq atomic.Int64
@@ -61,7 +63,7 @@ func forEach(t *testing.T, test func(t *testing.T, e *env)) {
 }
 
 // newEnv starts a server on target with the settings in extra added.
-func newEnv(t *testing.T, target dbtest.Target, extra map[string]string) *env {
+func newEnv(t testing.TB, target dbtest.Target, extra map[string]string) *env {
 	t.Helper()
 	dir := t.TempDir()
 	vars := map[string]string{
@@ -102,7 +104,7 @@ func newEnv(t *testing.T, target dbtest.Target, extra map[string]string) *env {
 		DefaultRole: cfg.DefaultRole,
 		Now:         e.clock.Now, Versions: versions,
 	})
-	e.cons = httptest.NewServer(c)
+	e.cons, e.console = httptest.NewServer(c), c
 	e.api = httptest.NewServer(srv.Handler)
 	t.Cleanup(func() { e.cons.Close(); e.api.Close(); srv.Close() })
 	return e
@@ -120,7 +122,7 @@ type person struct {
 
 const password = "Tq7-plum-harbor-lantern"
 
-func (e *env) user(t *testing.T, role string, mods ...func(*models.User)) *models.User {
+func (e *env) user(t testing.TB, role string, mods ...func(*models.User)) *models.User {
 	t.Helper()
 	hash, err := e.srv.Auth.HashPassword(t.Context(), auth.Requester{Account: "x"}, password)
 	if err != nil {
@@ -145,7 +147,7 @@ func (e *env) browser(base string) *http.Client {
 
 // signIn creates a user with role and signs them in to the console at
 // base (e.cons unless given).
-func (e *env) signIn(t *testing.T, role string) *person {
+func (e *env) signIn(t testing.TB, role string) *person {
 	t.Helper()
 	u := e.user(t, role)
 	p := &person{User: u, Password: password, client: e.browser(e.cons.URL), base: e.cons.URL}
@@ -159,7 +161,7 @@ var csrfRE = regexp.MustCompile(`name="csrf_token" value="([0-9a-f]+)"`)
 
 // refreshCSRF reads the session's CSRF token from a page, the error page
 // of a viewer without access included.
-func (p *person) refreshCSRF(t *testing.T) {
+func (p *person) refreshCSRF(t testing.TB) {
 	t.Helper()
 	r := p.get(t, "/console/")
 	if m := csrfRE.FindStringSubmatch(r.body); m != nil {
@@ -172,7 +174,7 @@ type response struct {
 	body string
 }
 
-func (p *person) do(t *testing.T, req *http.Request) response {
+func (p *person) do(t testing.TB, req *http.Request) response {
 	t.Helper()
 	res, err := p.client.Do(req)
 	if err != nil {
@@ -183,13 +185,13 @@ func (p *person) do(t *testing.T, req *http.Request) response {
 	return response{res, string(b)}
 }
 
-func (p *person) get(t *testing.T, path string) response {
+func (p *person) get(t testing.TB, path string) response {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, p.base+path, nil)
 	return p.do(t, req)
 }
 
-func (p *person) post(t *testing.T, path string, form url.Values) response {
+func (p *person) post(t testing.TB, path string, form url.Values) response {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, p.base+path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -206,7 +208,7 @@ func (p *person) postCSRF(t *testing.T, path string, form url.Values) response {
 	return p.post(t, path, form)
 }
 
-func wantStatus(t *testing.T, r response, want int) {
+func wantStatus(t testing.TB, r response, want int) {
 	t.Helper()
 	if r.StatusCode != want {
 		t.Fatalf("%s %s: got status %d, want %d; body:\n%.600s", r.Request.Method, r.Request.URL.Path, r.StatusCode, want, r.body)
