@@ -276,3 +276,18 @@ func TestConsoleHeaders(t *testing.T) {
 }
 
 var cssHref = regexp.MustCompile(`<link rel="stylesheet" href="([^"]+)">`)
+
+// TestSignInReplacesTheSession: signing in again in the same browser ends
+// the session its old cookie named.
+func TestSignInReplacesTheSession(t *testing.T) {
+	forEach(t, func(t *testing.T, e *env) {
+		p := e.signIn(t, "staff")
+		old := p.client.Jar.Cookies(mustURL(p.base))
+		r := p.post(t, "/console/login", url.Values{"username": {p.Username}, "password": {password}})
+		wantStatus(t, r, http.StatusSeeOther)
+		wantStatus(t, p.get(t, "/console/"), http.StatusOK)
+		replay := &person{client: e.browser(p.base), base: p.base}
+		replay.client.Jar.SetCookies(mustURL(p.base), old)
+		wantStatus(t, replay.get(t, "/console/"), http.StatusSeeOther)
+	})
+}

@@ -219,6 +219,13 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.recordLogin(r, u)
+	// A sign-in replaces the browser's previous session, if any: the old
+	// cookie's session ends rather than lingering until its timeout.
+	if old, err := r.Cookie(c.cookieName()); err == nil && old.Value != "" && len(old.Value) <= 128 {
+		if err := c.sessions.RevokeConsoleSession(r.Context(), hashID(old.Value), c.now()); err != nil {
+			c.log.WarnContext(r.Context(), "end the replaced console session", "err", err)
+		}
+	}
 	id, secret := rand.Text()+rand.Text(), hex.EncodeToString(randomBytes())
 	now := c.now().UTC()
 	s := models.ConsoleSession{IDHash: hashID(id), UserID: u.ID, CSRFSecret: secret, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(c.max)}
