@@ -170,6 +170,9 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, nam
 		"bulkdone": "Results", "policy": "Policy", "explain": "Explain", "audit": "Audit", "history": "History", "error": "Error"}[name]
 	section := map[string]string{"users": "Users", "user": "Users", "bulk": "Users", "bulkdone": "Users", "history": "Users",
 		"policy": "Policy", "explain": "Policy", "audit": "Audit"}[name]
+	if t, ok := data.(interface{ PageTitle() string }); ok {
+		title = t.PageTitle()
+	}
 	if err := c.pages[name].ExecuteTemplate(&buf, "layout", view{Title: title, Section: section, Req: q, Page: data}); err != nil {
 		c.log.ErrorContext(r.Context(), "render console page", "page", name, "err", err)
 		http.Error(w, "The page could not be shown. Try again; if it persists, tell an administrator.", http.StatusInternalServerError)

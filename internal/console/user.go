@@ -30,6 +30,9 @@ type userView struct {
 	CanHistory     bool
 }
 
+// PageTitle names the page after the user.
+func (v userView) PageTitle() string { return v.User.Username }
+
 // FormValue is the edit form's value of a field: as sent after an error,
 // else the user's.
 func (v userView) FormValue(field string) string {
@@ -280,6 +283,9 @@ type historyView struct {
 	Events []models.AuditEvent
 	Next   string
 }
+
+// PageTitle names the page after the user.
+func (v historyView) PageTitle() string { return "History of " + v.User.Username }
 
 // userHistory is the audit events about one user: reading the user, and
 // the audit trail.
