@@ -21,7 +21,8 @@ import (
 
 // benchUsers is how many users the benchmarks seed: ROLEGATE_BENCH_USERS,
 // 20,000 by default so that a smoke run is quick; docs/performance.md
-// gives the figures at 1,000,000.
+// gives the figures at 1,000,000. ROLEGATE_BENCH_DB=sqlite or postgres
+// runs one database only.
 func benchUsers(b *testing.B) int {
 	n := 20000
 	if s := os.Getenv("ROLEGATE_BENCH_USERS"); s != "" {
@@ -104,7 +105,11 @@ type benchEnv struct {
 func newBenchEnvs(b *testing.B) []benchEnv {
 	n := benchUsers(b)
 	var out []benchEnv
+	only := os.Getenv("ROLEGATE_BENCH_DB") // "sqlite" or "postgres"; empty runs both
 	for _, target := range dbtest.Targets(b) {
+		if only != "" && target.Name != only {
+			continue
+		}
 		e := newEnv(b, target, nil)
 		started := time.Now()
 		seed(b, e, n)
