@@ -36,6 +36,11 @@ type Config struct {
 	AccessTTL   time.Duration
 	RefreshTTL  time.Duration
 
+	// ConsoleIdleTimeout and ConsoleMaxAge end a staff console session
+	// after so long unused and so long after sign-in.
+	ConsoleIdleTimeout time.Duration
+	ConsoleMaxAge      time.Duration
+
 	DefaultRole       string
 	PasswordMinLength int
 	Argon2MemoryKiB   uint
@@ -203,6 +208,8 @@ var binds = []bind{
 	{Setting{"jwt-audience", "ROLEGATE_JWT_AUDIENCE", "rolegate", "aud claim of issued tokens, required on verified ones"}, str(func(c *Config) *string { return &c.JWTAudience })},
 	{Setting{"access-ttl", "ROLEGATE_ACCESS_TTL", "5m", "lifetime of access tokens"}, dur(func(c *Config) *time.Duration { return &c.AccessTTL })},
 	{Setting{"refresh-ttl", "ROLEGATE_REFRESH_TTL", "24h", "lifetime of each refresh token"}, dur(func(c *Config) *time.Duration { return &c.RefreshTTL })},
+	{Setting{"console-idle-timeout", "ROLEGATE_CONSOLE_IDLE_TIMEOUT", "30m", "a staff console session ends after this long without a request"}, dur(func(c *Config) *time.Duration { return &c.ConsoleIdleTimeout })},
+	{Setting{"console-max-age", "ROLEGATE_CONSOLE_MAX_AGE", "12h", "a staff console session ends this long after sign-in, however busy"}, dur(func(c *Config) *time.Duration { return &c.ConsoleMaxAge })},
 	{Setting{"default-role", "ROLEGATE_DEFAULT_ROLE", "user", "role of users who sign up; must be defined by the policy"}, str(func(c *Config) *string { return &c.DefaultRole })},
 	{Setting{"password-min-length", "ROLEGATE_PASSWORD_MIN_LENGTH", "12", "shortest password accepted, in characters"}, integer(func(c *Config) *int { return &c.PasswordMinLength })},
 	{Setting{"argon2-memory-kib", "ROLEGATE_ARGON2_MEMORY_KIB", "19456", "argon2id memory per hash, KiB (OWASP minimum 19456)"}, uinteger(func(c *Config) *uint { return &c.Argon2MemoryKiB })},
@@ -429,6 +436,8 @@ func (c Config) Validate() error {
 	check(c.AccessTTL > 0, "access-ttl", "must be positive")
 	check(c.RefreshTTL > 0, "refresh-ttl", "must be positive")
 	check(c.AccessTTL <= c.RefreshTTL, "access-ttl", "must not be longer than refresh-ttl (%s)", c.RefreshTTL)
+	check(c.ConsoleIdleTimeout > 0, "console-idle-timeout", "must be positive")
+	check(c.ConsoleMaxAge >= c.ConsoleIdleTimeout, "console-max-age", "must not be shorter than console-idle-timeout (%s)", c.ConsoleIdleTimeout)
 	check(c.DefaultRole != "", "default-role", "must not be empty")
 	check(c.PasswordMinLength >= 1 && c.PasswordMinLength <= 128, "password-min-length", "must be between 1 and 128")
 	check(c.Argon2MemoryKiB >= 8 && c.Argon2MemoryKiB <= 4<<20, "argon2-memory-kib", "must be between 8 and 4194304")

@@ -35,6 +35,9 @@ const (
 	AuditUserPasswordReset = "user.password_reset"
 	// AuditUserPasswordChange is users changing their own password.
 	AuditUserPasswordChange = "user.password_change"
+	// AuditUserSessionsEnd is a staff member ending all of a user's
+	// sessions in the console.
+	AuditUserSessionsEnd = "user.sessions_end"
 	// AuditPolicyReload is an attempt to reload the policy, whatever
 	// triggered it and whether or not it succeeded.
 	AuditPolicyReload = "policy.reload"
@@ -79,7 +82,7 @@ const (
 var AuditActions = []string{
 	AuditLoginSuccess, AuditLoginFailure, AuditRefreshReuse, AuditDecisionDeny,
 	AuditUserCreate, AuditUserUpdate, AuditUserRoleChange, AuditUserDelete,
-	AuditUserPasswordReset, AuditUserPasswordChange, AuditPolicyReload, AuditRequestThrottled,
+	AuditUserPasswordReset, AuditUserPasswordChange, AuditUserSessionsEnd, AuditPolicyReload, AuditRequestThrottled,
 	AuditKeyRotate, AuditKeyRetire,
 	AuditTenantCreate, AuditTenantUpdate, AuditTenantDelete, AuditMemberAdd, AuditMemberUpdate, AuditMemberRemove,
 	AuditInvitationCreate, AuditInvitationRevoke, AuditInvitationAccept,

@@ -119,6 +119,9 @@ func Questions() []Question {
 		{Resource: ResourcePolicy, Action: ActionReload, Ownerless: true},
 		{Resource: ResourceAuthz, Action: ActionCheckOthers, Ownerless: true},
 		{Resource: ResourceAudit, Action: ActionRead, Ownerless: true},
+		{Resource: ResourceConsole, Action: ActionAccess, Ownerless: true},
+		{Resource: ResourceUsers, Action: ActionExport, Ownerless: true},
+		{Resource: ResourceAudit, Action: ActionExport, Ownerless: true},
 
 		{Resource: ResourceTenants, Action: ActionList, Ownerless: true},
 		{Resource: ResourceTenants, Action: ActionCreate, Ownerless: true},

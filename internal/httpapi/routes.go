@@ -21,6 +21,7 @@ import (
 	"github.com/rolegate/rolegate/internal/apidoc"
 	"github.com/rolegate/rolegate/internal/auth"
 	"github.com/rolegate/rolegate/internal/authz"
+	"github.com/rolegate/rolegate/internal/console"
 	"github.com/rolegate/rolegate/models"
 )
 
@@ -178,6 +179,10 @@ type Deps struct {
 	InvitationTTL time.Duration
 	// TenantCreatorRole is the tenant role a tenant's creator gets.
 	TenantCreatorRole string
+	// Console serves the staff console under /console/ (internal/console);
+	// nil serves none. It gets the client address as the trusted-proxy
+	// rules above determine it.
+	Console http.Handler
 }
 
 // Throttle limits brute force. Check methods return ETHROTTLED while the
@@ -346,6 +351,9 @@ func newEngine(d Deps) *gin.Engine {
 	access := []string{"/v1/tenants/:tenant/access"}
 	route(http.MethodPost, access, user, h.startBreakGlass)
 	route(http.MethodDelete, access, user, h.endBreakGlass)
+	if d.Console != nil {
+		r.Any("/console/*path", func(c *gin.Context) { d.Console.ServeHTTP(c.Writer, console.WithClient(c.Request, c.ClientIP())) })
+	}
 
 	exact(http.MethodGet, "/openapi.json", h.openAPI)
 	route(http.MethodGet, []string{"/docs"}, h.docsPage)

@@ -142,12 +142,12 @@ func TestCheckFindsUnknownRoles(t *testing.T) {
 func TestCheckWarnsAboutQuestionsRolegateNeverAsks(t *testing.T) {
 	src := shipped(t)
 	reports := withLine(t, &src, "p, staff, reports, read, any")
-	export := withLine(t, &src, "p, admin, users, export, any")
+	archive := withLine(t, &src, "p, admin, users, archive, any")
 	findings := policylint.Check(src, policylint.CheckOptions{})
 	if len(findings) != 2 {
 		t.Fatalf("got %v, want 2 warnings", findings)
 	}
-	for i, line := range []int{reports, export} {
+	for i, line := range []int{reports, archive} {
 		if f := findings[i]; f.Severity != policylint.Warning || f.Line != line || !strings.Contains(f.Message, "rolegate never asks about") {
 			t.Errorf("got %s, want a warning at policy.csv:%d", f, line)
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/rolegate/rolegate/internal/audit"
 	"github.com/rolegate/rolegate/internal/auth"
 	"github.com/rolegate/rolegate/internal/authz"
+	"github.com/rolegate/rolegate/internal/console"
 	"github.com/rolegate/rolegate/internal/httpapi"
 	"github.com/rolegate/rolegate/internal/metrics"
 	"github.com/rolegate/rolegate/internal/policytest"
@@ -134,11 +135,21 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, e
 	auditReloads(manager, rec)
 	s = &Server{cfg: cfg, log: log, Store: st, Policy: manager, Auth: svc, Metrics: m, Audit: rec, startup: facts, hasher: hasher}
 	s.stopUsers = s.followUsers()
+	limits := throttle.New(st, ThrottleLimits(cfg))
+	cd := console.Deps{
+		Users: st, Sessions: st, Auth: svc, Policies: manager, Audit: rec, AuditEvents: st, Throttle: limits, DefaultRole: cfg.DefaultRole,
+		Secure: cfg.Production(), IdleTimeout: cfg.ConsoleIdleTimeout, MaxAge: cfg.ConsoleMaxAge, Log: log,
+	}
+	if cfg.PolicySource == config.PolicySourceDatabase {
+		cd.Versions = st
+	}
+	staff := console.New(cd)
 	s.Handler = httpapi.NewHandler(httpapi.Deps{
 		Users: st, Groups: st, Standings: st, BreakGlass: st, Auth: svc, Policies: manager, Audit: rec, AuditEvents: st, DefaultRole: cfg.DefaultRole, Log: log, Metrics: m,
 		Tenants: st, InvitationTTL: cfg.InvitationTTL, TenantCreatorRole: cfg.TenantCreatorRole,
 		Draining: s.draining.Load,
-		Throttle: throttle.New(st, ThrottleLimits(cfg)), TrustedProxies: cfg.TrustedProxyList(), CORSOrigins: cfg.CORSOriginList(), PublicURL: cfg.PublicURL,
+		Throttle: limits, TrustedProxies: cfg.TrustedProxyList(), CORSOrigins: cfg.CORSOriginList(), PublicURL: cfg.PublicURL,
+		Console: staff,
 	})
 	if cfg.BelowOWASP() {
 		log.Warn("argon2id parameters are below OWASP's minimum (m=19456 KiB, t=2); use this only in tests",
@@ -181,7 +192,7 @@ func observePolicy(manager *authz.Manager, m *metrics.Metrics, log *slog.Logger)
 // are left to the API, which knows who asked.
 func auditReloads(manager *authz.Manager, rec *audit.Recorder) {
 	record := func(r authz.ReloadResult) {
-		if r.Trigger == httpapi.ReloadTrigger {
+		if r.Trigger == httpapi.ReloadTrigger || r.Trigger == console.ReloadTrigger {
 			return
 		}
 		e := audit.ReloadEvent(r)
@@ -384,7 +395,8 @@ func serveUntilDone(ctx context.Context, ln net.Listener, h http.Handler) error 
 	return nil
 }
 
-// purgeExpired forgets refresh tokens that have expired, throttle
+// purgeExpired forgets refresh tokens that have expired, console
+// sessions that expired or were revoked, throttle
 // counters that would start over anyway, and audit events past their
 // retention, every ten minutes until ctx is done.
 func (s *Server) purgeExpired(ctx context.Context) {
@@ -394,6 +406,11 @@ func (s *Server) purgeExpired(ctx context.Context) {
 			s.log.Warn("purge expired refresh tokens", "err", err)
 		} else if n > 0 {
 			s.log.Info("purged expired refresh tokens", "count", n)
+		}
+		if n, err := s.Store.PurgeConsoleSessions(ctx, time.Now()); err != nil {
+			s.log.Warn("purge ended console sessions", "err", err)
+		} else if n > 0 {
+			s.log.Info("purged ended console sessions", "count", n)
 		}
 		s.purgeThrottle(ctx, time.Now())
 		s.purgeAudit(ctx, time.Now(), auditPurgeBatch)

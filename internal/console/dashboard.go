@@ -1,0 +1,65 @@
+package console
+
+import (
+	"slices"
+
+	"github.com/rolegate/rolegate/internal/authz"
+	"github.com/rolegate/rolegate/models"
+)
+
+// Viewer is the signed-in user, for the templates.
+func (q *request) Viewer() *models.User { return q.viewer }
+
+// CSRFToken is the session's CSRF token, for the templates' forms.
+func (q *request) CSRFToken() string { return q.csrf }
+
+type roleCount struct {
+	Role string
+	N    int64
+}
+
+type dashboardView struct {
+	// Counts is set when the viewer may list users.
+	Counts *models.UserCounts
+	Roles  []roleCount
+	// Events is set when the viewer may read the audit trail.
+	Events     []models.AuditEvent
+	ShowEvents bool
+	// Policy is the policy in force; Last is the last reload, shown to
+	// whoever may read the policy.
+	Version    string
+	LoadedAt   any
+	ShowReload bool
+	Last       authz.ReloadResult
+	Origin     authz.Origin
+}
+
+// dashboard shows what the viewer may see of the users, the audit trail
+// and the policy.
+func (c *Console) dashboard(q *request) error {
+	ctx := q.r.Context()
+	v := dashboardView{Version: q.pol.Version(), LoadedAt: q.pol.LoadedAt()}
+	if q.Can(models.ResourceUsers, models.ActionList) {
+		counts, err := c.users.CountUsersByRole(ctx)
+		if err != nil {
+			return err
+		}
+		v.Counts = &counts
+		for role, n := range counts.ByRole {
+			v.Roles = append(v.Roles, roleCount{role, n})
+		}
+		slices.SortFunc(v.Roles, func(a, b roleCount) int { return int(b.N - a.N) })
+	}
+	if q.Can(models.ResourceAudit, models.ActionRead) {
+		events, err := c.auditEvents.QueryAuditEvents(ctx, models.AuditQuery{AuditFilter: models.AuditFilter{Limit: 20}})
+		if err != nil {
+			return err
+		}
+		v.Events, v.ShowEvents = events, true
+	}
+	if q.Can(models.ResourcePolicy, models.ActionRead) {
+		v.ShowReload, v.Last, v.Origin = true, c.policies.Last(), c.policies.Origin()
+	}
+	c.render(q.w, q.r, 200, "dashboard", q, v)
+	return nil
+}

@@ -1,0 +1,4 @@
+package console
+
+// EncodeUserCursor is encodeUserCursor, for the benchmarks.
+var EncodeUserCursor = encodeUserCursor

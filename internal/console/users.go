@@ -1,0 +1,174 @@
+package console
+
+import (
+	"encoding/base64"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rolegate/rolegate/internal/account"
+	"github.com/rolegate/rolegate/models"
+)
+
+// PageSize is the number of users or events on one page.
+const PageSize = 50
+
+// CountCap is the most matching users the list counts exactly; past it,
+// the list says "more than".
+const CountCap = 10000
+
+// userListView is the users page.
+type userListView struct {
+	Query     url.Values
+	Q         string
+	Role      string
+	Active    string
+	Order     string
+	Roles     []string
+	Users     []*models.User
+	Count     int64
+	MoreThan  bool
+	Next      string
+	Errors    []string
+	CanBulk   bool
+	CanExport bool
+	Actions   []bulkAction
+}
+
+// columns are the sortable columns, for the header links.
+func (v userListView) Sort(field string) string {
+	if v.Order == field {
+		return "-" + field
+	}
+	return field
+}
+
+// SortMark is the column's sort state for aria-sort.
+func (v userListView) SortMark(field string) string {
+	switch v.Order {
+	case field:
+		return "ascending"
+	case "-" + field:
+		return "descending"
+	}
+	return "none"
+}
+
+// parseUserQuery reads the list's bookmarkable parameters, in Django's
+// spelling: ?q, ?role, ?is_active, ?o and ?cursor. A bad value is named
+// and ignored, so that an old bookmark still shows a list.
+func parseUserQuery(v url.Values, limit int) (models.UserQuery, []string) {
+	q := models.UserQuery{Search: strings.TrimSpace(v.Get("q")), Order: v.Get("o"), Limit: limit}
+	var problems []string
+	if len([]rune(q.Search)) > 254 {
+		problems = append(problems, "The search is longer than 254 characters and was ignored.")
+		q.Search = ""
+	}
+	if r := v.Get("role"); r != "" {
+		q.Role = &r
+	}
+	if s := v.Get("is_active"); s != "" {
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			problems = append(problems, "is_active must be true or false and was ignored.")
+		} else {
+			q.IsActive = &b
+		}
+	}
+	if !slices.Contains(models.UserOrders, q.Order) {
+		if q.Order != "" {
+			problems = append(problems, "Unknown sort order "+strconv.Quote(q.Order)+"; sorted by id.")
+		}
+		q.Order = "id"
+	}
+	if s := v.Get("cursor"); s != "" {
+		c, ok := decodeUserCursor(s)
+		if !ok {
+			problems = append(problems, "The page cursor is not valid; showing the first page.")
+		}
+		q.After = c
+	}
+	return q, problems
+}
+
+// encodeUserCursor writes the position after u in the order: its id, its
+// username key and, for the orders by time, the time.
+func encodeUserCursor(u *models.User, order string) string {
+	var t string
+	switch strings.TrimPrefix(order, "-") {
+	case "date_joined":
+		t = u.DateJoined.UTC().Format(time.RFC3339Nano)
+	case "last_login":
+		if u.LastLogin != nil {
+			t = u.LastLogin.UTC().Format(time.RFC3339Nano)
+		}
+	}
+	s := strconv.FormatInt(u.ID, 10) + "\n" + t + "\n" + account.UsernameKey(u.Username)
+	return base64.RawURLEncoding.EncodeToString([]byte(s))
+}
+
+func decodeUserCursor(s string) (*models.UserCursor, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return nil, false
+	}
+	parts := strings.SplitN(string(b), "\n", 3)
+	if len(parts) != 3 {
+		return nil, false
+	}
+	id, err := strconv.ParseInt(parts[0], 10, 64)
+	if err != nil || id < 0 {
+		return nil, false
+	}
+	c := &models.UserCursor{ID: id, Username: parts[2]}
+	if parts[1] != "" {
+		t, err := time.Parse(time.RFC3339Nano, parts[1])
+		if err != nil {
+			return nil, false
+		}
+		c.Time = &t
+	}
+	return c, true
+}
+
+// userList is the users section: search, filters, sort, a count, cursor
+// paging, and the bulk actions the viewer holds.
+func (c *Console) userList(q *request) error {
+	if err := q.authorize(models.Resource{Type: models.ResourceUsers}, models.ActionList); err != nil {
+		return err
+	}
+	params := q.r.URL.Query()
+	uq, problems := parseUserQuery(params, PageSize+1)
+	ctx := q.r.Context()
+	users, err := c.users.QueryUsers(ctx, uq)
+	if err != nil {
+		return err
+	}
+	count, err := c.users.CountUsers(ctx, uq, CountCap)
+	if err != nil {
+		return err
+	}
+	v := userListView{
+		Query: params, Q: uq.Search, Order: uq.Order, Roles: q.pol.Roles(), Count: count, Errors: problems,
+		Actions: q.bulkActions(), CanExport: q.Can(models.ResourceUsers, models.ActionExport),
+	}
+	v.Role, v.Active = params.Get("role"), params.Get("is_active")
+	v.CanBulk = len(v.Actions) > 0
+	if count > CountCap {
+		v.Count, v.MoreThan = CountCap, true
+	}
+	if len(users) > PageSize {
+		users = users[:PageSize]
+		next := url.Values{}
+		for k, vals := range params {
+			next[k] = vals
+		}
+		next.Set("cursor", encodeUserCursor(users[PageSize-1], uq.Order))
+		v.Next = "/console/users?" + next.Encode()
+	}
+	v.Users = users
+	c.render(q.w, q.r, 200, "users", q, v)
+	return nil
+}
