@@ -115,6 +115,10 @@ type UserFilter struct {
 // roles to any user. Without one of them, nobody could manage accounts.
 type AdminGuard struct {
 	Roles []string
+	// TenantOwners are the owner-like tenant roles (see TenantGuard): an
+	// account that is the last active holder of one in some tenant may
+	// not be deleted either, or the tenant would be left without an owner.
+	TenantOwners TenantGuard
 }
 
 // Protects reports whether u currently counts as an active administrator.

@@ -414,7 +414,7 @@ func (p *Policy) HasRole(role string) bool { return slices.Contains(p.roles, rol
 // AdminGuard returns the system roles that may assign roles to other
 // users. The last active holder of one of them must not be removed.
 func (p *Policy) AdminGuard() models.AdminGuard {
-	return models.AdminGuard{Roles: slices.Clone(p.adminRoles)}
+	return models.AdminGuard{Roles: slices.Clone(p.adminRoles), TenantOwners: p.TenantGuard()}
 }
 
 // TenantRoles lists the tenant roles the policy defines (every name of a

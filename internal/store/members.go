@@ -3,6 +3,9 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -220,6 +223,66 @@ func ensureAnotherOwner(tx *gorm.DB, guard models.TenantGuard, tenantID, except 
 	}
 	if n == 0 {
 		return errLastOwner
+	}
+	return nil
+}
+
+// lockOwnedTenants locks, in id order, each tenant in which user id holds
+// an active owner-like role and that is not in locked yet, and returns
+// locked with them added. DeleteUser takes these locks before the user's
+// row, in the order membership writes take theirs (the tenant first), so
+// that the two never wait for each other.
+func (s *Store) lockOwnedTenants(tx *gorm.DB, owners models.TenantGuard, id int64, locked []int64) ([]int64, error) {
+	if len(owners.Roles) == 0 {
+		return locked, nil
+	}
+	var tenants []int64
+	err := tx.Model(&memberRow{}).Where("user_id = ? AND role IN ? AND is_active = ?", id, owners.Roles, true).
+		Order("tenant_id").Pluck("tenant_id", &tenants).Error
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range tenants {
+		if slices.Contains(locked, t) {
+			continue
+		}
+		if _, err := s.lockTenant(tx, t); err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
+			return nil, err
+		}
+		locked = append(locked, t)
+	}
+	return locked, nil
+}
+
+// keepTenantOwners refuses to delete user id while it is the last active
+// owner of a tenant. It reads the user's owner memberships again, under
+// the locks lockOwnedTenants took (and takes any it missed: a role given
+// meanwhile), and counts each tenant's other active owners.
+func (s *Store) keepTenantOwners(tx *gorm.DB, owners models.TenantGuard, id int64, locked []int64) error {
+	locked, err := s.lockOwnedTenants(tx, owners, id, locked)
+	if err != nil {
+		return err
+	}
+	for _, t := range locked {
+		err := ensureAnotherOwner(tx, owners, t, id)
+		if errors.Is(err, errLastOwner) {
+			var still int64
+			if err := tx.Model(&memberRow{}).Where("tenant_id = ? AND user_id = ? AND role IN ? AND is_active = ?", t, id, owners.Roles, true).Count(&still).Error; err != nil {
+				return err
+			}
+			if still == 0 {
+				continue // no longer an owner there
+			}
+			var slugs []string
+			if err := tx.Model(&tenantRow{}).Where("id = ?", t).Pluck("slug", &slugs).Error; err != nil {
+				return err
+			}
+			return &models.Error{Code: models.ECONFLICT, Reason: "last_owner",
+				Message: fmt.Sprintf("This user is the last active owner of tenant %q; give it another owner, or delete it, first.", strings.Join(slugs, ""))}
+		}
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -37,6 +38,8 @@ var tenantSuite = map[string]func(*testing.T, *store.Store){
 	"PutMemberAndChecks":          testPutMember,
 	"LastOwnerIsKept":             testLastOwnerIsKept,
 	"OwnersDemotingEachOther":     testOwnersDemotingEachOther,
+	"LastOwnerIsNotDeleted":       testLastOwnerIsNotDeleted,
+	"OwnersDeletedAtOnce":         testOwnersDeletedAtOnce,
 	"MembersFilterAndPage":        testListMembers,
 	"Standing":                    testTenantStanding,
 	"Invitations":                 testInvitations,
@@ -287,6 +290,70 @@ func testLastOwnerIsKept(t *testing.T, s *store.Store) {
 	}
 	if _, err := s.RemoveMember(ctx, tn.ID, owner.ID, ownerGuard, nil); err != nil {
 		t.Fatalf("remove one of two owners: %v", err)
+	}
+}
+
+// deleteGuard is what DeleteUser is given by the policy: no admin role
+// to keep here, and the tenant owners.
+var deleteGuard = models.AdminGuard{TenantOwners: ownerGuard}
+
+// testLastOwnerIsNotDeleted: deleting the account of a tenant's last
+// active owner is 409 last_owner and deletes nothing; with a second
+// owner, or once the tenant is gone, it goes through.
+func testLastOwnerIsNotDeleted(t *testing.T, s *store.Store) {
+	owner, other := newUser(t, s, "user"), newUser(t, s, "user")
+	kept, gone := newTenant(t, s, owner), newTenant(t, s, owner)
+	putMember(t, s, gone, other, "owner")
+	err := s.DeleteUser(ctx, owner.ID, deleteGuard)
+	var e *models.Error
+	if !errors.As(err, &e) || e.Code != models.ECONFLICT || e.Reason != "last_owner" || !strings.Contains(e.Message, kept.Slug) {
+		t.Fatalf("delete the last owner of %s: got %v, want conflict last_owner naming it", kept.Slug, err)
+	}
+	if _, err := s.UserByID(ctx, owner.ID); err != nil {
+		t.Fatalf("the refused deletion deleted the user: %v", err)
+	}
+	if m, err := s.MemberOf(ctx, kept.ID, owner.ID); err != nil || m == nil || m.Role != "owner" {
+		t.Fatalf("membership after the refused deletion: got %+v, %v; want owner", m, err)
+	}
+	putMember(t, s, kept, other, "owner")
+	if err := s.DeleteUser(ctx, owner.ID, deleteGuard); err != nil {
+		t.Fatalf("delete one of two owners: %v", err)
+	}
+	// other is now the last owner of both tenants; deleting one tenant
+	// leaves the other still guarded.
+	if _, err := s.DeleteTenant(ctx, gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, s.DeleteUser(ctx, other.ID, deleteGuard), models.ECONFLICT)
+}
+
+// testOwnersDeletedAtOnce deletes a tenant's two owners at once, 20
+// times: exactly one deletion may succeed, and one owner is left.
+func testOwnersDeletedAtOnce(t *testing.T, s *store.Store) {
+	for round := range 20 {
+		a, b := newUser(t, s, "user"), newUser(t, s, "user")
+		tn := newTenant(t, s, a)
+		putMember(t, s, tn, b, "owner")
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for i, u := range []*models.User{a, b} {
+			wg.Go(func() { errs[i] = s.DeleteUser(ctx, u.ID, deleteGuard) })
+		}
+		wg.Wait()
+		ok := 0
+		for _, err := range errs {
+			switch models.ErrorCode(err) {
+			case "":
+				ok++
+			case models.ECONFLICT:
+			default:
+				t.Fatalf("round %d: got %v, want success or conflict", round, err)
+			}
+		}
+		owners, err := s.ListMembers(ctx, tn.ID, models.MemberFilter{Role: "owner", Limit: 10})
+		if ok != 1 || err != nil || len(owners) != 1 {
+			t.Fatalf("round %d: %d deletions succeeded and %d owners left (%v), want 1 and 1", round, ok, len(owners), err)
+		}
 	}
 }
 

@@ -353,6 +353,10 @@ func (s *Store) DeleteUser(ctx context.Context, id int64, guard models.AdminGuar
 		if err := s.lockAdmins(tx); err != nil {
 			return err
 		}
+		owned, err := s.lockOwnedTenants(tx, guard.TenantOwners, id, nil)
+		if err != nil {
+			return err
+		}
 		u, err := s.lockUser(tx, id)
 		if err != nil {
 			return err
@@ -361,6 +365,9 @@ func (s *Store) DeleteUser(ctx context.Context, id int64, guard models.AdminGuar
 			if err := ensureAnotherAdmin(tx, guard, id); err != nil {
 				return err
 			}
+		}
+		if err := s.keepTenantOwners(tx, guard.TenantOwners, id, owned); err != nil {
+			return err
 		}
 		if err := tx.Where("id = ?", id).Delete(&userRow{}).Error; err != nil {
 			return err
