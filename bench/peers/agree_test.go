@@ -49,7 +49,7 @@ func TestAgreement(t *testing.T) {
 	}
 	n := 10_000
 	if testing.Short() {
-		n = 4_000 // every combination of the system layer (3,795 of them) and a few more
+		n = 5_000 // every combination of the system layer (4,224 of them) and a few more
 	}
 	qs, err := Generate(v, Directory{Size: 10_000}, 1, n)
 	if err != nil {
@@ -109,7 +109,7 @@ func TestGenerateCovers(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := Directory{Size: 10_000}
-	qs, err := Generate(v, d, 7, 4_000)
+	qs, err := Generate(v, d, 7, 5_000)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +149,7 @@ func TestGenerateCovers(t *testing.T) {
 			}
 		}
 	}
-	again, err := Generate(v, d, 7, 4_000)
+	again, err := Generate(v, d, 7, 5_000)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,7 +42,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 if [ -n "${SMOKE:-}" ]; then
-  : "${RUNS:=1}" "${DURATION:=1s}" "${QUESTIONS:=4000}" "${USERS:=2000}" "${COLD_SIZE:=300}" "${COLD_DURATION:=2s}"
+  : "${RUNS:=1}" "${DURATION:=1s}" "${QUESTIONS:=5000}" "${USERS:=2000}" "${COLD_SIZE:=300}" "${COLD_DURATION:=2s}"
   : "${LINES:=10,1000}" "${INPROC_N:=300}" "${BENCHTIME:=100ms}" "${CONNECTIONS:=8}"
 fi
 RUNS=${RUNS:-3}
