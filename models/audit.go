@@ -152,6 +152,11 @@ type AuditFilter struct {
 	Action string
 	// TenantID selects the events about one tenant; 0 selects all.
 	TenantID int64
+	// Result selects one result ("allow", "deny", ...); "" selects all.
+	Result string
+	// Target selects the events about one thing, such as "users/7" for a
+	// user's history; "" selects all.
+	Target string
 	// Since and Until bound the events' times: Since <= At < Until. A zero
 	// time does not bound.
 	Since, Until time.Time

@@ -56,14 +56,6 @@ type UserSessions struct {
 	Console []ConsoleSession
 }
 
-// AuditQuery is AuditFilter with the console's extra filters: the
-// result, and the target ("users/7" for one user's history).
-type AuditQuery struct {
-	AuditFilter
-	Result string
-	Target string
-}
-
 // UserCounts are the dashboard's figures about users.
 type UserCounts struct {
 	ByRole map[string]int64

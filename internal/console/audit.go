@@ -23,8 +23,8 @@ type auditView struct {
 // parseAuditQuery reads the audit list's filters: ?actor (a user id),
 // ?action, ?result, ?target, ?since and ?until (dates or RFC 3339 times,
 // in UTC) and ?cursor. A bad value is named and ignored.
-func parseAuditQuery(v url.Values, limit int) (models.AuditQuery, []string) {
-	f := models.AuditQuery{AuditFilter: models.AuditFilter{Limit: limit}}
+func parseAuditQuery(v url.Values, limit int) (models.AuditFilter, []string) {
+	f := models.AuditFilter{Limit: limit}
 	var problems []string
 	if s := v.Get("actor"); s != "" {
 		id, err := strconv.ParseInt(s, 10, 64)
@@ -116,7 +116,7 @@ func (c *Console) auditList(q *request) error {
 		return err
 	}
 	f, problems := parseAuditQuery(q.r.URL.Query(), PageSize+1)
-	events, err := c.auditEvents.QueryAuditEvents(q.r.Context(), f)
+	events, err := c.auditEvents.ListAuditEvents(q.r.Context(), f)
 	if err != nil {
 		return err
 	}

@@ -76,7 +76,7 @@ type AuditLog interface {
 
 // AuditEvents reads the audit trail back.
 type AuditEvents interface {
-	QueryAuditEvents(ctx context.Context, f models.AuditQuery) ([]models.AuditEvent, error)
+	ListAuditEvents(ctx context.Context, f models.AuditFilter) ([]models.AuditEvent, error)
 }
 
 // Throttle is the API's login throttle, shared so that the console is no

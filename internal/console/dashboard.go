@@ -51,7 +51,7 @@ func (c *Console) dashboard(q *request) error {
 		slices.SortFunc(v.Roles, func(a, b roleCount) int { return int(b.N - a.N) })
 	}
 	if q.Can(models.ResourceAudit, models.ActionRead) {
-		events, err := c.auditEvents.QueryAuditEvents(ctx, models.AuditQuery{AuditFilter: models.AuditFilter{Limit: 20}})
+		events, err := c.auditEvents.ListAuditEvents(ctx, models.AuditFilter{Limit: 20})
 		if err != nil {
 			return err
 		}

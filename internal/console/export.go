@@ -111,7 +111,7 @@ func (c *Console) auditExport(q *request) error {
 	f, _ := parseAuditQuery(q.r.URL.Query(), exportBatch)
 	f.Before = models.AuditPosition{}
 	ctx := q.r.Context()
-	page, err := c.auditEvents.QueryAuditEvents(ctx, f)
+	page, err := c.auditEvents.ListAuditEvents(ctx, f)
 	if err != nil {
 		return err
 	}
@@ -131,7 +131,7 @@ func (c *Console) auditExport(q *request) error {
 			return nil
 		}
 		f.Before = models.AuditPosition{At: page[len(page)-1].At, ID: page[len(page)-1].ID}
-		if page, err = c.auditEvents.QueryAuditEvents(ctx, f); err != nil {
+		if page, err = c.auditEvents.ListAuditEvents(ctx, f); err != nil {
 			c.log.ErrorContext(ctx, "console audit export stopped", "err", err)
 			return nil
 		}

@@ -297,9 +297,9 @@ func (c *Console) userHistory(q *request) error {
 	if err := q.authorize(models.Resource{Type: models.ResourceAudit}, models.ActionRead); err != nil {
 		return err
 	}
-	f := models.AuditQuery{AuditFilter: models.AuditFilter{Limit: PageSize + 1}, Target: userTarget(u.ID)}
+	f := models.AuditFilter{Limit: PageSize + 1, Target: userTarget(u.ID)}
 	f.Before, _ = decodeAuditCursor(q.r.URL.Query().Get("cursor"))
-	events, err := c.auditEvents.QueryAuditEvents(q.r.Context(), f)
+	events, err := c.auditEvents.ListAuditEvents(q.r.Context(), f)
 	if err != nil {
 		return err
 	}

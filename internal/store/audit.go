@@ -187,6 +187,12 @@ func (s *Store) ListAuditEvents(ctx context.Context, f models.AuditFilter) ([]mo
 	if f.TenantID != 0 {
 		q = q.Where("tenant_id = ?", f.TenantID)
 	}
+	if f.Result != "" {
+		q = q.Where("result = ?", f.Result)
+	}
+	if f.Target != "" {
+		q = q.Where("target = ?", f.Target)
+	}
 	if !f.Since.IsZero() {
 		q = q.Where("at >= ?", timestamp(f.Since))
 	}

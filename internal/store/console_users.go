@@ -188,37 +188,3 @@ func (s *Store) CountUsersByRole(ctx context.Context) (models.UserCounts, error)
 	}
 	return out, nil
 }
-
-// QueryAuditEvents is ListAuditEvents with the console's extra filters,
-// the result and the target.
-func (s *Store) QueryAuditEvents(ctx context.Context, f models.AuditQuery) ([]models.AuditEvent, error) {
-	db, cancel := s.conn(ctx)
-	defer cancel()
-	q := db.Model(&auditRow{})
-	if !f.Before.IsZero() {
-		q = q.Where("(at, id) < (?, ?)", timestamp(f.Before.At), f.Before.ID)
-	}
-	for col, v := range map[string]string{"action": f.Action, "result": f.Result, "target": f.Target} {
-		if v != "" {
-			q = q.Where(col+" = ?", v)
-		}
-	}
-	if f.ActorID != 0 {
-		q = q.Where("actor_id = ?", f.ActorID)
-	}
-	if !f.Since.IsZero() {
-		q = q.Where("at >= ?", timestamp(f.Since))
-	}
-	if !f.Until.IsZero() {
-		q = q.Where("at < ?", timestamp(f.Until))
-	}
-	var rows []auditRow
-	if err := q.Order("at DESC, id DESC").Limit(f.Limit).Find(&rows).Error; err != nil {
-		return nil, dbError(err)
-	}
-	out := make([]models.AuditEvent, len(rows))
-	for i := range rows {
-		out[i] = rows[i].model()
-	}
-	return out, nil
-}
