@@ -49,13 +49,14 @@ func TestAgreement(t *testing.T) {
 	}
 	n := 10_000
 	if testing.Short() {
-		n = 5_000 // every combination of the system layer (4,224 of them) and a few more
+		n = 8_000 // every combination (6,924 of them) and some random questions
 	}
-	qs, err := Generate(v, Directory{Size: 10_000}, 1, n)
+	d := Directory{Size: 10_000}
+	qs, err := Generate(v, d, 1, n)
 	if err != nil {
 		t.Fatal(err)
 	}
-	engines, err := InProcess(context.Background(), p, regoFile)
+	engines, err := InProcess(context.Background(), p, regoFile, d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +89,7 @@ func TestAgreementAtSize(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		engines, err := InProcess(context.Background(), p, regoFile)
+		engines, err := InProcess(context.Background(), p, regoFile, Directory{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -109,7 +110,7 @@ func TestGenerateCovers(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := Directory{Size: 10_000}
-	qs, err := Generate(v, d, 7, 5_000)
+	qs, err := Generate(v, d, 7, 8_000)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +150,7 @@ func TestGenerateCovers(t *testing.T) {
 			}
 		}
 	}
-	again, err := Generate(v, d, 7, 5_000)
+	again, err := Generate(v, d, 7, 8_000)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,10 +23,38 @@ type Rolegate struct{ Policy *authz.Policy }
 // Name is the engine's label in reports.
 func (Rolegate) Name() string { return "rolegate Decide" }
 
-// Decide asks the policy.
+// Decide asks the policy as rolegate's POST /v1/authz/check does
+// (httpapi's decideCheck, viewTenant and tenantView.decide): outside a
+// tenant, one Decide of the subject with their groups; in a tenant, with
+// their standing there too, and only if they may read the tenant at all
+// (a tenant they may not see is a plain deny), and a yes of the tenant
+// layer refused when the tenant is inactive.
 func (r Rolegate) Decide(_ context.Context, q Question) (bool, error) {
-	d, err := r.Policy.Decide(models.Subject{ID: q.UserID, Role: q.Role}, models.Resource{Type: q.Resource, OwnerID: q.OwnerID}, q.Action)
-	return d.Allowed, err
+	sub := models.Subject{ID: q.UserID, Role: q.Role}
+	if q.Group != "" {
+		sub.Groups = []string{q.Group}
+	}
+	res := models.Resource{Type: q.Resource, OwnerID: q.OwnerID}
+	if q.Tenant == 0 {
+		d, err := r.Policy.Decide(sub, res, q.Action)
+		return d.Allowed, err
+	}
+	sub.Tenant = &models.TenantContext{TenantID: q.Tenant, Role: q.TenantRole}
+	return r.decideIn(sub, res, q.Action, q.TenantInactive)
+}
+
+// decideIn decides a question in a tenant for a subject with their
+// standing in it.
+func (r Rolegate) decideIn(sub models.Subject, res models.Resource, action string, inactive bool) (bool, error) {
+	visible, err := r.Policy.Decide(sub, models.Resource{Type: models.ResourceTenant}, models.ActionRead)
+	if err != nil || !visible.Allowed {
+		return false, err
+	}
+	d, err := r.Policy.Decide(sub, res, action)
+	if err != nil || !d.Allowed {
+		return false, err
+	}
+	return !inactive || d.Via != models.ViaMembership && d.Via != models.ViaBreakGlass, nil
 }
 
 // enforcer is what the two Casbin enforcers share.
@@ -64,15 +92,54 @@ func NewCachedCasbin(modelFile, policyFile string) (*Casbin, *casbin.SyncedCache
 // Name is the engine's label in reports.
 func (c *Casbin) Name() string { return c.name }
 
-// Decide enforces the question's request.
+// Decide asks the enforcer about each layer of the subject in turn, as
+// rolegate does (see Layered): the request's subject is the system role,
+// then "group:<name>", then, in a tenant, "tenant:<role>".
 func (c *Casbin) Decide(_ context.Context, q Question) (bool, error) {
-	return c.e.Enforce(CasbinRequest(q)...)
+	return Layered(q, func(subject, resource string, ownerID int64, action string) (bool, error) {
+		return c.e.Enforce(subject, idString(q.UserID), resource, idString(ownerID), action)
+	})
 }
 
 // CasbinRequest is q as the shipped model's request (sub, sub_id, obj,
-// owner_id, act).
+// owner_id, act), for its system role: what a question outside tenants
+// and groups is asked.
 func CasbinRequest(q Question) []any {
 	return []any{q.Role, idString(q.UserID), q.Resource, idString(q.OwnerID), q.Action}
+}
+
+// Layered decides q as rolegate does (Rolegate.Decide) with a policy that
+// answers one subject at a time (ask): the system layer is the role and
+// then each group; a question in a tenant also asks the tenant role, a
+// yes of which an inactive tenant refuses, and is denied unless some layer
+// may read the tenant.
+func Layered(q Question, ask func(subject, resource string, ownerID int64, action string) (bool, error)) (bool, error) {
+	system := []string{q.Role}
+	if q.Group != "" {
+		system = append(system, groupPrefix+q.Group)
+	}
+	var tenant []string
+	if q.TenantRole != "" {
+		tenant = []string{tenantPrefix + q.TenantRole}
+	}
+	anyOf := func(subjects []string, resource string, ownerID int64, action string) (bool, error) {
+		for _, s := range subjects {
+			if ok, err := ask(s, resource, ownerID, action); ok || err != nil {
+				return ok, err
+			}
+		}
+		return false, nil
+	}
+	if q.Tenant == 0 {
+		return anyOf(system, q.Resource, q.OwnerID, q.Action)
+	}
+	if ok, err := anyOf(append(system, tenant...), models.ResourceTenant, 0, models.ActionRead); !ok || err != nil {
+		return false, err
+	}
+	if ok, err := anyOf(system, q.Resource, q.OwnerID, q.Action); ok || err != nil || q.TenantInactive {
+		return ok, err
+	}
+	return anyOf(tenant, q.Resource, q.OwnerID, q.Action)
 }
 
 // idString renders an id as rolegate does for its enforcer: "" for none,

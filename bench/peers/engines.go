@@ -20,11 +20,12 @@ func Synthetic(modelFile, dir string, lines int) (Policy, error) {
 	return LoadPolicy(modelFile, path)
 }
 
-// InProcess is every engine that runs in this process on p: rolegate's
-// Decide, OPA's prepared query over regoFile, and Casbin's Enforcer and
+// InProcess is every engine that runs in this process on p and the
+// directory d: rolegate's Decide, OPA's prepared query over regoFile (with
+// d's memberships and groups as data), and Casbin's Enforcer and
 // SyncedCachedEnforcer.
-func InProcess(ctx context.Context, p Policy, regoFile string) ([]Engine, error) {
-	data, err := p.OPAData()
+func InProcess(ctx context.Context, p Policy, regoFile string, d Directory) ([]Engine, error) {
+	data, err := p.OPAData(d)
 	if err != nil {
 		return nil, err
 	}

@@ -24,7 +24,7 @@ func TestPolicyFilesUpToDate(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := filepath.Dir(regoFile)
-	data, err := p.OPAData()
+	data, err := p.OPAData(Directory{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -41,6 +42,7 @@ type checkBody struct {
 	Action   string        `json:"action"`
 	OwnerID  int64         `json:"owner_id,omitempty"`
 	Subject  *checkSubject `json:"subject,omitempty"`
+	Tenant   string        `json:"tenant,omitempty"`
 }
 
 type checkSubject struct {
@@ -51,11 +53,15 @@ type checkSubject struct {
 type Tokens map[int64]string
 
 // RolegateRequest is q to POST /v1/authz/check, asked by its subject with
-// their own token; a question about the anonymous role is asked by the
+// their own token, in the tenant it names by id (rolegate reads the
+// subject's groups and standing there itself); a question about the anonymous role is asked by the
 // administrator AdminID about q.HTTPUser, an inactive user, whom rolegate
 // decides for as anonymous.
 func RolegateRequest(q Question, tokens Tokens) (Request, error) {
 	asker, body := q.HTTPUser, checkBody{Resource: q.Resource, Action: q.Action, OwnerID: q.OwnerID}
+	if q.Tenant != 0 {
+		body.Tenant = strconv.FormatInt(q.Tenant, 10)
+	}
 	if q.Role == models.AnonymousRole {
 		asker, body.Subject = AdminID, &checkSubject{UserID: q.HTTPUser}
 	}

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
+	"strconv"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
@@ -19,16 +21,24 @@ const (
 	OPAPath  = "/v1/data/rolegate/authz/allow"
 )
 
-// OPAData is the data document policy/rolegate.rego reads for a policy:
-// {"rolegate": {"grants": {role: {resource: {action: [scope...]}}},
-// "roles": {role: [role, every role it inherits...]}}}.
-func (p Policy) OPAData() (map[string]any, error) {
+// OPAData is the data document policy/rolegate.rego reads for a policy
+// and the directory d of users:
+// {"rolegate": {"grants": {subject: {resource: {action: [scope...]}}},
+// "roles": {subject: [subject, every subject it inherits...]},
+// "memberships": {user id: {tenant id: {"role": role, "active": bool}}},
+// "groups": {user id: [group...]}, "tenants": {tenant id: {"active": bool}}}},
+// ids as decimal strings. A directory of size 0 gives no users or tenants.
+func (p Policy) OPAData(d Directory) (map[string]any, error) {
 	grants, inherits, err := p.Grants()
 	if err != nil {
 		return nil, err
 	}
 	g := map[string]any{}
+	subjects := []string{}
 	for _, gr := range grants {
+		if !slices.Contains(subjects, gr.Role) {
+			subjects = append(subjects, gr.Role)
+		}
 		byRes, ok := g[gr.Role].(map[string]any)
 		if !ok {
 			byRes = map[string]any{}
@@ -48,15 +58,50 @@ func (p Policy) OPAData() (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
+	for s := range inherits {
+		subjects = append(subjects, s)
+	}
 	roles := map[string]any{}
-	for _, r := range v.Roles {
+	for _, r := range append(subjects, v.Roles...) {
 		closure := []any{}
 		for _, s := range ancestors(r, inherits) {
 			closure = append(closure, s)
 		}
 		roles[r] = closure
 	}
-	return map[string]any{"rolegate": map[string]any{"grants": g, "roles": roles}}, nil
+	data := map[string]any{"grants": g, "roles": roles}
+	maps.Copy(data, d.OPAData())
+	return map[string]any{"rolegate": data}, nil
+}
+
+// OPAData is the directory as OPA data: its users' memberships and
+// groups, and its tenants.
+func (d Directory) OPAData() map[string]any {
+	memberships, groups, tenants := map[string]any{}, map[string]any{}, map[string]any{}
+	if d.Size == 0 {
+		return map[string]any{"memberships": memberships, "groups": groups, "tenants": tenants}
+	}
+	for t := int64(1); t <= d.TenantCount(); t++ {
+		tenants[strconv.FormatInt(t, 10)] = map[string]any{"active": d.TenantActive(t)}
+	}
+	for id := int64(1); id <= d.Size; id++ {
+		key := strconv.FormatInt(id, 10)
+		if ms := d.Memberships(id); len(ms) > 0 {
+			byTenant := make(map[string]any, len(ms))
+			for _, m := range ms {
+				byTenant[strconv.FormatInt(m.Tenant, 10)] = map[string]any{"role": m.Role, "active": m.Active}
+			}
+			memberships[key] = byTenant
+		}
+		if gs := d.Groups(id); len(gs) > 0 {
+			list := make([]any, len(gs))
+			for i, g := range gs {
+				list[i] = g
+			}
+			groups[key] = list
+		}
+	}
+	return map[string]any{"memberships": memberships, "groups": groups, "tenants": tenants}
 }
 
 // ancestors returns role and every role it inherits, nearest first, each
@@ -84,14 +129,20 @@ type OPAInput struct {
 		OwnerID int64  `json:"owner_id,omitempty"`
 	} `json:"resource"`
 	Action string `json:"action"`
+	Tenant string `json:"tenant,omitempty"`
 }
 
-// NewOPAInput is q as OPA's input.
+// NewOPAInput is q as OPA's input: the subject's role and id, the
+// resource, the action and the tenant's id. Not the subject's groups nor
+// their standing in the tenant: OPA looks those up in its data.
 func NewOPAInput(q Question) OPAInput {
 	var in OPAInput
 	in.Subject.Role, in.Subject.ID = q.Role, q.UserID
 	in.Resource.Type, in.Resource.OwnerID = q.Resource, q.OwnerID
 	in.Action = q.Action
+	if q.Tenant != 0 {
+		in.Tenant = strconv.FormatInt(q.Tenant, 10)
+	}
 	return in
 }
 
@@ -106,11 +157,15 @@ func (in OPAInput) Value() ast.Value {
 	if in.Resource.OwnerID != 0 {
 		resource = append(resource, ast.Item(ast.StringTerm("owner_id"), ast.IntNumberTerm(int(in.Resource.OwnerID))))
 	}
-	return ast.NewObject(
+	items := [][2]*ast.Term{
 		ast.Item(ast.StringTerm("subject"), ast.ObjectTerm(subject...)),
 		ast.Item(ast.StringTerm("resource"), ast.ObjectTerm(resource...)),
 		ast.Item(ast.StringTerm("action"), ast.StringTerm(in.Action)),
-	)
+	}
+	if in.Tenant != "" {
+		items = append(items, ast.Item(ast.StringTerm("tenant"), ast.StringTerm(in.Tenant)))
+	}
+	return ast.NewObject(items...)
 }
 
 // OPA is OPA in process: the Rego file compiled once with its data into a

@@ -35,15 +35,10 @@ type Grant struct {
 	Role, Resource, Action, Scope string
 }
 
-// Grants returns the policy's system layer, which is what the engines
-// are compared on (a question names one system role, as a request without
-// a tenant does): the p lines that a system role reaches, directly or
-// through g lines, in file order, with each grant on a resource group
-// (g2) repeated for every resource in the group; and the g lines of
-// system roles as a map from a role to the subjects it inherits directly.
-// Tenant roles, groups and break-glass (prefixed subjects) are asked about
-// only inside a tenant or for a member of a group, which the questions
-// never are.
+// Grants returns the policy's grants, every layer's: the p lines in file
+// order, with each grant on a resource group (g2) repeated for every
+// resource in the group; and the g lines as a map from a subject to the
+// subjects it inherits directly.
 func (p Policy) Grants() ([]Grant, map[string][]string, error) {
 	var grants []Grant
 	inherits := map[string][]string{}
@@ -53,37 +48,17 @@ func (p Policy) Grants() ([]Grant, map[string][]string, error) {
 		case r[0] == "p" && len(r) == 5:
 			grants = append(grants, Grant{Role: r[1], Resource: r[2], Action: r[3], Scope: r[4]})
 		case r[0] == "g" && len(r) == 3:
-			if systemRole(r[1]) {
-				inherits[r[1]] = append(inherits[r[1]], r[2])
-			}
+			inherits[r[1]] = append(inherits[r[1]], r[2])
 		case r[0] == "g2" && len(r) == 3:
 			members[r[2]] = append(members[r[2]], r[1])
 		default:
 			return nil, nil, fmt.Errorf("rule %v: only p (role, resource, action, scope), g (role, role) and g2 (resource, group) rules translate", r)
 		}
 	}
+	var out []Grant
 	for _, g := range grants {
 		if g.Scope != "any" && g.Scope != "own" {
 			return nil, nil, fmt.Errorf("grant %v: scope must be any or own", g)
-		}
-	}
-	reached := map[string]bool{}
-	for _, g := range grants {
-		if systemRole(g.Role) {
-			for _, s := range ancestors(g.Role, inherits) {
-				reached[s] = true
-			}
-		}
-	}
-	for role := range inherits {
-		for _, s := range ancestors(role, inherits) {
-			reached[s] = true
-		}
-	}
-	var out []Grant
-	for _, g := range grants {
-		if !reached[g.Role] {
-			continue
 		}
 		for _, res := range ancestors(g.Resource, members) {
 			out = append(out, Grant{Role: g.Role, Resource: res, Action: g.Action, Scope: g.Scope})
@@ -96,18 +71,29 @@ func (p Policy) Grants() ([]Grant, map[string][]string, error) {
 // without a layer's prefix ("tenant:", "group:", "break_glass:").
 func systemRole(subject string) bool { return !strings.Contains(subject, ":") }
 
-// Vocabulary is every system role, resource and action of the policy's
-// system layer (Grants), sorted, with the anonymous role (which the
-// default policy grants nothing) and one resource and one action it does
-// not name, so that questions also cover the default deny.
+// Layer prefixes of policy subjects.
+const (
+	tenantPrefix = "tenant:"
+	groupPrefix  = "group:"
+)
+
+// Vocabulary is every system role, resource and action the system layer
+// names (the grants a system role reaches, directly or through g lines),
+// sorted, with the anonymous role (which the default policy grants
+// nothing) and one resource and one action no policy names, so that
+// questions also cover the default deny; and the tenant layer's roles
+// (without "tenant:"), resources and actions, and the groups (without
+// "group:"), sorted.
 type Vocabulary struct {
-	Roles, Resources, Actions []string
+	Roles, Resources, Actions                   []string
+	TenantRoles, TenantResources, TenantActions []string
+	Groups                                      []string
 }
 
 // Unnamed resource and action that no policy here grants.
 const (
 	UnknownResource = "reports"
-	UnknownAction   = "export"
+	UnknownAction   = "export_all"
 )
 
 // Vocabulary lists what the policy names.
@@ -122,25 +108,34 @@ func (p Policy) Vocabulary() (Vocabulary, error) {
 			*list = append(*list, s)
 		}
 	}
-	addRole := func(role string) {
+	reached := map[string]bool{}
+	for role := range inherits {
 		if systemRole(role) {
-			add(&v.Roles, role)
+			for _, s := range ancestors(role, inherits) {
+				reached[s] = true
+				add(&v.Roles, s)
+			}
 		}
 	}
 	for _, g := range grants {
-		addRole(g.Role)
-		add(&v.Resources, g.Resource)
-		add(&v.Actions, g.Action)
-	}
-	for role, parents := range inherits {
-		addRole(role)
-		for _, r := range parents {
-			addRole(r)
+		switch {
+		case systemRole(g.Role) || reached[g.Role]:
+			if systemRole(g.Role) {
+				add(&v.Roles, g.Role)
+			}
+			add(&v.Resources, g.Resource)
+			add(&v.Actions, g.Action)
+		case strings.HasPrefix(g.Role, tenantPrefix):
+			add(&v.TenantRoles, strings.TrimPrefix(g.Role, tenantPrefix))
+			add(&v.TenantResources, g.Resource)
+			add(&v.TenantActions, g.Action)
+		case strings.HasPrefix(g.Role, groupPrefix):
+			add(&v.Groups, strings.TrimPrefix(g.Role, groupPrefix))
 		}
 	}
-	slices.Sort(v.Roles)
-	slices.Sort(v.Resources)
-	slices.Sort(v.Actions)
+	for _, l := range [][]string{v.Roles, v.Resources, v.Actions, v.TenantRoles, v.TenantResources, v.TenantActions, v.Groups} {
+		slices.Sort(l)
+	}
 	return v, nil
 }
 

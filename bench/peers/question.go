@@ -17,18 +17,36 @@ import (
 // rolegate's answer, filled in by Answer. HTTPUser is the stored user an
 // HTTP request to rolegate names: the subject, or for the anonymous role
 // an inactive user (see RolegateRequest); 0 when there is none.
+//
+// Group is the subject's group ("" for none). Tenant, when not 0, is the
+// tenant the question is asked in; TenantRole is then the subject's
+// standing there (the role of an active membership, "" for none) and
+// TenantInactive whether the tenant is inactive: what rolegate's store
+// gives its decision, and what an engine without a store of its own is
+// given (OPA looks the standing up in its data instead).
 type Question struct {
-	Role     string `json:"role"`
-	UserID   int64  `json:"user_id,omitempty"`
-	Resource string `json:"resource"`
-	OwnerID  int64  `json:"owner_id,omitempty"`
-	Action   string `json:"action"`
-	Want     bool   `json:"want"`
-	HTTPUser int64  `json:"http_user,omitempty"`
+	Role           string `json:"role"`
+	UserID         int64  `json:"user_id,omitempty"`
+	Group          string `json:"group,omitempty"`
+	Resource       string `json:"resource"`
+	OwnerID        int64  `json:"owner_id,omitempty"`
+	Action         string `json:"action"`
+	Tenant         int64  `json:"tenant,omitempty"`
+	TenantRole     string `json:"tenant_role,omitempty"`
+	TenantInactive bool   `json:"tenant_inactive,omitempty"`
+	Want           bool   `json:"want"`
+	HTTPUser       int64  `json:"http_user,omitempty"`
 }
 
 func (q Question) String() string {
-	return fmt.Sprintf("role=%s user_id=%d resource=%s owner_id=%d action=%s", q.Role, q.UserID, q.Resource, q.OwnerID, q.Action)
+	s := fmt.Sprintf("role=%s user_id=%d resource=%s owner_id=%d action=%s", q.Role, q.UserID, q.Resource, q.OwnerID, q.Action)
+	if q.Group != "" {
+		s += " group=" + q.Group
+	}
+	if q.Tenant != 0 {
+		s += fmt.Sprintf(" tenant=%d tenant_role=%q tenant_inactive=%v", q.Tenant, q.TenantRole, q.TenantInactive)
+	}
+	return s
 }
 
 // Directory is the users questions are about, as run.sh seeds them into
@@ -37,8 +55,14 @@ func (q Question) String() string {
 // answers for an inactive user as for an anonymous caller, so questions
 // about the anonymous role name one of them over HTTP). The roles are the
 // default policy's system roles.
+//
+// Tenants (Directory.Memberships) and groups (Directory.Groups) are pure
+// functions of the ids too.
 type Directory struct {
 	Size int64
+	// Tenants is how many tenants there are (TenantCount: 0 is one for
+	// every 100 users).
+	Tenants int64
 	// ColdSize is how many users each cold-token set has (see ColdUser).
 	ColdSize int64
 }
@@ -75,6 +99,7 @@ type Subject struct {
 	Role     string
 	UserID   int64
 	HTTPUser int64
+	Group    string
 }
 
 // Population hands out the subjects of questions.
@@ -92,7 +117,7 @@ func (d Directory) Pick(rng *rand.Rand) Subject {
 	if rng.IntN(20) == 0 || !d.Active(id) {
 		return d.PickRole(rng, models.AnonymousRole)
 	}
-	return Subject{Role: d.Role(id), UserID: id, HTTPUser: id}
+	return Subject{Role: d.Role(id), UserID: id, HTTPUser: id, Group: d.group(id)}
 }
 
 // PickRole returns a random active user of role, or for the anonymous role
@@ -104,7 +129,7 @@ func (d Directory) PickRole(rng *rand.Rand, role string) Subject {
 			return Subject{Role: role, HTTPUser: id}
 		}
 		if d.Active(id) && d.Role(id) == role {
-			return Subject{Role: role, UserID: id, HTTPUser: id}
+			return Subject{Role: role, UserID: id, HTTPUser: id, Group: d.group(id)}
 		}
 	}
 	panic(fmt.Sprintf("a directory of %d users has no %s", d.Size, role))
@@ -153,8 +178,8 @@ func newGenerator(seed uint64) *generator {
 	return &generator{rng: rand.New(rand.NewPCG(seed, seed^0x5eed))}
 }
 
-func (g *generator) add(s Subject, resource, action string, own Ownership) {
-	q := Question{Role: s.Role, UserID: s.UserID, Resource: resource, Action: action, HTTPUser: s.HTTPUser}
+func (g *generator) add(s Subject, resource, action string, own Ownership) *Question {
+	q := Question{Role: s.Role, UserID: s.UserID, Group: s.Group, Resource: resource, Action: action, HTTPUser: s.HTTPUser}
 	if own == OwnerSelf && s.UserID == 0 {
 		own = OwnerOther // an anonymous caller owns nothing
 	}
@@ -167,6 +192,7 @@ func (g *generator) add(s Subject, resource, action string, own Ownership) {
 		}
 	}
 	g.qs = append(g.qs, q)
+	return &g.qs[len(g.qs)-1]
 }
 
 // random adds one question about a random subject, resource, action and
@@ -182,11 +208,13 @@ func (g *generator) shuffled() []Question {
 	return g.qs
 }
 
-// Generate returns n questions from seed: first every combination of role,
-// resource, action and ownership case the vocabulary allows (an anonymous
-// caller owns nothing), each about a random subject of that role, then
-// random questions about random subjects. n must cover the combinations.
-func Generate(v Vocabulary, pop Population, seed uint64, n int) ([]Question, error) {
+// Generate returns n questions from seed about the directory d: first
+// every combination of system role, resource, action and ownership case
+// the vocabulary allows (an anonymous caller owns nothing), each about a
+// random subject of that role, then those of the tenant layer and groups
+// (tenantCombos), then random questions about random subjects, one in
+// three in a random tenant. n must cover the combinations.
+func Generate(v Vocabulary, d Directory, seed uint64, n int) ([]Question, error) {
 	g := newGenerator(seed)
 	for _, role := range v.Roles {
 		for _, res := range v.Resources {
@@ -195,16 +223,21 @@ func Generate(v Vocabulary, pop Population, seed uint64, n int) ([]Question, err
 					if role == models.AnonymousRole && own == OwnerSelf {
 						continue
 					}
-					g.add(pop.PickRole(g.rng, role), res, act, own)
+					g.add(d.PickRole(g.rng, role), res, act, own)
 				}
 			}
 		}
 	}
+	g.tenantCombos(v, d)
 	if n < len(g.qs) {
 		return nil, fmt.Errorf("%d questions cannot cover the %d combinations of role, resource, action and ownership", n, len(g.qs))
 	}
 	for len(g.qs) < n {
-		g.random(v, pop)
+		if g.rng.IntN(3) == 0 {
+			g.randomInTenant(v, d)
+		} else {
+			g.random(v, d)
+		}
 	}
 	return g.shuffled(), nil
 }

@@ -49,6 +49,43 @@ func (d Directory) WriteUsers(path string, coldSets int) error {
 	return f.Close()
 }
 
+// WriteTenants writes the directory's tenant layer as a Django dumpdata
+// export of seed 003's shape (rolegate users import reads it, after the
+// user file): the support group, the tenants, each membership, and a user
+// entry for each group member (the same user as the user file, which the
+// import counts as unchanged, naming their groups).
+func (d Directory) WriteTenants(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	const created = "2026-01-01T00:00:00Z"
+	fmt.Fprintf(w, "[\n{\"model\": \"auth.group\", \"pk\": 1, \"fields\": {\"name\": %q, \"permissions\": []}}", GroupSupport)
+	for t := int64(1); t <= d.TenantCount(); t++ {
+		fmt.Fprintf(w, ",\n{\"model\": \"tenants.tenant\", \"pk\": %d, \"fields\": {\"name\": \"Peers %d\", \"slug\": %q, \"is_active\": %t, \"created_at\": %q}}",
+			t, t, d.Slug(t), d.TenantActive(t), created)
+	}
+	pk := 0
+	for id := int64(1); id <= d.Size; id++ {
+		for _, m := range d.Memberships(id) {
+			pk++
+			fmt.Fprintf(w, ",\n{\"model\": \"tenants.tenantuser\", \"pk\": %d, \"fields\": {\"tenant\": %d, \"user\": %d, \"role\": %q, \"is_active\": %t, \"created_at\": %q}}",
+				pk, m.Tenant, id, m.Role, m.Active, created)
+		}
+		if g := d.group(id); g != "" {
+			fmt.Fprintf(w, ",\n{\"model\": \"auth.user\", \"pk\": %d, \"fields\": {\"username\": \"peer%07d\", \"email\": \"peer%07d@example.com\", \"role\": %q, \"is_active\": %t, \"password\": %q, \"groups\": [[%q]]}}",
+				id, id, id, d.Role(id), d.Active(id), unusablePassword, g)
+		}
+	}
+	fmt.Fprintln(w, "\n]")
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
 // Minter signs access tokens as rolegate serve would with the same
 // environment (its key file, issuer, audience and lifetime), for users as
 // they are stored: a token carries what the server checks against the

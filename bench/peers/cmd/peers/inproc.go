@@ -78,7 +78,7 @@ func prepareSize(ctx context.Context, modelFile, regoFile, tmp string, lines, n 
 		return nil, nil, err
 	}
 	qs := peers.Random(v, peers.Anyone{Roles: v.Roles}, uint64(lines), n)
-	engines, err := peers.InProcess(ctx, p, regoFile)
+	engines, err := peers.InProcess(ctx, p, regoFile, peers.Directory{})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -16,6 +16,7 @@ import (
 const (
 	questionsFile = "questions.jsonl"
 	usersFile     = "users.csv"
+	tenantsFile   = "tenants.json"
 )
 
 func requestFile(kind string) string { return kind + ".req" }
@@ -29,6 +30,7 @@ func prepare(ctx context.Context, args []string, stderr io.Writer) error {
 	n := fs.Int("n", 10_000, "how many questions")
 	seed := fs.Uint64("seed", 1, "seed of the question set")
 	users := fs.Int64("users", 10_000, "users in the directory the questions are about")
+	tenantCount := fs.Int64("tenants", 0, "tenants in the directory (0: one for every 100 users)")
 	coldRuns := fs.Int("cold-runs", 3, "cold-token runs to prepare, each with its own users")
 	coldSize := fs.Int64("cold-size", 10_000, "users (and tokens) in each cold-token run")
 	cerbosHTTP := fs.String("cerbos-http", "127.0.0.1:3592", "Cerbos's HTTP address")
@@ -52,7 +54,7 @@ func prepare(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	d := peers.Directory{Size: *users, ColdSize: *coldSize}
+	d := peers.Directory{Size: *users, Tenants: *tenantCount, ColdSize: *coldSize}
 	qs, err := questions(ctx, p, d, filepath.Join(root, "bench", "peers", "policy", "rolegate.rego"), *seed, *n)
 	if err != nil {
 		return err
@@ -64,7 +66,8 @@ func prepare(ctx context.Context, args []string, stderr io.Writer) error {
 	steps := []func() error{
 		func() error { return writeQuestions(filepath.Join(*out, questionsFile), qs) },
 		func() error { return d.WriteUsers(filepath.Join(*out, usersFile), 2**coldRuns) },
-		func() error { return writePeerFiles(p, *out, *cerbosHTTP, *cerbosGRPC) },
+		func() error { return d.WriteTenants(filepath.Join(*out, tenantsFile)) },
+		func() error { return writePeerFiles(p, d, *out, *cerbosHTTP, *cerbosGRPC) },
 		func() error { return writePeerRequests(*out, qs) },
 		func() error { return writeSetup(*out, setup{Directory: d, ColdRuns: *coldRuns}) },
 	}
@@ -87,7 +90,7 @@ func questions(ctx context.Context, p peers.Policy, d peers.Directory, regoFile 
 	if err != nil {
 		return nil, err
 	}
-	engines, err := peers.InProcess(ctx, p, regoFile)
+	engines, err := peers.InProcess(ctx, p, regoFile, d)
 	if err != nil {
 		return nil, err
 	}
@@ -114,10 +117,11 @@ func writeQuestions(path string, qs []peers.Question) error {
 	return f.Close()
 }
 
-// writePeerFiles writes OPA's data document and Cerbos's policies and
+// writePeerFiles writes OPA's data document (the policy and the
+// directory's memberships and groups) and Cerbos's policies and
 // configuration.
-func writePeerFiles(p peers.Policy, out, cerbosHTTP, cerbosGRPC string) error {
-	data, err := p.OPAData()
+func writePeerFiles(p peers.Policy, d peers.Directory, out, cerbosHTTP, cerbosGRPC string) error {
+	data, err := p.OPAData(d)
 	if err != nil {
 		return err
 	}
