@@ -110,10 +110,17 @@ func ParseAnswer(kind string, body []byte, action string) (bool, error) {
 				Actions map[string]string `json:"actions"`
 			} `json:"results"`
 		}
-		if err := json.Unmarshal(body, &r); err != nil || len(r.Results) != 1 || r.Results[0].Actions[action] == "" {
+		if err := json.Unmarshal(body, &r); err != nil || len(r.Results) == 0 || r.Results[len(r.Results)-1].Actions[action] == "" {
 			return false, fmt.Errorf("cerbos answered %q", body)
 		}
-		return r.Results[0].Actions[action] == "EFFECT_ALLOW", nil
+		for _, res := range r.Results { // the tenant's read, then the question
+			for _, effect := range res.Actions {
+				if effect != "EFFECT_ALLOW" {
+					return false, nil
+				}
+			}
+		}
+		return true, nil
 	}
 	return false, fmt.Errorf("unknown kind %q", kind)
 }

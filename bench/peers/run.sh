@@ -42,7 +42,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 if [ -n "${SMOKE:-}" ]; then
-  : "${RUNS:=1}" "${DURATION:=1s}" "${QUESTIONS:=5000}" "${USERS:=2000}" "${COLD_SIZE:=300}" "${COLD_DURATION:=2s}"
+  : "${RUNS:=1}" "${DURATION:=1s}" "${QUESTIONS:=8000}" "${USERS:=2000}" "${COLD_SIZE:=300}" "${COLD_DURATION:=2s}"
   : "${LINES:=10,1000}" "${INPROC_N:=300}" "${BENCHTIME:=100ms}" "${CONNECTIONS:=8}"
 fi
 RUNS=${RUNS:-3}
@@ -132,6 +132,9 @@ export ROLEGATE_DATABASE_URL="$PG_URL/$pgdb?sslmode=disable" ROLEGATE_JWT_KEY_FI
 "$work/peers" prepare -out "$work/set" -n "$QUESTIONS" -users "$USERS" -cold-runs "$RUNS" -cold-size "$COLD_SIZE" \
   -cerbos-http "127.0.0.1:$CERBOS_PORT" -cerbos-grpc "127.0.0.1:$((CERBOS_PORT + 1))"
 "$work/rolegate" users import "$work/set/users.csv" >"$work/import.log" 2>&1 || { cat "$work/import.log" >&2; exit 1; }
+# The directory's tenants, memberships and groups, as a Django export.
+"$work/rolegate" users import "$work/set/tenants.json" >>"$work/import.log" 2>&1 || { cat "$work/import.log" >&2; exit 1; }
+grep -h '^tenant\|^group' "$work/import.log" >&2
 # Tokens for the users as stored, signed as rolegate serve signs them.
 "$work/peers" tokens -dir "$work/set"
 
