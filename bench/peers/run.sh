@@ -17,7 +17,8 @@
 #      at 64 and 8 connections; the cold-token runs (GET /me/ and the
 #      check, every request a different user's new token, against the
 #      baseline's GET /me/); the in-process engines at 10, 1,000 and 10,000
-#      policy lines;
+#      policy lines, and in a tenant at 1,000,000 memberships (peers
+#      members);
 #   5. print the tables (medians of RUNS) and the load average during the
 #      run, and write the plot.
 #
@@ -29,7 +30,8 @@
 # COLD_SIZE (10000 users and tokens per cold-token run), COLD_DURATION
 # (6s: wrk's -d for a cold run, which ends when its tokens are spent),
 # CONNECTIONS ("64 8"), THREADS (2), LINES ("10,1000,10000"), INPROC_N
-# (2000 questions per policy size), BENCHTIME (1s per in-process timing),
+# (2000 questions per policy size), MEMBERSHIPS (1000000, the in-process
+# run in tenants), BENCHTIME (1s per in-process timing),
 # CERBOS (1; 0 skips building and running Cerbos), PG_URL
 # (postgres://postgres@127.0.0.1:5432; a fresh database is created and
 # dropped), SVG (write the plot there, e.g. docs/peers.svg), OUT (keep the
@@ -43,7 +45,7 @@ cd "$(dirname "$0")/../.."
 
 if [ -n "${SMOKE:-}" ]; then
   : "${RUNS:=1}" "${DURATION:=1s}" "${QUESTIONS:=8000}" "${USERS:=2000}" "${COLD_SIZE:=300}" "${COLD_DURATION:=2s}"
-  : "${LINES:=10,1000}" "${INPROC_N:=300}" "${BENCHTIME:=100ms}" "${CONNECTIONS:=8}"
+  : "${LINES:=10,1000}" "${INPROC_N:=300}" "${BENCHTIME:=100ms}" "${CONNECTIONS:=8}" "${MEMBERSHIPS:=10000}"
 fi
 RUNS=${RUNS:-3}
 DURATION=${DURATION:-8s}
@@ -55,6 +57,7 @@ CONNECTIONS=${CONNECTIONS:-64 8}
 THREADS=${THREADS:-2}
 LINES=${LINES:-10,1000,10000}
 INPROC_N=${INPROC_N:-2000}
+MEMBERSHIPS=${MEMBERSHIPS:-1000000}
 BENCHTIME=${BENCHTIME:-1s}
 CERBOS=${CERBOS:-1}
 PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432}
@@ -75,11 +78,11 @@ cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   psql "$PG_URL/postgres" -qc "DROP DATABASE IF EXISTS $pgdb WITH (FORCE)" >/dev/null 2>&1 || true
-  if [ -n "${OUT:-}" ]; then mkdir -p "$OUT" && cp "$work"/{results.txt,inproc.txt,load.txt,versions.txt,report.md} "$OUT"/ 2>/dev/null || true; fi
+  if [ -n "${OUT:-}" ]; then mkdir -p "$OUT" && cp "$work"/{results.txt,inproc.txt,members.txt,load.txt,versions.txt,report.md} "$OUT"/ 2>/dev/null || true; fi
   if [ -n "${KEEP_WORK:-}" ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
-touch "$work/results.txt" "$work/inproc.txt"
+touch "$work/results.txt" "$work/inproc.txt" "$work/members.txt"
 
 # wait_ready URL: poll until URL answers 200, at most 60 s.
 wait_ready() {
@@ -204,9 +207,13 @@ for p in "${pids[@]:1}"; do kill "$p" 2>/dev/null || true; done
 
 echo "== timed: in process" >&2
 "$work/peers" inproc -lines "$LINES" -n "$INPROC_N" -runs "$RUNS" -benchtime "$BENCHTIME" > "$work/inproc.txt"
+# In a tenant, with MEMBERSHIPS memberships (over 100,000 tenants, or one
+# per 10 memberships when fewer).
+"$work/peers" members -memberships "$MEMBERSHIPS" -tenants "$(( MEMBERSHIPS / 10 < 100000 ? MEMBERSHIPS / 10 : 100000 ))" \
+  -n "$INPROC_N" -runs "$RUNS" -benchtime "$BENCHTIME" > "$work/members.txt"
 
 echo
 cat "$work/versions.txt"
 echo "load average (1 min) during the run, every 5 s: $(sort -n "$work/load.txt" | awk '{a[NR]=$1} END {printf "min %s, median %s, max %s over %d samples", a[1], a[int((NR+1)/2)], a[NR], NR}')"
 echo
-"$work/peers" report -results "$work/results.txt" -inproc "$work/inproc.txt" ${SVG:+-svg "$SVG"} | tee "$work/report.md"
+"$work/peers" report -results "$work/results.txt" -inproc "$work/inproc.txt" -members "$work/members.txt" ${SVG:+-svg "$SVG"} | tee "$work/report.md"

@@ -14,7 +14,8 @@
 //	peers inproc [-lines 10,1000,10000 -n 10000 -runs 3 -benchtime 1s]
 //	    time every in-process engine at each policy size, after checking
 //	    they agree
-//	peers report -results FILE -inproc FILE [-svg OUT]
+//	peers members [-memberships 1000000 -tenants 100000 -n 2000 -runs 3 -benchtime 1s]
+//	peers report -results FILE -inproc FILE [-members FILE] [-svg OUT]
 //	    the tables of a run, with ratios, and its plot
 //	go tool trace -d=parsed trace.out | peers tracestat
 //	    how long runnable goroutines waited for a processor, and the GC's
@@ -41,7 +42,7 @@ func main() {
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: peers prepare|tokens|agree|inproc|report|tracestat [flags]")
+		return fmt.Errorf("usage: peers prepare|tokens|agree|inproc|members|report|tracestat [flags]")
 	}
 	switch args[0] {
 	case "prepare":
@@ -52,6 +53,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return agree(ctx, args[1:], stderr)
 	case "inproc":
 		return inproc(ctx, args[1:], stdout, stderr)
+	case "members":
+		return members(ctx, args[1:], stdout, stderr)
 	case "report":
 		return report(args[1:], stdout)
 	case "tracestat":

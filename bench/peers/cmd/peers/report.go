@@ -29,6 +29,7 @@ func report(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
 	results := fs.String("results", "", "the RESULT lines of the wrk runs")
 	inprocFile := fs.String("inproc", "", "the INPROC lines of peers inproc")
+	membersFile := fs.String("members", "", "the output of peers members (optional)")
 	svg := fs.String("svg", "", "write the plot here")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -43,6 +44,11 @@ func report(args []string, stdout io.Writer) error {
 	}
 	printHTTP(stdout, wrk, order)
 	printInproc(stdout, in, inOrder)
+	if *membersFile != "" {
+		if err := printMembers(stdout, *membersFile); err != nil {
+			return err
+		}
+	}
 	printCold(stdout, wrk, order)
 	if *svg == "" {
 		return nil
