@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/rolegate/rolegate/models"
@@ -150,6 +151,7 @@ func TestGenerateCovers(t *testing.T) {
 			}
 		}
 	}
+	checkTenantCoverage(t, v, d, qs)
 	again, err := Generate(v, d, 7, 8_000)
 	if err != nil {
 		t.Fatal(err)
@@ -183,3 +185,58 @@ type denyAll struct{}
 
 func (denyAll) Name() string                                   { return "deny-all" }
 func (denyAll) Decide(context.Context, Question) (bool, error) { return false, nil }
+
+// checkTenantCoverage checks the set asks every tenant role, and no
+// membership, about every resource and action of the tenant layer with
+// every ownership case in an active tenant and in an inactive one, that a
+// question's standing is the directory's, and that some questions are
+// asked by a group's member.
+func checkTenantCoverage(t *testing.T, v Vocabulary, d Directory, qs []Question) {
+	t.Helper()
+	type combo struct {
+		role, resource, action string
+		own                    Ownership
+		inactive               bool
+	}
+	seen := map[combo]bool{}
+	groups := 0
+	for i, q := range qs {
+		if q.Group != "" {
+			groups++
+		}
+		if q.Group != d.group(q.UserID) {
+			t.Fatalf("question %d (%s): group %q, the directory says %q", i, q, q.Group, d.group(q.UserID))
+		}
+		if q.Tenant == 0 {
+			continue
+		}
+		if q.TenantRole != d.Standing(q.UserID, q.Tenant) || q.TenantInactive == d.TenantActive(q.Tenant) {
+			t.Fatalf("question %d (%s): not the directory's standing", i, q)
+		}
+		own := OwnerOther
+		switch {
+		case q.OwnerID == 0:
+			own = OwnerNone
+		case q.OwnerID == q.UserID:
+			own = OwnerSelf
+		}
+		seen[combo{q.TenantRole, q.Resource, q.Action, own, q.TenantInactive}] = true
+	}
+	for _, role := range append(slices.Clone(v.TenantRoles), "") {
+		for _, res := range v.TenantResources {
+			for _, act := range v.TenantActions {
+				for _, own := range owns {
+					if !seen[combo{role, res, act, own, false}] {
+						t.Errorf("no question asks tenant role %q %s %s with ownership %d in an active tenant", role, res, act, own)
+					}
+				}
+				if !seen[combo{role, res, act, OwnerNone, true}] {
+					t.Errorf("no question asks tenant role %q %s %s in an inactive tenant", role, res, act)
+				}
+			}
+		}
+	}
+	if groups == 0 {
+		t.Error("no question is asked by a member of a group")
+	}
+}
