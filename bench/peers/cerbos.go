@@ -99,8 +99,10 @@ func (p Policy) CerbosPolicies() (map[string]string, error) {
 		b.WriteString("  rules:\n" + rules.String())
 		out[cerbosFileName(res)] = b.String()
 	}
-	slices.Sort(derived)
-	out[CerbosDerivedRoles+".yaml"] = cerbosDerivedRoles(derived)
+	if len(derived) > 0 {
+		slices.Sort(derived)
+		out[CerbosDerivedRoles+".yaml"] = cerbosDerivedRoles(derived)
+	}
 	return out, nil
 }
 

@@ -75,12 +75,13 @@ func TestPolicyFilesUpToDate(t *testing.T) {
 
 // TestCerbosPolicyShape checks the translation of scopes and inheritance
 // on a small policy: an "own" grant carries the ownership condition, and
-// a role that inherits another is granted what it is.
+// a role that inherits another is granted what it is; a group's grant goes
+// to a derived role, defined in a file of its own.
 func TestCerbosPolicyShape(t *testing.T) {
 	modelFile, _, _ := paths(t)
 	dir := t.TempDir()
 	policyFile := filepath.Join(dir, "policy.csv")
-	if err := os.WriteFile(policyFile, []byte("p, user, users, read, own\np, staff, users, list, any\ng, chief, staff\n"), 0o600); err != nil {
+	if err := os.WriteFile(policyFile, []byte("p, user, users, read, own\np, staff, users, list, any\ng, chief, staff\np, group:support, users, read, any\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	p, err := LoadPolicy(modelFile, policyFile)
@@ -93,6 +94,8 @@ func TestCerbosPolicyShape(t *testing.T) {
 	}
 	text := got["users.yaml"]
 	for _, want := range []string{
+		`importDerivedRoles: ["rolegate_layers"]`,
+		`- actions: ["read"]` + "\n      effect: EFFECT_ALLOW\n      derivedRoles: [\"group_support\"]\n",
 		`- actions: ["list"]` + "\n      effect: EFFECT_ALLOW\n      roles: [\"staff\", \"chief\"]\n",
 		`- actions: ["read"]` + "\n      effect: EFFECT_ALLOW\n      roles: [\"user\"]\n      condition:\n        match:\n          expr: " + quote(ownCondition) + "\n",
 	} {
@@ -100,7 +103,10 @@ func TestCerbosPolicyShape(t *testing.T) {
 			t.Errorf("users.yaml:\n%s\nwant it to contain:\n%s", text, want)
 		}
 	}
-	if names := slices.Sorted(maps.Keys(got)); !slices.Equal(names, []string{"users.yaml"}) {
-		t.Errorf("got files %v, want [users.yaml]", names)
+	if names := slices.Sorted(maps.Keys(got)); !slices.Equal(names, []string{"rolegate_layers.yaml", "users.yaml"}) {
+		t.Errorf("got files %v, want [rolegate_layers.yaml users.yaml]", names)
+	}
+	if want := `- name: "group_support"`; !strings.Contains(got["rolegate_layers.yaml"], want) {
+		t.Errorf("rolegate_layers.yaml:\n%s\nwant it to contain %s", got["rolegate_layers.yaml"], want)
 	}
 }
