@@ -28,66 +28,96 @@ package rolegate.authz
 # Anything not granted is denied (model.conf: some(where (p.eft == allow))).
 default allow := false
 
-subject_id := object.get(input.subject, "id", 0)
-
-owner_id := object.get(input.resource, "owner_id", 0)
-
-user_key := format_int(subject_id, 10)
-
-# The system layer: the caller's role, then each of their groups.
-system_subjects contains input.subject.role
-
-system_subjects contains concat("", ["group:", g]) if {
-	some g in data.rolegate.groups[user_key]
-}
-
-# The tenant layer: the role of the caller's active membership of the tenant.
-tenant_subjects contains concat("", ["tenant:", m.role]) if {
-	m := data.rolegate.memberships[user_key][input.tenant]
-	m.active
-}
-
-# Outside tenants, the system layer decides.
+# Outside tenants, the system layer decides: the caller's role, then each
+# of their groups.
 allow if {
 	not input.tenant
-	granted(system_subjects, input.resource.type, owner_id, input.action)
+	role_allows
+}
+
+allow if {
+	not input.tenant
+	group_allows
 }
 
 # In a tenant the caller may see, the system layer may allow...
 allow if {
 	visible
-	granted(system_subjects, input.resource.type, owner_id, input.action)
+	role_allows
+}
+
+allow if {
+	visible
+	group_allows
 }
 
 # ...and so may their tenant role, unless the tenant is inactive.
 allow if {
 	visible
 	data.rolegate.tenants[input.tenant].active
-	granted(tenant_subjects, input.resource.type, owner_id, input.action)
+	tenant_role_allows
 }
 
-# A tenant the caller may not read, or that does not exist, is a plain deny.
+# Each layer is model.conf's matcher for its subject: a grant to the
+# subject, or to a subject it inherits, names the resource and the
+# action, and its scope matches.
+role_allows if {
+	some role in data.rolegate.roles[input.subject.role]
+	some scope in data.rolegate.grants[role][input.resource.type][input.action]
+	scope_matches(scope)
+}
+
+group_allows if {
+	some g in data.rolegate.groups[user_key]
+	some role in data.rolegate.roles[concat("", ["group:", g])]
+	some scope in data.rolegate.grants[role][input.resource.type][input.action]
+	scope_matches(scope)
+}
+
+tenant_role_allows if {
+	some role in data.rolegate.roles[tenant_subject]
+	some scope in data.rolegate.grants[role][input.resource.type][input.action]
+	scope_matches(scope)
+}
+
+# The caller's ids as data's keys, and their subject in the tenant layer:
+# the role of their active membership of the tenant.
+user_key := format_int(input.subject.id, 10)
+
+tenant_subject := concat("", ["tenant:", m.role]) if {
+	m := data.rolegate.memberships[user_key][input.tenant]
+	m.active
+}
+
+# A tenant the caller may not read (tenant, read: a grant of any scope
+# "any", there being no object), or that does not exist, is a plain deny.
 visible if {
 	data.rolegate.tenants[input.tenant]
-	granted(system_subjects | tenant_subjects, "tenant", 0, "read")
+	reads_tenant(input.subject.role)
 }
 
-# granted is model.conf's matcher: a grant to one of subjects, or to a
-# subject it inherits, names the resource and the action, and its scope
-# matches.
-granted(subjects, resource, owner, action) if {
-	some s in subjects
-	some role in data.rolegate.roles[s]
-	some scope in data.rolegate.grants[role][resource][action]
-	scope_matches(scope, owner)
+visible if {
+	data.rolegate.tenants[input.tenant]
+	some g in data.rolegate.groups[user_key]
+	reads_tenant(concat("", ["group:", g]))
+}
+
+visible if {
+	data.rolegate.tenants[input.tenant]
+	reads_tenant(tenant_subject)
+}
+
+reads_tenant(subject) if {
+	some role in data.rolegate.roles[subject]
+	"any" in data.rolegate.grants[role].tenant.read
 }
 
 # "any": every object of the resource.
-scope_matches("any", _)
+scope_matches("any")
 
 # "own": only the caller's own object. An anonymous caller (no id) and a
 # question about no particular object (no owner_id) never match.
-scope_matches("own", owner) if {
-	subject_id > 0
-	subject_id == owner
+scope_matches("own") if {
+	input.subject.id > 0
+	input.subject.id == input.resource.owner_id
 }
