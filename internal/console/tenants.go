@@ -19,9 +19,9 @@ type TenantStore interface {
 	tenancy.TenantReader
 	tenancy.MemberWriter
 	QueryTenants(ctx context.Context, q models.TenantQuery) ([]*models.Tenant, error)
-	// CountTenants counts up to atMost tenants, and returns atMost+1 when
+	// CountTenantsMatching counts up to atMost tenants, and returns atMost+1 when
 	// there are more.
-	CountTenants(ctx context.Context, q models.TenantQuery, atMost int64) (int64, error)
+	CountTenantsMatching(ctx context.Context, q models.TenantQuery, atMost int64) (int64, error)
 	// UpdateTenant returns ENOTFOUND, or EINVALID for a bad result.
 	UpdateTenant(ctx context.Context, id int64, patch models.TenantPatch) (models.TenantChange, error)
 	ListMembers(ctx context.Context, tenantID int64, f models.MemberFilter) ([]*models.Membership, error)
@@ -142,7 +142,7 @@ func (c *Console) tenantList(q *request) error {
 	if err != nil {
 		return err
 	}
-	count, err := c.tenants.CountTenants(ctx, tq, CountCap)
+	count, err := c.tenants.CountTenantsMatching(ctx, tq, CountCap)
 	if err != nil {
 		return err
 	}

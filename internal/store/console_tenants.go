@@ -80,9 +80,9 @@ func (s *Store) QueryTenants(ctx context.Context, q models.TenantQuery) ([]*mode
 	return out, nil
 }
 
-// CountTenants counts the tenants matching q's filters, whatever its
+// CountTenantsMatching counts the tenants matching q's filters, whatever its
 // cursor, but stops past atMost and then returns atMost+1, as CountUsers.
-func (s *Store) CountTenants(ctx context.Context, q models.TenantQuery, atMost int64) (int64, error) {
+func (s *Store) CountTenantsMatching(ctx context.Context, q models.TenantQuery, atMost int64) (int64, error) {
 	if matchesNothing(q.Search) {
 		return 0, nil
 	}
