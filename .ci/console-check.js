@@ -97,6 +97,49 @@ async function walk(page, who, size, shoot) {
 
 let crossPort = 0;
 
+// tenantPages visits the tenants list, one tenant and its history (which
+// staff may not read: the 403 page), checking and photographing each.
+async function tenantPages(page, who, size) {
+  await goto(page, base + '/console/tenants');
+  await check(page, who, size, 'tenants', true);
+  const rows = await page.$$eval('table.tenants tbody tr', (trs) => trs.length);
+  if (rows !== 2) fail(`${who} tenants: got ${rows} rows, want 2`);
+  await goto(page, base + '/console/tenants/acme');
+  await check(page, who, size, 'tenant', true);
+  const members = await page.$$eval('table.members tbody tr', (trs) => trs.length);
+  if (members !== 4) fail(`${who} tenant acme: got ${members} members, want 4`);
+  const controls = await page.$$('text=Change role');
+  if (who === 'admin' ? controls.length !== 4 : controls.length !== 0) fail(`${who} tenant acme: got ${controls.length} role controls`);
+  await goto(page, base + '/console/tenants/acme/history', who === 'admin' ? 200 : 403);
+  await check(page, who, size, 'tenant-history', true);
+}
+
+// adminTenantTasks searches the tenants list, changes one member's role,
+// and creates an invitation, whose link is shown once with a copy button.
+async function adminTenantTasks(page) {
+  await goto(page, base + '/console/tenants');
+  await page.fill('#q', 'zen');
+  await page.waitForFunction(() => document.querySelector('.count strong').textContent === '1', null, { timeout: 5000 })
+    .catch(async () => fail(`tenant search: got count ${await page.textContent('.count strong')}, want 1`));
+  await goto(page, base + '/console/tenants/acme');
+  const row = page.locator('table.members tbody tr', { hasText: 'customer04' });
+  await row.locator('select[name=role]').selectOption('manager');
+  await Promise.all([page.waitForNavigation(), row.locator('text=Change role').click()]);
+  const notice = await page.textContent('.notice').catch(() => '');
+  const role = await page.locator('table.members tbody tr', { hasText: 'customer04' }).locator('td[data-label=Role]').textContent();
+  if (!notice.includes('membership was saved') || role.trim() !== 'manager') fail(`tenant role change: notice "${notice}", role "${role}"`);
+
+  await page.fill('#i-email', 'newcomer@example.com');
+  await page.selectOption('#i-role', 'user');
+  await Promise.all([page.waitForNavigation(), page.click('text=Create invitation')]);
+  const link = await page.inputValue('#accept-link').catch(() => '');
+  if (!/\/v1\/invitations\/accept#token=[A-Z0-9]+$/.test(link)) fail(`invitation: got link "${link}"`);
+  await page.click('button[data-copy]');
+  await page.waitForFunction(() => document.querySelector('[data-copy-status]').textContent !== '', null, { timeout: 5000 })
+    .catch(() => fail('invitation: the copy button said nothing'));
+  await check(page, 'admin', 'desktop', 'invitation-created', true);
+}
+
 async function adminTasks(page) {
   // Keyboard: the first Tab reaches the skip link, and it is visibly focused.
   await goto(page, base + '/console/users');
@@ -181,7 +224,7 @@ async function main() {
         const { context, page } = await newPerson(browser, who, size);
         await signIn(page, username);
         const links = await walk(page, who, size, true);
-        const want = who === 'admin' ? ['/console/', '/console/users', '/console/policy', '/console/audit'] : ['/console/', '/console/users'];
+        const want = who === 'admin' ? ['/console/', '/console/users', '/console/tenants', '/console/policy', '/console/audit'] : ['/console/', '/console/users', '/console/tenants'];
         if (links.join() !== want.join()) fail(`${who}: got sections ${links.join(', ')}, want ${want.join(', ')}`);
         if (who === 'staff') {
           await goto(page, base + '/console/users/4');
@@ -189,7 +232,9 @@ async function main() {
           await goto(page, base + '/console/policy', 403);
           await check(page, who, size, 'forbidden', true);
         }
+        await tenantPages(page, who, size);
         if (who === 'admin' && size === 'desktop') await adminTasks(page);
+        if (who === 'admin' && size === 'desktop') await adminTenantTasks(page);
         await context.close();
       }
     }

@@ -216,3 +216,27 @@ type InvitationFilter struct {
 	AfterID int64
 	Limit   int
 }
+
+// Sort orders of the console's tenant list, in Django's spelling: a
+// field name, with "-" before it for descending.
+var TenantOrders = []string{"id", "-id", "name", "-name", "slug", "-slug", "created", "-created"}
+
+// TenantQuery selects a page of tenants for the console: a search of the
+// name and slug, the active flag, an order from TenantOrders, and a keyset
+// cursor, the sort key of the last tenant of the previous page.
+type TenantQuery struct {
+	Search   string
+	IsActive *bool
+	Order    string
+	After    *TenantCursor
+	Limit    int
+}
+
+// TenantCursor is the position a page of tenants starts after: the sort
+// value of the last tenant seen (Key for the name or slug, Time for the
+// creation time) and its id, which breaks ties.
+type TenantCursor struct {
+	ID   int64
+	Key  string
+	Time *time.Time
+}

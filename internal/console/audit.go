@@ -110,12 +110,38 @@ func auditPage(r *http.Request, events []models.AuditEvent) ([]models.AuditEvent
 	return events, r.URL.Path + "?" + next.Encode()
 }
 
+// auditFilter is parseAuditQuery with ?tenant (a tenant's slug or id)
+// resolved: an unknown tenant matches no event, and says so.
+func (c *Console) auditFilter(q *request, limit int) (models.AuditFilter, []string, error) {
+	f, problems := parseAuditQuery(q.r.URL.Query(), limit)
+	ref := strings.TrimSpace(q.r.URL.Query().Get("tenant"))
+	if ref == "" {
+		return f, problems, nil
+	}
+	if c.tenants == nil {
+		return f, append(problems, "There are no tenants here; the tenant filter was ignored."), nil
+	}
+	t, err := c.tenants.TenantByRef(q.r.Context(), ref)
+	if models.ErrorCode(err) == models.ENOTFOUND {
+		f.TenantID = -1
+		return f, append(problems, "There is no tenant "+strconv.Quote(ref)+", so no event matches."), nil
+	}
+	if err != nil {
+		return f, problems, err
+	}
+	f.TenantID = t.ID
+	return f, problems, nil
+}
+
 // auditList is the audit section: filters and paging.
 func (c *Console) auditList(q *request) error {
 	if err := q.authorize(models.Resource{Type: models.ResourceAudit}, models.ActionRead); err != nil {
 		return err
 	}
-	f, problems := parseAuditQuery(q.r.URL.Query(), PageSize+1)
+	f, problems, err := c.auditFilter(q, PageSize+1)
+	if err != nil {
+		return err
+	}
 	events, err := c.auditEvents.ListAuditEvents(q.r.Context(), f)
 	if err != nil {
 		return err

@@ -15,6 +15,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/rolegate/rolegate/internal/auth"
@@ -117,6 +118,14 @@ type Deps struct {
 	// IdleTimeout and MaxAge end a session after so long unused, and so
 	// long after sign-in; zero takes the defaults.
 	IdleTimeout, MaxAge time.Duration
+	// Tenants are the tenants, their members and invitations; nil hides
+	// the tenants section.
+	Tenants TenantStore
+	// PublicURL is ROLEGATE_PUBLIC_URL, the start of an invitation's
+	// accept link; empty makes it relative, as the API's next links.
+	PublicURL string
+	// InvitationTTL is ROLEGATE_INVITATION_TTL.
+	InvitationTTL time.Duration
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
 	Log *slog.Logger
@@ -132,6 +141,9 @@ type Console struct {
 	auditEvents AuditEvents
 	throttle    Throttle
 	versions    PolicyVersions
+	tenants     TenantStore
+	publicURL   string
+	inviteTTL   time.Duration
 	defaultRole string
 	secure      bool
 	idle, max   time.Duration
@@ -148,6 +160,7 @@ func New(d Deps) *Console {
 		users: d.Users, sessions: d.Sessions, auth: d.Auth, policies: d.Policies, audit: d.Audit,
 		auditEvents: d.AuditEvents, throttle: d.Throttle, versions: d.Versions, defaultRole: d.DefaultRole, secure: d.Secure, idle: d.IdleTimeout, max: d.MaxAge,
 		now: d.Now, log: d.Log, pages: mustParsePages(),
+		tenants: d.Tenants, publicURL: strings.TrimSuffix(d.PublicURL, "/"), inviteTTL: d.InvitationTTL,
 	}
 	if c.idle <= 0 {
 		c.idle = DefaultIdleTimeout
@@ -197,6 +210,16 @@ func (c *Console) routes() http.Handler {
 	mux.Handle("POST /console/users/{id}/password", page(c.userResetPassword))
 	mux.Handle("POST /console/users/{id}/sessions/end", page(c.userEndSessions))
 	mux.Handle("GET /console/users/{id}/history", page(c.userHistory))
+
+	mux.Handle("GET /console/tenants", page(c.tenantList))
+	mux.Handle("GET /console/tenants/{slug}", page(c.tenantDetail))
+	mux.Handle("POST /console/tenants/{slug}", page(c.tenantEdit))
+	mux.Handle("GET /console/tenants/{slug}/history", page(c.tenantHistory))
+	mux.Handle("POST /console/tenants/{slug}/members", page(c.memberAdd))
+	mux.Handle("POST /console/tenants/{slug}/members/{id}", page(c.memberChange))
+	mux.Handle("POST /console/tenants/{slug}/members/{id}/remove", page(c.memberRemove))
+	mux.Handle("POST /console/tenants/{slug}/invitations", page(c.invitationCreate))
+	mux.Handle("POST /console/tenants/{slug}/invitations/{id}/revoke", page(c.invitationRevoke))
 
 	mux.Handle("GET /console/policy", page(c.policyMatrix))
 	mux.Handle("GET /console/policy/explain", page(c.policyExplain))

@@ -103,6 +103,7 @@ func newEnv(t testing.TB, target dbtest.Target, extra map[string]string) *env {
 		Throttle: throttle.New(srv.Store, server.ThrottleLimits(cfg)), IdleTimeout: cfg.ConsoleIdleTimeout, MaxAge: cfg.ConsoleMaxAge,
 		DefaultRole: cfg.DefaultRole,
 		Now:         e.clock.Now, Versions: versions,
+		Tenants: srv.Store, PublicURL: cfg.PublicURL, InvitationTTL: cfg.InvitationTTL,
 	})
 	e.cons, e.console = httptest.NewServer(c), c
 	e.api = httptest.NewServer(srv.Handler)

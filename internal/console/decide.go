@@ -6,15 +6,25 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/rolegate/rolegate/internal/authz"
 	"github.com/rolegate/rolegate/internal/throttle"
 	"github.com/rolegate/rolegate/models"
 )
 
-func subjectOf(u *models.User) models.Subject { return models.Subject{ID: u.ID, Role: u.Role} }
+// subjectOf is the viewer as the policy sees them: their role and their
+// groups, as the API's callers.
+func subjectOf(u *models.User) models.Subject {
+	return models.Subject{ID: u.ID, Role: u.Role, Groups: u.Groups}
+}
 
 // decide asks the request's policy about the viewer.
 func (q *request) decide(res models.Resource, action string) (models.Decision, error) {
-	d, err := q.pol.Decide(subjectOf(q.viewer), res, action)
+	return decideWith(q.pol, subjectOf(q.viewer), res, action)
+}
+
+// decideWith asks pol about sub; a failure to decide is EUNAVAILABLE.
+func decideWith(pol *authz.Policy, sub models.Subject, res models.Resource, action string) (models.Decision, error) {
+	d, err := pol.Decide(sub, res, action)
 	if err != nil {
 		return d, models.Unavailable(fmt.Errorf("decide %s %s: %w", res.Type, action, err))
 	}

@@ -108,7 +108,10 @@ func (c *Console) auditExport(q *request) error {
 			return err
 		}
 	}
-	f, _ := parseAuditQuery(q.r.URL.Query(), exportBatch)
+	f, _, err := c.auditFilter(q, exportBatch)
+	if err != nil {
+		return err
+	}
 	f.Before = models.AuditPosition{}
 	ctx := q.r.Context()
 	page, err := c.auditEvents.ListAuditEvents(ctx, f)

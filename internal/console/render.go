@@ -159,6 +159,7 @@ type navItem struct {
 // read (the API's question for them too).
 var sections = []struct{ name, path, resource, action string }{
 	{"Users", "/console/users", models.ResourceUsers, models.ActionList},
+	{"Tenants", "/console/tenants", models.ResourceTenants, models.ActionList},
 	{"Policy", "/console/policy", models.ResourcePolicy, models.ActionRead},
 	{"Audit", "/console/audit", models.ResourceAudit, models.ActionRead},
 }
@@ -167,9 +168,11 @@ var sections = []struct{ name, path, resource, action string }{
 func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, name string, q *request, data any) {
 	var buf bytes.Buffer
 	title := map[string]string{"login": "Sign in", "dashboard": "Dashboard", "users": "Users", "user": "User", "bulk": "Confirm",
-		"bulkdone": "Results", "policy": "Policy", "explain": "Explain", "audit": "Audit", "history": "History", "error": "Error"}[name]
+		"bulkdone": "Results", "policy": "Policy", "explain": "Explain", "audit": "Audit", "history": "History", "error": "Error",
+		"tenants": "Tenants", "tenant": "Tenant", "tenanthistory": "History"}[name]
 	section := map[string]string{"users": "Users", "user": "Users", "bulk": "Users", "bulkdone": "Users", "history": "Users",
-		"policy": "Policy", "explain": "Policy", "audit": "Audit"}[name]
+		"policy": "Policy", "explain": "Policy", "audit": "Audit",
+		"tenants": "Tenants", "tenant": "Tenants", "tenanthistory": "Tenants"}[name]
 	if t, ok := data.(interface{ PageTitle() string }); ok {
 		title = t.PageTitle()
 	}

@@ -229,10 +229,10 @@ func (h *handler) decideCheck(c *gin.Context, pol *authz.Policy, sub models.Subj
 		}
 		views[key] = view
 	}
-	if !view.visible {
+	if !view.Visible {
 		return models.Decision{PolicyVersion: pol.Version()}, nil
 	}
-	d, _, err := view.decide(h, pol, q.resource, q.action)
+	d, _, err := h.decideIn(view, q.resource, q.action)
 	if err == nil && d.Via == models.ViaBreakGlass {
 		h.recordBreakGlassDecision(c, view, d, q.resource, q.action)
 	}

@@ -70,12 +70,12 @@ func (h *handler) startBreakGlass(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	d, err := h.authorize(c, sc.pol, tenantsResource, models.BreakGlassAction(req.Mode))
+	d, err := h.authorize(c, sc.Pol, tenantsResource, models.BreakGlassAction(req.Mode))
 	if err != nil {
 		return err
 	}
 	caller := principal(c.Request.Context())
-	g, replaced, err := h.breakGlass.StartBreakGlass(c.Request.Context(), sc.tenant.ID, caller.ID, req)
+	g, replaced, err := h.breakGlass.StartBreakGlass(c.Request.Context(), sc.Tenant.ID, caller.ID, req)
 	if err != nil {
 		return err
 	}
@@ -87,8 +87,8 @@ func (h *handler) startBreakGlass(c *gin.Context) error {
 		}
 		detail["replaced"] = ids
 	}
-	h.recordTenantChange(c, sc.tenant, d, models.AuditBreakGlassStart, breakGlassTarget(sc.tenant.ID), detail)
-	c.JSON(http.StatusCreated, breakGlassOf(g, sc.tenant))
+	h.recordTenantChange(c, sc.Tenant, d, models.AuditBreakGlassStart, breakGlassTarget(sc.Tenant.ID), detail)
+	c.JSON(http.StatusCreated, breakGlassOf(g, sc.Tenant))
 	return nil
 }
 

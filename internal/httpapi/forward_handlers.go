@@ -99,10 +99,10 @@ func (h *handler) decideTarget(c *gin.Context, pol *authz.Policy, sub models.Sub
 		return d, tenantView{}, false, err
 	}
 	view, err := h.viewTenant(c.Request.Context(), pol, sub, target.Tenant)
-	if err != nil || !view.visible {
+	if err != nil || !view.Visible {
 		return models.Decision{PolicyVersion: pol.Version()}, tenantView{}, false, err
 	}
-	d, inactive, err := view.decide(h, pol, target.Resource, target.Action)
+	d, inactive, err := h.decideIn(view, target.Resource, target.Action)
 	if err == nil && d.Via == models.ViaBreakGlass {
 		h.recordBreakGlassDecision(c, view, d, target.Resource, target.Action)
 	}
@@ -115,11 +115,11 @@ func (h *handler) decideTarget(c *gin.Context, pol *authz.Policy, sub models.Sub
 // copying them replaces whatever the client sent under those names.
 func setTenantHeaders(c *gin.Context, view tenantView) {
 	id := ""
-	if view.tenant != nil {
-		id = strconv.FormatInt(view.tenant.ID, 10)
+	if view.Tenant != nil {
+		id = strconv.FormatInt(view.Tenant.ID, 10)
 	}
 	c.Writer.Header().Set("X-Tenant-Id", id)
-	c.Writer.Header().Set("X-Tenant-Role", view.role())
+	c.Writer.Header().Set("X-Tenant-Role", view.Role())
 }
 
 // forwardDenial is 403 for a user the policy refuses, and 401 for an

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/rolegate/rolegate/internal/tenancy"
 	"github.com/rolegate/rolegate/models"
 )
 
@@ -47,10 +48,6 @@ func toInvitationJSON(inv *models.Invitation) invitationJSON {
 	return out
 }
 
-func invitationTarget(t *models.Tenant, id int64) string {
-	return tenantTarget(t) + "/invitations/" + strconv.FormatInt(id, 10)
-}
-
 type createInvitationInput struct {
 	Email *string `json:"email"`
 	Role  *string `json:"role"`
@@ -72,38 +69,24 @@ func (h *handler) createInvitation(c *gin.Context) error {
 	}
 	bad := fieldErrors{}
 	email := strings.TrimSpace(*in.Email)
-	if len(email) > 254 || strings.Count(email, "@") != 1 || strings.HasPrefix(email, "@") || strings.HasSuffix(email, "@") || strings.ContainsFunc(email, isSpaceOrControl) {
+	if !tenancy.ValidInvitationEmail(email) {
 		bad.add("email", "Enter a valid email address.")
 	}
-	if !sc.pol.HasTenantRole(*in.Role) {
+	if !sc.Pol.HasTenantRole(*in.Role) {
 		bad.add("role", fmt.Sprintf("%q is not a valid choice.", *in.Role))
 	}
 	if err := bad.err(); err != nil {
 		return err
 	}
-	g := &grantCheck{h: h, c: c, sc: sc}
-	if err := g.allow(*in.Role); err != nil {
-		return err
-	}
-	inv, err := h.tenants.CreateInvitation(c.Request.Context(), &models.Invitation{
-		TenantID: sc.tenant.ID, Email: email, Role: *in.Role, ExpiresAt: time.Now().Add(h.invitationTTL), CreatedBy: sc.sub.ID,
-	})
+	inv, d, err := h.asker(c).CreateInvitation(c.Request.Context(), h.tenants, sc, email, *in.Role, h.invitationTTL)
 	if err != nil {
 		return err
 	}
-	h.recordTenantChange(c, sc.tenant, g.last, models.AuditInvitationCreate, invitationTarget(sc.tenant, inv.ID), map[string]any{
-		"after": invitationDetail(inv),
+	h.recordTenantChange(c, sc.Tenant, d, models.AuditInvitationCreate, tenancy.InvitationTarget(sc.Tenant, inv.ID), map[string]any{
+		"after": tenancy.InvitationDetail(inv),
 	})
 	c.JSON(http.StatusCreated, toInvitationJSON(inv))
 	return nil
-}
-
-func isSpaceOrControl(r rune) bool { return r <= ' ' || r == 0x7f }
-
-// invitationDetail is an invitation as audit events show it: never its
-// token.
-func invitationDetail(inv *models.Invitation) map[string]any {
-	return map[string]any{"email": inv.Email, "role": inv.Role, "expires_at": inv.ExpiresAt}
 }
 
 // listInvitations lists the tenant's pending invitations, for those who
@@ -122,7 +105,7 @@ func (h *handler) listInvitations(c *gin.Context) error {
 	if err := bad.err(); err != nil {
 		return err
 	}
-	invs, err := h.tenants.ListInvitations(c.Request.Context(), sc.tenant.ID, models.InvitationFilter{AfterID: after, Limit: limit + 1})
+	invs, err := h.tenants.ListInvitations(c.Request.Context(), sc.Tenant.ID, models.InvitationFilter{AfterID: after, Limit: limit + 1})
 	if err != nil {
 		return err
 	}
@@ -137,13 +120,13 @@ func (h *handler) listInvitations(c *gin.Context) error {
 
 // requireSomeGrant refuses a caller who may grant no tenant role here.
 func (h *handler) requireSomeGrant(c *gin.Context, sc *tenantScope) error {
-	roles, err := sc.pol.GrantableTenantRoles(sc.sub)
+	roles, err := sc.GrantableRoles()
 	if err != nil {
-		return models.Unavailable(err)
+		return err
 	}
 	if len(roles) == 0 {
 		res := models.Resource{Type: models.TenantRolePrefix + "*"}
-		d := models.Decision{PolicyVersion: sc.pol.Version()}
+		d := models.Decision{PolicyVersion: sc.Pol.Version()}
 		h.recordTenantDeny(c, sc, d, res, models.ActionGrant)
 		return &deniedError{resource: res.Type, action: models.ActionGrant, version: d.PolicyVersion}
 	}
@@ -171,15 +154,12 @@ func (h *handler) revokeInvitation(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	g := &grantCheck{h: h, c: c, sc: sc}
-	before, err := h.tenants.RevokeInvitation(c.Request.Context(), sc.tenant.ID, id, sc.sub.ID, func(inv *models.Invitation) error {
-		return g.allow(inv.Role)
-	})
+	before, d, err := h.asker(c).RevokeInvitation(c.Request.Context(), h.tenants, sc, id)
 	if err != nil {
 		return err
 	}
-	h.recordTenantChange(c, sc.tenant, g.last, models.AuditInvitationRevoke, invitationTarget(sc.tenant, id), map[string]any{
-		"before": invitationDetail(before),
+	h.recordTenantChange(c, sc.Tenant, d, models.AuditInvitationRevoke, tenancy.InvitationTarget(sc.Tenant, id), map[string]any{
+		"before": tenancy.InvitationDetail(before),
 	})
 	c.Status(http.StatusNoContent)
 	return nil
@@ -210,8 +190,8 @@ func (h *handler) acceptInvitation(c *gin.Context) error {
 		return err
 	}
 	h.record(c, models.AuditEvent{
-		Action: models.AuditInvitationAccept, Result: models.AuditSuccess, Target: invitationTarget(t, inv.ID), TenantID: t.ID,
-		Detail: map[string]any{"user_id": u.ID, "invited_by": inv.CreatedBy, "before": memberDetail(change.Before), "after": memberDetail(change.After)},
+		Action: models.AuditInvitationAccept, Result: models.AuditSuccess, Target: tenancy.InvitationTarget(t, inv.ID), TenantID: t.ID,
+		Detail: map[string]any{"user_id": u.ID, "invited_by": inv.CreatedBy, "before": tenancy.MemberDetail(change.Before), "after": tenancy.MemberDetail(change.After)},
 	})
 	c.JSON(http.StatusOK, toTenantJSON(t, change.After.Role))
 	return nil

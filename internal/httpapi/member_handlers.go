@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/rolegate/rolegate/internal/tenancy"
 	"github.com/rolegate/rolegate/models"
 )
 
@@ -53,21 +54,6 @@ func toMemberJSON(m *models.Membership, u *models.User) memberJSON {
 	return out
 }
 
-// memberDetail is a membership as audit events show it.
-func memberDetail(m *models.Membership) map[string]any {
-	if m == nil {
-		return nil
-	}
-	return map[string]any{"role": m.Role, "is_active": m.IsActive}
-}
-
-func memberTarget(t *models.Tenant, userID int64) string {
-	return tenantTarget(t) + "/members/" + strconv.FormatInt(userID, 10)
-}
-
-var errOwnTenantRole = &models.Error{Code: models.EFORBIDDEN, Reason: "own_tenant_role",
-	Message: "Nobody changes their own tenant role or active flag."}
-
 func (h *handler) listMembers(c *gin.Context) error {
 	sc, err := h.enterTenant(c)
 	if err != nil {
@@ -86,7 +72,7 @@ func (h *handler) listMembers(c *gin.Context) error {
 	if err := bad.err(); err != nil {
 		return err
 	}
-	members, err := h.tenants.ListMembers(c.Request.Context(), sc.tenant.ID, f)
+	members, err := h.tenants.ListMembers(c.Request.Context(), sc.Tenant.ID, f)
 	if err != nil {
 		return err
 	}
@@ -134,25 +120,10 @@ func (h *handler) putMember(c *gin.Context) error {
 	if err := requireFields(map[string]*string{"role": in.Role}); err != nil {
 		return err
 	}
-	if !sc.pol.HasTenantRole(*in.Role) {
+	if !sc.Pol.HasTenantRole(*in.Role) {
 		return models.FieldError("role", fmt.Sprintf("%q is not a valid choice.", *in.Role))
 	}
-	patch := models.MemberPatch{Role: in.Role, IsActive: in.IsActive, InvitedBy: sc.sub.ID}
-	g := &grantCheck{h: h, c: c, sc: sc}
-	change, err := h.tenants.PutMember(c.Request.Context(), sc.tenant.ID, id, patch, sc.pol.TenantGuard(), func(locked *models.Membership, activeRole func(int64) (string, error)) error {
-		if err := g.relock(activeRole); err != nil {
-			return err
-		}
-		if id == sc.sub.ID && (locked == nil || *in.Role != locked.Role || in.IsActive != nil && *in.IsActive != locked.IsActive) {
-			return errOwnTenantRole
-		}
-		if locked != nil {
-			if err := g.allow(locked.Role); err != nil {
-				return err
-			}
-		}
-		return g.allow(*in.Role)
-	})
+	change, d, err := h.asker(c).PutMember(c.Request.Context(), h.tenants, sc, id, *in.Role, in.IsActive)
 	if err != nil {
 		return err
 	}
@@ -160,7 +131,7 @@ func (h *handler) putMember(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	h.recordMemberChange(c, sc, g.last, change)
+	h.recordMemberChange(c, sc, d, change)
 	status := http.StatusOK
 	if change.Before == nil {
 		status = http.StatusCreated
@@ -171,50 +142,11 @@ func (h *handler) putMember(c *gin.Context) error {
 
 // recordMemberChange records a membership added or changed.
 func (h *handler) recordMemberChange(c *gin.Context, sc *tenantScope, d models.Decision, change models.MemberChange) {
-	action := models.AuditMemberUpdate
-	if change.Before == nil {
-		action = models.AuditMemberAdd
-	} else if change.Before.Role == change.After.Role && change.Before.IsActive == change.After.IsActive {
+	action, detail := tenancy.MemberChangeAudit(change)
+	if action == "" {
 		return
 	}
-	h.recordTenantChange(c, sc.tenant, d, action, memberTarget(sc.tenant, change.After.UserID), map[string]any{
-		"user_id": change.After.UserID, "before": memberDetail(change.Before), "after": memberDetail(change.After),
-	})
-}
-
-// grantCheck decides the grant cap: whether the caller may give or take
-// each tenant role ("grant" on "tenant_role:<role>"). It keeps the last
-// decision, for the audit event of the change.
-type grantCheck struct {
-	h    *handler
-	c    *gin.Context
-	sc   *tenantScope
-	last models.Decision
-}
-
-// relock replaces the caller's tenant role, read when the request
-// entered the tenant, with the one activeRole reads under the write's
-// lock: a caller demoted meanwhile grants only what their new role may.
-func (g *grantCheck) relock(activeRole func(int64) (string, error)) error {
-	role, err := activeRole(g.sc.sub.ID)
-	if err != nil {
-		return err
-	}
-	sc := *g.sc
-	standing := *sc.sub.Tenant
-	standing.Role = role
-	sc.sub.Tenant = &standing
-	g.sc = &sc
-	return nil
-}
-
-func (g *grantCheck) allow(role string) error {
-	d, err := g.h.authorizeIn(g.c, g.sc, models.Resource{Type: models.TenantRoleResource(role)}, models.ActionGrant)
-	if err != nil {
-		return err
-	}
-	g.last = d
-	return nil
+	h.recordTenantChange(c, sc.Tenant, d, action, tenancy.MemberTarget(sc.Tenant, change.After.UserID), detail)
 }
 
 // deleteMember removes a member, for those who may grant the member's
@@ -229,23 +161,11 @@ func (h *handler) deleteMember(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	g := &grantCheck{h: h, c: c, sc: sc}
-	leaving := id == sc.sub.ID
-	before, err := h.tenants.RemoveMember(c.Request.Context(), sc.tenant.ID, id, sc.pol.TenantGuard(), func(locked *models.Membership, activeRole func(int64) (string, error)) error {
-		if leaving {
-			return nil
-		}
-		if err := g.relock(activeRole); err != nil {
-			return err
-		}
-		return g.allow(locked.Role)
-	})
+	before, d, err := h.asker(c).RemoveMember(c.Request.Context(), h.tenants, sc, id)
 	if err != nil {
 		return err
 	}
-	h.recordTenantChange(c, sc.tenant, g.last, models.AuditMemberRemove, memberTarget(sc.tenant, id), map[string]any{
-		"user_id": id, "before": memberDetail(before), "after": nil, "left": leaving,
-	})
+	h.recordTenantChange(c, sc.Tenant, d, models.AuditMemberRemove, tenancy.MemberTarget(sc.Tenant, id), tenancy.MemberRemovalAudit(id, before, id == sc.Sub.ID))
 	c.Status(http.StatusNoContent)
 	return nil
 }

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -10,7 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/rolegate/rolegate/internal/authz"
+	"github.com/rolegate/rolegate/internal/tenancy"
 	"github.com/rolegate/rolegate/models"
 )
 
@@ -59,18 +58,20 @@ func toTenantJSON(t *models.Tenant, role string) tenantJSON {
 	return out
 }
 
-// tenantTarget names a tenant as an audit target.
-func tenantTarget(t *models.Tenant) string { return "tenants/" + t.Slug }
-
 // errTenantInactive answers the members of an inactive tenant.
-var errTenantInactive = &models.Error{Code: models.EFORBIDDEN, Reason: "tenant_inactive", Message: "This tenant is inactive."}
+var errTenantInactive = tenancy.ErrTenantInactive
 
 // tenantScope is a request inside one tenant: the policy in force, the
 // tenant, and the caller as a subject standing in it.
-type tenantScope struct {
-	pol    *authz.Policy
-	tenant *models.Tenant
-	sub    models.Subject
+type tenantScope = tenancy.Scope
+
+// asker is how the API decides inside a tenant: its counted decisions,
+// and a refusal recorded in the tenant's trail and answered 403.
+func (h *handler) asker(c *gin.Context) tenancy.Asker {
+	return tenancy.Asker{Decide: h.decide, Deny: func(sc *tenancy.Scope, d models.Decision, res models.Resource, action string) error {
+		h.recordTenantDeny(c, sc, d, res, action)
+		return &deniedError{resource: res.Type, action: action, version: d.PolicyVersion}
+	}}
 }
 
 // enterTenant resolves the :tenant path parameter (a slug or an id) and
@@ -79,59 +80,25 @@ type tenantScope struct {
 // learns which tenants exist from outside them.
 func (h *handler) enterTenant(c *gin.Context) (*tenantScope, error) {
 	ctx := c.Request.Context()
-	t, err := h.tenants.TenantByRef(ctx, c.Param("tenant"))
-	if err != nil {
-		return nil, err
+	sc, d, err := h.asker(c).Enter(ctx, h.tenants, h.policies.Current(), subject(principal(ctx)), c.Param("tenant"))
+	if d.PolicyVersion != "" {
+		c.Header("X-Policy-Version", d.PolicyVersion)
 	}
-	sub := subject(principal(ctx))
-	standing, err := h.tenants.TenantStanding(ctx, t.ID, sub.ID)
-	if err != nil {
-		return nil, err
-	}
-	sc := &tenantScope{pol: h.policies.Current(), tenant: t, sub: sub}
-	sc.sub.Tenant = &standing
-	d, err := h.decide(sc.pol, sc.sub, models.Resource{Type: models.ResourceTenant}, models.ActionRead)
-	c.Header("X-Policy-Version", d.PolicyVersion)
-	if err != nil {
-		return nil, err
-	}
-	if !d.Allowed {
-		h.recordTenantDeny(c, sc, d, models.Resource{Type: models.ResourceTenant}, models.ActionRead)
+	if err == tenancy.ErrHidden {
 		return nil, errNotFound
 	}
-	if err := inactiveRefusal(t, d); err != nil {
-		return nil, err
-	}
-	return sc, nil
-}
-
-// inactiveRefusal refuses an inactive tenant to everyone whose right
-// comes from inside it (a membership or a break-glass grant); the system
-// layer (role and groups) still reaches it, to inspect or reactivate it.
-func inactiveRefusal(t *models.Tenant, d models.Decision) error {
-	if !t.IsActive && (d.Via == models.ViaMembership || d.Via == models.ViaBreakGlass) {
-		return errTenantInactive
-	}
-	return nil
+	return sc, err
 }
 
 // authorizeIn is authorize for a question inside the scope's tenant.
 func (h *handler) authorizeIn(c *gin.Context, sc *tenantScope, res models.Resource, action string) (models.Decision, error) {
-	d, err := h.decide(sc.pol, sc.sub, res, action)
-	if err != nil {
-		return d, err
-	}
-	if !d.Allowed {
-		h.recordTenantDeny(c, sc, d, res, action)
-		return d, &deniedError{resource: res.Type, action: action, version: d.PolicyVersion}
-	}
-	return d, inactiveRefusal(sc.tenant, d)
+	return h.asker(c).Authorize(sc, res, action)
 }
 
 // recordTenantDeny records a refusal inside a tenant, in its trail.
 func (h *handler) recordTenantDeny(c *gin.Context, sc *tenantScope, d models.Decision, res models.Resource, action string) {
 	h.record(c, models.AuditEvent{
-		Action: models.AuditDecisionDeny, Result: models.AuditDeny, Target: tenantTarget(sc.tenant), TenantID: sc.tenant.ID,
+		Action: models.AuditDecisionDeny, Result: models.AuditDeny, Target: tenancy.Target(sc.Tenant), TenantID: sc.Tenant.ID,
 		PolicyVersion: d.PolicyVersion, Detail: map[string]any{"resource": res.Type, "action": action},
 	})
 }
@@ -174,23 +141,11 @@ func (h *handler) createTenant(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	h.recordTenantChange(c, t, d, models.AuditTenantCreate, tenantTarget(t), map[string]any{
-		"after": tenantDetail(t), "owner": map[string]any{"user_id": caller.ID, "role": h.tenantCreatorRole},
+	h.recordTenantChange(c, t, d, models.AuditTenantCreate, tenancy.Target(t), map[string]any{
+		"after": tenancy.TenantDetail(t), "owner": map[string]any{"user_id": caller.ID, "role": h.tenantCreatorRole},
 	})
 	c.JSON(http.StatusCreated, toTenantJSON(t, h.tenantCreatorRole))
 	return nil
-}
-
-// jsonSame reports whether a and b encode to the same JSON.
-func jsonSame(a, b any) bool {
-	ja, errA := json.Marshal(a)
-	jb, errB := json.Marshal(b)
-	return errA == nil && errB == nil && bytes.Equal(ja, jb)
-}
-
-// tenantDetail is a tenant as its audit events show it.
-func tenantDetail(t *models.Tenant) map[string]any {
-	return map[string]any{"slug": t.Slug, "name": t.Name, "is_active": t.IsActive, "settings": t.Settings}
 }
 
 // listTenants lists the caller's tenants with their role in each or, with
@@ -248,7 +203,7 @@ func (h *handler) getTenant(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, toTenantJSON(sc.tenant, sc.sub.Tenant.Role))
+	c.JSON(http.StatusOK, toTenantJSON(sc.Tenant, sc.Sub.Tenant.Role))
 	return nil
 }
 
@@ -275,20 +230,17 @@ func (h *handler) updateTenant(c *gin.Context) error {
 	if err := decode(c, &in); err != nil {
 		return err
 	}
-	if in.IsActive != nil && *in.IsActive != sc.tenant.IsActive {
-		if _, err := h.authorizeIn(c, sc, models.Resource{Type: models.ResourceTenant}, models.ActionDelete); err != nil {
-			return err
-		}
+	if err := h.asker(c).AuthorizeActiveChange(sc, in.IsActive); err != nil {
+		return err
 	}
-	change, err := h.tenants.UpdateTenant(c.Request.Context(), sc.tenant.ID, models.TenantPatch{Name: in.Name, Settings: in.Settings, IsActive: in.IsActive})
+	change, err := h.tenants.UpdateTenant(c.Request.Context(), sc.Tenant.ID, models.TenantPatch{Name: in.Name, Settings: in.Settings, IsActive: in.IsActive})
 	if err != nil {
 		return err
 	}
-	before, after := tenantDetail(change.Before), tenantDetail(change.After)
-	if !jsonSame(before, after) {
-		h.recordTenantChange(c, change.After, d, models.AuditTenantUpdate, tenantTarget(change.After), map[string]any{"before": before, "after": after})
+	if detail, changed := tenancy.TenantUpdateAudit(change); changed {
+		h.recordTenantChange(c, change.After, d, models.AuditTenantUpdate, tenancy.Target(change.After), detail)
 	}
-	c.JSON(http.StatusOK, toTenantJSON(change.After, sc.sub.Tenant.Role))
+	c.JSON(http.StatusOK, toTenantJSON(change.After, sc.Sub.Tenant.Role))
 	return nil
 }
 
@@ -301,11 +253,11 @@ func (h *handler) deleteTenant(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	before, err := h.tenants.DeleteTenant(c.Request.Context(), sc.tenant.ID)
+	before, err := h.tenants.DeleteTenant(c.Request.Context(), sc.Tenant.ID)
 	if err != nil {
 		return err
 	}
-	h.recordTenantChange(c, before, d, models.AuditTenantDelete, tenantTarget(before), map[string]any{"before": tenantDetail(before)})
+	h.recordTenantChange(c, before, d, models.AuditTenantDelete, tenancy.Target(before), map[string]any{"before": tenancy.TenantDetail(before)})
 	c.Status(http.StatusNoContent)
 	return nil
 }
@@ -325,6 +277,6 @@ func (h *handler) tenantAudit(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	f.TenantID = sc.tenant.ID
+	f.TenantID = sc.Tenant.ID
 	return h.writeAuditPage(c, f)
 }

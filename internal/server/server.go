@@ -139,6 +139,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, e
 	cd := console.Deps{
 		Users: st, Sessions: st, Auth: svc, Policies: manager, Audit: rec, AuditEvents: st, Throttle: limits, DefaultRole: cfg.DefaultRole,
 		Secure: cfg.Production(), IdleTimeout: cfg.ConsoleIdleTimeout, MaxAge: cfg.ConsoleMaxAge, Log: log,
+		Tenants: st, PublicURL: cfg.PublicURL, InvitationTTL: cfg.InvitationTTL,
 	}
 	if cfg.PolicySource == config.PolicySourceDatabase {
 		cd.Versions = st
