@@ -7,6 +7,7 @@ import (
 	"github.com/casbin/casbin/v2"
 
 	"github.com/rolegate/rolegate/internal/authz"
+	"github.com/rolegate/rolegate/internal/tenancy"
 	"github.com/rolegate/rolegate/models"
 )
 
@@ -23,8 +24,8 @@ type Rolegate struct{ Policy *authz.Policy }
 // Name is the engine's label in reports.
 func (Rolegate) Name() string { return "rolegate Decide" }
 
-// Decide asks the policy as rolegate's POST /v1/authz/check does
-// (httpapi's decideCheck, viewTenant and tenantView.decide): outside a
+// Decide asks the policy as rolegate's POST /v1/authz/check does, through
+// the same code (internal/tenancy's Place and DecideIn): outside a
 // tenant, one Decide of the subject with their groups; in a tenant, with
 // their standing there too, and only if they may read the tenant at all
 // (a tenant they may not see is a plain deny), and a yes of the tenant
@@ -39,22 +40,14 @@ func (r Rolegate) Decide(_ context.Context, q Question) (bool, error) {
 		d, err := r.Policy.Decide(sub, res, q.Action)
 		return d.Allowed, err
 	}
-	sub.Tenant = &models.TenantContext{TenantID: q.Tenant, Role: q.TenantRole}
-	return r.decideIn(sub, res, q.Action, q.TenantInactive)
-}
-
-// decideIn decides a question in a tenant for a subject with their
-// standing in it.
-func (r Rolegate) decideIn(sub models.Subject, res models.Resource, action string, inactive bool) (bool, error) {
-	visible, err := r.Policy.Decide(sub, models.Resource{Type: models.ResourceTenant}, models.ActionRead)
-	if err != nil || !visible.Allowed {
+	a := tenancy.Asker{Decide: (*authz.Policy).Decide}
+	t := &models.Tenant{ID: q.Tenant, IsActive: !q.TenantInactive}
+	v, err := a.Place(r.Policy, t, sub, models.TenantContext{TenantID: q.Tenant, Role: q.TenantRole})
+	if err != nil || !v.Visible {
 		return false, err
 	}
-	d, err := r.Policy.Decide(sub, res, action)
-	if err != nil || !d.Allowed {
-		return false, err
-	}
-	return !inactive || d.Via != models.ViaMembership && d.Via != models.ViaBreakGlass, nil
+	d, _, err := a.DecideIn(v, res, q.Action)
+	return d.Allowed, err
 }
 
 // enforcer is what the two Casbin enforcers share.

@@ -43,6 +43,12 @@ func (a Asker) View(ctx context.Context, st AccessReader, pol *authz.Policy, sub
 	if err != nil {
 		return View{}, err
 	}
+	return a.Place(pol, t, sub, standing)
+}
+
+// Place is View for a tenant and a standing already read: sub placed in
+// t with standing, and whether they may read t at all.
+func (a Asker) Place(pol *authz.Policy, t *models.Tenant, sub models.Subject, standing models.TenantContext) (View, error) {
 	sub.Tenant = &standing
 	d, err := a.Decide(pol, sub, models.Resource{Type: models.ResourceTenant}, models.ActionRead)
 	if err != nil {
