@@ -69,6 +69,7 @@ func propertyModels(t *testing.T) []propertyCase {
 		{"resource groups the other way round", modelWith(true, `g(r.sub, p.sub) && g2(p.obj, r.obj) && r.act == p.act`), false, true},
 		{"subject equality", modelWith(true, `r.sub == p.sub && g2(r.obj, p.obj) && r.act == p.act`), true, true},
 		{"inheritance the other way round", modelWith(true, `g(p.sub, r.sub) && g2(r.obj, p.obj) && r.act == p.act`), true, true},
+		{"an id read otherwise than compared", modelWith(false, `g(r.sub, p.sub) && r.obj == p.obj && r.act == p.act && (p.scope == "any" || p.scope == "own" && r.sub_id != "" && r.owner_id == "2")`), true, false},
 		{"subject inheritance inside a disjunction", modelWith(true, `(g(r.sub, p.sub) || p.scope == "any") && g2(r.obj, p.obj) && r.act == p.act`), true, true},
 	}
 }
@@ -185,7 +186,7 @@ func randomPolicy(rng *rand.Rand, groups bool) string {
 // randomRequest draws from the policy's names and a few it never uses:
 // a system role, 0 to 2 groups, and a tenant context or none.
 func randomRequest(rng *rand.Rand, groups bool) (models.Subject, models.Resource, string) {
-	sub := models.Subject{ID: int64(rng.IntN(3)), Role: pick(rng, append(slices.Clone(propRoles), "nobody"))}
+	sub := models.Subject{ID: int64(rng.IntN(5)), Role: pick(rng, append(slices.Clone(propRoles), "nobody"))}
 	for range rng.IntN(3) {
 		sub.Groups = append(sub.Groups, pick(rng, []string{"ga", "gb", "gc"}))
 	}
@@ -196,7 +197,7 @@ func randomRequest(rng *rand.Rand, groups bool) (models.Subject, models.Resource
 	if groups {
 		objs = append(objs, propGroups...)
 	}
-	res := models.Resource{Type: pick(rng, objs), OwnerID: int64(rng.IntN(3))}
+	res := models.Resource{Type: pick(rng, objs), OwnerID: int64(rng.IntN(5))}
 	return sub, res, pick(rng, append(slices.Clone(propActions), "w"))
 }
 
@@ -262,6 +263,65 @@ func TestCacheableMatchers(t *testing.T) {
 		if got := cacheable(matcher); got != want {
 			t.Errorf("cacheable(%q): got %v, want %v", matcher, got, want)
 		}
+	}
+}
+
+// TestIDsOnlyCompared lists matchers (as Casbin holds them, r.x written
+// r_x) whose decisions depend on the ids only through how they relate,
+// and matchers that read them otherwise, which keep one cache entry per
+// pair of ids.
+func TestIDsOnlyCompared(t *testing.T) {
+	for matcher, want := range map[string]bool{
+		`g(r_sub, p_sub) && g2(r_obj, p_obj) && r_act == p_act && (p_scope == "any" || (p_scope == "own" && r_sub_id != "" && r_sub_id == r_owner_id))`: true,
+		`g(r_sub, p_sub) && r_act == p_act`:                              true,
+		`(r_owner_id == r_sub_id || p_scope == "any") && "" != r_sub_id`: true,
+		`r_sub_id == r_owner_id+"x" && r_act == p_act`:                   false,
+		`r_act == p_act && "x"+r_sub_id == r_owner_id`:                   false,
+		`r_sub_id == "42" && r_act == p_act`:                             false,
+		`regexMatch(r_owner_id, "^1") && r_sub_id == r_owner_id`:         false,
+		`eval(p_rule) && r_sub_id == r_owner_id`:                         false,
+		`r_sub_id != "" && r_owner_id > r_sub_id`:                        false,
+		`r_sub_id == r_owner_idx`:                                        false,
+	} {
+		if got := idsOnlyCompared(matcher); got != want {
+			t.Errorf("idsOnlyCompared(%q): got %v, want %v", matcher, got, want)
+		}
+	}
+}
+
+// TestOneOwnDecisionForEveryUser pins what makes a cold token's first
+// request cheap with the shipped policy: once one user has read their own
+// profile, another user's own profile, and someone else's, are answered
+// from the cache without a Casbin evaluation (no entry is added).
+func TestOneOwnDecisionForEveryUser(t *testing.T) {
+	src, err := ReadSource("../../policy/model.conf", "../../policy/policy.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Compile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.idRelation {
+		t.Fatal("the shipped matcher: got ids keyed one by one, want keyed by their relation")
+	}
+	ask := func(id, owner int64) bool {
+		t.Helper()
+		d, err := p.Decide(models.Subject{ID: id, Role: "user"}, models.Resource{Type: models.ResourceUsers, OwnerID: owner}, models.ActionRead)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d.Allowed
+	}
+	if !ask(7, 7) || ask(7, 8) {
+		t.Fatal("user 7: got the wrong answers about their own and user 8's profile")
+	}
+	before := p.decisions.cur.Load().n.Load()
+	if !ask(1_000_001, 1_000_001) || ask(1_000_001, 3) || ask(9, 1_000_001) {
+		t.Error("other users: got the wrong answers")
+	}
+	if after := p.decisions.cur.Load().n.Load(); after != before {
+		t.Errorf("cache entries: got %d after other users asked, want %d (the same relations)", after, before)
 	}
 }
 

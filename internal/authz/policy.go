@@ -88,7 +88,10 @@ type Policy struct {
 	// same model, that type's rules and every g rule (see partition.go).
 	byObj map[string]*partition
 	// decisions caches answers when the matcher is pure (see cache.go).
-	decisions  *decisionCache
+	decisions *decisionCache
+	// idRelation keys the cache by how the ids relate rather than by the
+	// ids, for a matcher that only compares them (see idsOnlyCompared).
+	idRelation bool
 	attrs      []int // the request attribute at each position of the model's r
 	version    string
 	source     Source
@@ -147,6 +150,7 @@ func Compile(src Source) (*Policy, error) {
 	p := &Policy{enforcer: e, attrs: attrs, source: src, loadedAt: time.Now().UTC(), rules: rules, routes: routes}
 	if cacheable(m["m"]["m"].Value) {
 		p.decisions = newDecisionCache()
+		p.idRelation = idsOnlyCompared(m["m"]["m"].Value)
 	}
 	if p.byObj, err = partitions(string(src.Model), m, rules); err != nil {
 		return nil, LoadErrors{{File: policyName, Reason: err.Error()}}
@@ -328,7 +332,11 @@ func (p *Policy) enforce(l layer, name string, subjectID int64, res models.Resou
 	if p.decisions == nil {
 		return p.evaluate(l.subject(name), subjectID, res, action)
 	}
-	key := decisionKey{layer: l, name: name, resource: res.Type, action: action, subjectID: subjectID, ownerID: res.OwnerID}
+	keySub, keyOwner := subjectID, res.OwnerID
+	if p.idRelation {
+		keySub, keyOwner = idRelation(subjectID, res.OwnerID)
+	}
+	key := decisionKey{layer: l, name: name, resource: res.Type, action: action, subjectID: keySub, ownerID: keyOwner}
 	if ok, rule, hit := p.decisions.get(key); hit {
 		return ok, rule, nil
 	}
@@ -336,7 +344,7 @@ func (p *Policy) enforce(l layer, name string, subjectID int64, res models.Resou
 	if err == nil {
 		// The stored key outlives the call, so it holds its own copy of
 		// the name, not the caller's (see layer.subject).
-		stored := decisionKey{layer: l, name: strings.Clone(name), resource: res.Type, action: action, subjectID: subjectID, ownerID: res.OwnerID}
+		stored := decisionKey{layer: l, name: strings.Clone(name), resource: res.Type, action: action, subjectID: keySub, ownerID: keyOwner}
 		p.decisions.put(stored, ok, rule)
 	}
 	return ok, rule, err
