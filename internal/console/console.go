@@ -26,6 +26,13 @@ import (
 type UserStore interface {
 	// UserByID returns ENOTFOUND if there is no such user.
 	UserByID(ctx context.Context, id int64) (*models.User, error)
+	// CurrentUser is UserByID with the user's groups, as the API's
+	// authentication reads its caller: through the user cache, which
+	// every change to the user or their groups invalidates. Returns
+	// ENOTFOUND if there is no such user.
+	CurrentUser(ctx context.Context, id int64) (*models.User, error)
+	// UserByUsername returns ENOTFOUND if no user has that username.
+	UserByUsername(ctx context.Context, username string) (*models.User, error)
 	QueryUsers(ctx context.Context, q models.UserQuery) ([]*models.User, error)
 	// CountUsers counts up to atMost users, and returns atMost+1 when
 	// there are more.

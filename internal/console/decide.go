@@ -10,7 +10,11 @@ import (
 	"github.com/rolegate/rolegate/models"
 )
 
-func subjectOf(u *models.User) models.Subject { return models.Subject{ID: u.ID, Role: u.Role} }
+// subjectOf is the viewer as the policy sees them: id, role and groups,
+// as the API's subject, so that a group's grants hold in the console too.
+func subjectOf(u *models.User) models.Subject {
+	return models.Subject{ID: u.ID, Role: u.Role, Groups: u.Groups}
+}
 
 // decide asks the request's policy about the viewer.
 func (q *request) decide(res models.Resource, action string) (models.Decision, error) {
