@@ -45,6 +45,31 @@ type UserStore interface {
 	DeleteUser(ctx context.Context, id int64, guard models.AdminGuard) error
 }
 
+// GroupStore is what the console needs from the group memberships: the
+// API's own store calls.
+type GroupStore interface {
+	// GroupCounts lists the groups that have members, with how many.
+	GroupCounts(ctx context.Context) ([]models.GroupCount, error)
+	// GroupMembers returns EINVALID for a limit below 1.
+	GroupMembers(ctx context.Context, f models.GroupMemberFilter) ([]models.GroupMember, error)
+	// AddUserToGroup returns ENOTFOUND if there is no such user, and
+	// whether the membership is new.
+	AddUserToGroup(ctx context.Context, userID int64, group string, by int64) (models.GroupMember, bool, error)
+	// RemoveUserFromGroup returns ENOTFOUND if the user is not in it.
+	RemoveUserFromGroup(ctx context.Context, userID int64, group string) error
+	UserGroups(ctx context.Context, userID int64) ([]string, error)
+}
+
+// UserTenants is what the users pages and the dashboard need from the
+// tenants: a tenant by slug or id for the list's filter, a user's
+// memberships, and the counts.
+type UserTenants interface {
+	// TenantByRef returns ENOTFOUND if no tenant has that slug or id.
+	TenantByRef(ctx context.Context, ref string) (*models.Tenant, error)
+	ListTenantsOf(ctx context.Context, userID int64, f models.TenantFilter) ([]models.MemberTenant, error)
+	CountTenants(ctx context.Context) (models.TenantCounts, error)
+}
+
 // SessionStore keeps console sessions, and ends a user's sessions of
 // every kind.
 type SessionStore interface {
@@ -112,6 +137,8 @@ type Deps struct {
 	Audit       AuditLog
 	AuditEvents AuditEvents
 	Throttle    Throttle
+	Groups      GroupStore
+	UserTenants UserTenants
 	// Versions are the published policy versions, in database mode only;
 	// nil hides versions and rollback.
 	Versions PolicyVersions
@@ -138,6 +165,8 @@ type Console struct {
 	audit       AuditLog
 	auditEvents AuditEvents
 	throttle    Throttle
+	groups      GroupStore
+	userTenants UserTenants
 	versions    PolicyVersions
 	defaultRole string
 	secure      bool
@@ -153,7 +182,7 @@ type Console struct {
 func New(d Deps) *Console {
 	c := &Console{
 		users: d.Users, sessions: d.Sessions, auth: d.Auth, policies: d.Policies, audit: d.Audit,
-		auditEvents: d.AuditEvents, throttle: d.Throttle, versions: d.Versions, defaultRole: d.DefaultRole, secure: d.Secure, idle: d.IdleTimeout, max: d.MaxAge,
+		auditEvents: d.AuditEvents, throttle: d.Throttle, groups: d.Groups, userTenants: d.UserTenants, versions: d.Versions, defaultRole: d.DefaultRole, secure: d.Secure, idle: d.IdleTimeout, max: d.MaxAge,
 		now: d.Now, log: d.Log, pages: mustParsePages(),
 	}
 	if c.idle <= 0 {
@@ -204,6 +233,11 @@ func (c *Console) routes() http.Handler {
 	mux.Handle("POST /console/users/{id}/password", page(c.userResetPassword))
 	mux.Handle("POST /console/users/{id}/sessions/end", page(c.userEndSessions))
 	mux.Handle("GET /console/users/{id}/history", page(c.userHistory))
+
+	mux.Handle("GET /console/groups", page(c.groupList))
+	mux.Handle("GET /console/groups/{name}", page(c.groupDetail))
+	mux.Handle("POST /console/groups/{name}/members", page(c.groupAddMember))
+	mux.Handle("POST /console/groups/{name}/members/{id}/remove", page(c.groupRemoveMember))
 
 	mux.Handle("GET /console/policy", page(c.policyMatrix))
 	mux.Handle("GET /console/policy/explain", page(c.policyExplain))

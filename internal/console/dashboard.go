@@ -22,6 +22,8 @@ type dashboardView struct {
 	// Counts is set when the viewer may list users.
 	Counts *models.UserCounts
 	Roles  []roleCount
+	// Tenants is set when the viewer may list tenants.
+	Tenants *models.TenantCounts
 	// Events is set when the viewer may read the audit trail.
 	Events     []models.AuditEvent
 	ShowEvents bool
@@ -49,6 +51,13 @@ func (c *Console) dashboard(q *request) error {
 			v.Roles = append(v.Roles, roleCount{role, n})
 		}
 		slices.SortFunc(v.Roles, func(a, b roleCount) int { return int(b.N - a.N) })
+	}
+	if q.Can(models.ResourceTenants, models.ActionList) {
+		tc, err := c.userTenants.CountTenants(ctx)
+		if err != nil {
+			return err
+		}
+		v.Tenants = &tc
 	}
 	if q.Can(models.ResourceAudit, models.ActionRead) {
 		events, err := c.auditEvents.ListAuditEvents(ctx, models.AuditFilter{Limit: 20})

@@ -159,6 +159,7 @@ type navItem struct {
 // read (the API's question for them too).
 var sections = []struct{ name, path, resource, action string }{
 	{"Users", "/console/users", models.ResourceUsers, models.ActionList},
+	{"Groups", "/console/groups", models.ResourceGroups, models.ActionList},
 	{"Policy", "/console/policy", models.ResourcePolicy, models.ActionRead},
 	{"Audit", "/console/audit", models.ResourceAudit, models.ActionRead},
 }
@@ -167,9 +168,10 @@ var sections = []struct{ name, path, resource, action string }{
 func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, name string, q *request, data any) {
 	var buf bytes.Buffer
 	title := map[string]string{"login": "Sign in", "dashboard": "Dashboard", "users": "Users", "user": "User", "bulk": "Confirm",
-		"bulkdone": "Results", "policy": "Policy", "explain": "Explain", "audit": "Audit", "history": "History", "error": "Error"}[name]
+		"bulkdone": "Results", "policy": "Policy", "explain": "Explain", "audit": "Audit", "history": "History", "error": "Error",
+		"groups": "Groups", "group": "Group"}[name]
 	section := map[string]string{"users": "Users", "user": "Users", "bulk": "Users", "bulkdone": "Users", "history": "Users",
-		"policy": "Policy", "explain": "Policy", "audit": "Audit"}[name]
+		"policy": "Policy", "explain": "Policy", "audit": "Audit", "groups": "Groups", "group": "Groups"}[name]
 	if t, ok := data.(interface{ PageTitle() string }); ok {
 		title = t.PageTitle()
 	}

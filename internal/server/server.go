@@ -138,6 +138,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, e
 	limits := throttle.New(st, ThrottleLimits(cfg))
 	cd := console.Deps{
 		Users: st, Sessions: st, Auth: svc, Policies: manager, Audit: rec, AuditEvents: st, Throttle: limits, DefaultRole: cfg.DefaultRole,
+		Groups: st, UserTenants: st,
 		Secure: cfg.Production(), IdleTimeout: cfg.ConsoleIdleTimeout, MaxAge: cfg.ConsoleMaxAge, Log: log,
 	}
 	if cfg.PolicySource == config.PolicySourceDatabase {
