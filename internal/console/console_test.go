@@ -102,7 +102,7 @@ func newEnv(t testing.TB, target dbtest.Target, extra map[string]string) *env {
 		Users: srv.Store, Sessions: srv.Store, Auth: srv.Auth, Policies: srv.Policy, Audit: srv.Audit, AuditEvents: srv.Store,
 		Throttle: throttle.New(srv.Store, server.ThrottleLimits(cfg)), IdleTimeout: cfg.ConsoleIdleTimeout, MaxAge: cfg.ConsoleMaxAge,
 		DefaultRole: cfg.DefaultRole, Groups: srv.Store, UserTenants: srv.Store,
-		Now:         e.clock.Now, Versions: versions,
+		Now: e.clock.Now, Versions: versions,
 	})
 	e.cons, e.console = httptest.NewServer(c), c
 	e.api = httptest.NewServer(srv.Handler)

@@ -21,14 +21,14 @@ const CountCap = 10000
 
 // userListView is the users page.
 type userListView struct {
-	Query     url.Values
-	Q         string
-	Role      string
-	Active    string
-	Group     string
-	Tenant    string
-	Order     string
-	Roles     []string
+	Query  url.Values
+	Q      string
+	Role   string
+	Active string
+	Group  string
+	Tenant string
+	Order  string
+	Roles  []string
 	// Groups are the group filter's choices, nil when the viewer may not
 	// read the groups; ShowTenant shows the tenant filter.
 	Groups     []string
