@@ -70,6 +70,13 @@ type UserTenants interface {
 	CountTenants(ctx context.Context) (models.TenantCounts, error)
 }
 
+// Replicas are the servers' reports of the policy version each serves,
+// in database mode.
+type Replicas interface {
+	// Replicas returns up to limit replicas seen since, newest first.
+	Replicas(ctx context.Context, since time.Time, limit int) ([]models.Replica, error)
+}
+
 // SessionStore keeps console sessions, and ends a user's sessions of
 // every kind.
 type SessionStore interface {
@@ -142,6 +149,9 @@ type Deps struct {
 	// Versions are the published policy versions, in database mode only;
 	// nil hides versions and rollback.
 	Versions PolicyVersions
+	// Replicas are the replicas' reports, in database mode only; nil
+	// hides them.
+	Replicas Replicas
 	// DefaultRole is ROLEGATE_DEFAULT_ROLE, which a rolled-back policy
 	// must still define.
 	DefaultRole string
@@ -168,6 +178,7 @@ type Console struct {
 	groups      GroupStore
 	userTenants UserTenants
 	versions    PolicyVersions
+	replicas    Replicas
 	defaultRole string
 	secure      bool
 	idle, max   time.Duration
@@ -182,7 +193,7 @@ type Console struct {
 func New(d Deps) *Console {
 	c := &Console{
 		users: d.Users, sessions: d.Sessions, auth: d.Auth, policies: d.Policies, audit: d.Audit,
-		auditEvents: d.AuditEvents, throttle: d.Throttle, groups: d.Groups, userTenants: d.UserTenants, versions: d.Versions, defaultRole: d.DefaultRole, secure: d.Secure, idle: d.IdleTimeout, max: d.MaxAge,
+		auditEvents: d.AuditEvents, throttle: d.Throttle, groups: d.Groups, userTenants: d.UserTenants, versions: d.Versions, replicas: d.Replicas, defaultRole: d.DefaultRole, secure: d.Secure, idle: d.IdleTimeout, max: d.MaxAge,
 		now: d.Now, log: d.Log, pages: mustParsePages(),
 	}
 	if c.idle <= 0 {
