@@ -86,6 +86,7 @@ async function walk(page, who, size, shoot) {
   const links = await page.$$eval('header nav a', (as) => as.map((a) => a.getAttribute('href')));
   const pages = [];
   if (links.includes('/console/users')) pages.push(['users', '/console/users'], ['user', '/console/users/4']);
+  if (links.includes('/console/groups')) pages.push(...groupPages);
   if (links.includes('/console/policy')) pages.push(['policy', '/console/policy'], ['explain', '/console/policy/explain?role=staff&resource=users&action=list']);
   if (links.includes('/console/audit')) pages.push(['audit', '/console/audit'], ['history', '/console/users/4/history']);
   for (const [name, url] of pages) {
@@ -140,6 +141,60 @@ async function adminTenantTasks(page) {
   await check(page, 'admin', 'desktop', 'invitation-created', true);
 }
 
+// groupPages are the groups section's pages, walked by whoever may list
+// the groups; the users list filtered by group among them.
+const groupPages = [['groups', '/console/groups'], ['group', '/console/groups/support'], ['users-in-group', '/console/users?group=support']];
+
+// groupTasks: an administrator sees support's grants linked to the
+// policy, its member, and the users list filtered by the group; adds a
+// member and removes them again; runs the bulk "add to group".
+async function groupTasks(page) {
+  await goto(page, base + '/console/groups');
+  if (!(await page.$('a[href="/console/policy#L212"]'))) fail('groups: support\'s grant does not link to policy line 212');
+  await goto(page, base + '/console/users?group=support');
+  const names = await page.$$eval('table.users tbody td[data-label=Username]', (tds) => tds.map((td) => td.textContent.trim()));
+  if (names.join() !== 'support') fail(`users?group=support: got ${names.join(',')}, want support`);
+  await goto(page, base + '/console/groups/support');
+  await page.fill('#add-user', 'customer02');
+  await Promise.all([page.waitForNavigation(), page.click('text=Add to support')]);
+  if (!(await page.textContent('main')).includes('customer02 was added.')) fail('groups: adding customer02 was not confirmed');
+  await check(page, 'admin', 'desktop', 'group-added', true);
+  await Promise.all([page.waitForNavigation(), page.click('button[aria-label="Remove customer02 from support"]')]);
+  if (!(await page.textContent('main')).includes('customer02 was removed.')) fail('groups: removing customer02 was not confirmed');
+  await goto(page, base + '/console/users?q=customer03');
+  await page.check('input[name=id][aria-label="Select customer03"]');
+  await page.selectOption('#bulk-action', 'add_to_group');
+  await page.selectOption('#bulk-group', 'support');
+  await Promise.all([page.waitForNavigation(), page.click('text=Review…')]);
+  await check(page, 'admin', 'desktop', 'bulk-group-confirm', true);
+  await Promise.all([page.waitForNavigation(), page.click('button.danger')]);
+  if (!(await page.textContent('main')).includes('Added to support.')) fail('bulk add to group: no "Added to support."');
+}
+
+// supportTasks: a staff member in support reads users read-only, is
+// refused the sections support does not give, and a forged POST is 403.
+async function supportTasks(page, size) {
+  await goto(page, base + '/console/users');
+  if (await page.$('input[type=checkbox]')) fail('support: the users list offers bulk actions');
+  await goto(page, base + '/console/users/4');
+  if (await page.$('text=Save') || await page.$('text=Delete this user')) fail('support: the user page offers changes');
+  for (const url of ['/console/groups', '/console/policy', '/console/audit', '/console/users/export.csv']) {
+    await goto(page, base + url, 403);
+  }
+  await check(page, 'support', size, 'forbidden', true);
+  await goto(page, base + '/console/users');
+  const token = await page.getAttribute('input[name=csrf_token]', 'value');
+  for (const [url, form] of [['/console/users/bulk/apply', { action: 'deactivate', id: '6' }],
+    ['/console/groups/support/members', { user: 'customer05' }], ['/console/users/6', { email: 'owned@example.com' }]]) {
+    const res = await page.request.post(base + url, { form: { ...form, csrf_token: token }, maxRedirects: 0 });
+    if (res.status() !== 403) fail(`support: forged POST ${url}: got ${res.status()}, want 403`);
+  }
+  await goto(page, base + '/console/users/6');
+  if ((await page.inputValue('#f-active').catch(() => 'true')) !== 'true' || (await page.textContent('main')).includes('owned@example.com')) {
+    fail('support: a forged POST changed user 6');
+  }
+}
+
 async function adminTasks(page) {
   // Keyboard: the first Tab reaches the skip link, and it is visibly focused.
   await goto(page, base + '/console/users');
@@ -159,7 +214,7 @@ async function adminTasks(page) {
   // Filter.
   await goto(page, base + '/console/users?role=staff');
   const staffRows = await page.$$eval('table.users tbody tr', (rows) => rows.length);
-  if (staffRows !== 1) fail(`filter role=staff: got ${staffRows} rows, want 1`);
+  if (staffRows !== 2) fail(`filter role=staff: got ${staffRows} rows, want 2 (support and staffer)`);
   // Sort: click the Username header twice (descending).
   await goto(page, base + '/console/users');
   await Promise.all([page.waitForNavigation(), page.click('th >> text=Username')]);
@@ -220,21 +275,25 @@ async function main() {
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
   try {
     for (const size of Object.keys(sizes)) {
-      for (const [who, username] of [['admin', 'admin'], ['staff', 'support']]) {
+      for (const [who, username] of [['admin', 'admin'], ['staff', 'staffer'], ['support', 'support']]) {
         const { context, page } = await newPerson(browser, who, size);
         await signIn(page, username);
         const links = await walk(page, who, size, true);
-        const want = who === 'admin' ? ['/console/', '/console/users', '/console/tenants', '/console/policy', '/console/audit'] : ['/console/', '/console/users', '/console/tenants'];
+        const want = who === 'admin' ? ['/console/', '/console/users', '/console/tenants', '/console/groups', '/console/policy', '/console/audit'] : ['/console/', '/console/users', '/console/tenants'];
         if (links.join() !== want.join()) fail(`${who}: got sections ${links.join(', ')}, want ${want.join(', ')}`);
         if (who === 'staff') {
           await goto(page, base + '/console/users/4');
           if (await page.$('text=Save')) fail('staff: the edit form is shown on another user');
           await goto(page, base + '/console/policy', 403);
           await check(page, who, size, 'forbidden', true);
+          await goto(page, base + '/console/groups', 403);
+          await check(page, who, size, 'groups-forbidden', true);
         }
         await tenantPages(page, who, size);
+        if (who === 'support') await supportTasks(page, size);
         if (who === 'admin' && size === 'desktop') await adminTasks(page);
         if (who === 'admin' && size === 'desktop') await adminTenantTasks(page);
+        if (who === 'admin' && size === 'desktop') await groupTasks(page);
         await context.close();
       }
     }

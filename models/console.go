@@ -36,6 +36,11 @@ type UserQuery struct {
 	Role     *string
 	IsActive *bool
 	Search   string
+	// Group keeps the members of this group; "" keeps everyone.
+	Group string
+	// TenantID keeps the members of this tenant, active or not; 0 keeps
+	// everyone.
+	TenantID int64
 	Order    string
 	After    *UserCursor
 	Limit    int
@@ -54,6 +59,19 @@ type UserCursor struct {
 type UserSessions struct {
 	API     []Session
 	Console []ConsoleSession
+}
+
+// TenantCounts are the dashboard's figures about tenants: all and active
+// tenants, and all and active memberships.
+type TenantCounts struct {
+	Tenants, ActiveTenants         int64
+	Memberships, ActiveMemberships int64
+}
+
+// GroupCount is a group that has members in the database, and how many.
+type GroupCount struct {
+	Group   string
+	Members int64
 }
 
 // UserCounts are the dashboard's figures about users.

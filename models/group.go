@@ -2,6 +2,7 @@ package models
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 	"unicode/utf8"
 )
@@ -41,4 +42,16 @@ func ValidateGroupName(name string) error {
 		}
 	}
 	return nil
+}
+
+// GroupMemberTarget names one user's membership of a group as an audit
+// target, for the API and the console alike.
+func GroupMemberTarget(name string, userID int64) string {
+	return ResourceGroups + "/" + name + "/members/" + strconv.FormatInt(userID, 10)
+}
+
+// GroupMemberChange is the audit detail of a membership change: the group,
+// the user, and whether they were a member before and after.
+func GroupMemberChange(name string, userID int64, before, after bool) map[string]any {
+	return map[string]any{"group": name, "user_id": userID, "member": map[string]any{"from": before, "to": after}}
 }

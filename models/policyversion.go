@@ -17,3 +17,13 @@ type PolicyVersion struct {
 	PublishedBy string
 	Comment     string
 }
+
+// Replica is one server's report of the policy it serves, in database
+// mode: its instance id (host, process and a random suffix), the version
+// in force, when that version was loaded, and when it last reported.
+type Replica struct {
+	Instance string
+	Version  string
+	LoadedAt time.Time
+	SeenAt   time.Time
+}

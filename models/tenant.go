@@ -108,6 +108,10 @@ type TenantFilter struct {
 	AfterID int64
 	// Limit is the most tenants to return; it must be at least 1.
 	Limit int
+	// WithInactive lists a user's inactive memberships too (ListTenantsOf
+	// only): the console's view of a user, where the API's "my tenants"
+	// lists the active ones.
+	WithInactive bool
 }
 
 // MemberTenant is a tenant as one of its members sees it in their list:
@@ -115,6 +119,9 @@ type TenantFilter struct {
 type MemberTenant struct {
 	Tenant
 	Role string
+	// MemberActive is whether the membership is active; always true
+	// unless the filter asked WithInactive.
+	MemberActive bool
 }
 
 // Membership is one user's standing in one tenant: the seed's

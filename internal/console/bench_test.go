@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -83,6 +84,7 @@ func seed(b *testing.B, e *env, n int) {
 			b.Fatalf("seed: %v", err)
 		}
 	}
+	seedMemberships(b, tx)
 	if err := tx.Commit(); err != nil {
 		b.Fatal(err)
 	}
@@ -92,6 +94,24 @@ func seed(b *testing.B, e *env, n int) {
 	// its order.
 	if _, err := db.Exec("ANALYZE"); err != nil {
 		b.Fatal(err)
+	}
+}
+
+// seedMemberships puts every 100th user in the group support and every
+// 100,000th in the group rare, and every 50th in the tenant bench-tenant:
+// the users list's membership filters, common and rare.
+func seedMemberships(b *testing.B, tx *sql.Tx) {
+	b.Helper()
+	for _, q := range []string{
+		`INSERT INTO user_groups (user_id, group_name, created_at) SELECT id, 'support', date_joined FROM users WHERE id % 100 = 0`,
+		`INSERT INTO user_groups (user_id, group_name, created_at) SELECT id, 'rare', date_joined FROM users WHERE id % 100000 = 7`,
+		`INSERT INTO tenants (slug, name, is_active, settings, created_at) VALUES ('bench-tenant', 'Bench', true, '{}', CURRENT_TIMESTAMP)`,
+		`INSERT INTO tenant_members (tenant_id, user_id, role, is_active, created_at)
+			SELECT t.id, u.id, 'tenant:member', true, u.date_joined FROM users u, tenants t WHERE t.slug = 'bench-tenant' AND u.id % 50 = 0`,
+	} {
+		if _, err := tx.Exec(q); err != nil {
+			b.Fatalf("seed memberships: %v", err)
+		}
 	}
 }
 
@@ -156,6 +176,10 @@ func BenchmarkUserList(b *testing.B) {
 			{"last_login_desc", "/console/users?o=-last_login"},
 			{"filtered", "/console/users?role=staff&is_active=true&o=-date_joined"},
 			{"search", "/console/users?q=" + mid[:10]},
+			{"group", "/console/users?group=support"},
+			{"group_username_desc", "/console/users?group=support&o=-username"},
+			{"group_rare", "/console/users?group=rare"},
+			{"tenant", "/console/users?tenant=bench-tenant"},
 		}
 		for _, c := range cases {
 			b.Run(e.name+"/"+c.name, func(b *testing.B) {

@@ -11,16 +11,29 @@ import (
 // MaxBulk is the most users one bulk action takes.
 const MaxBulk = 200
 
-// bulkAction is an action on many users and the policy action each row
-// needs.
+// bulkAction is an action on many users and the policy question each row
+// needs: the action on Resource, users when empty.
 type bulkAction struct {
-	Name, Label, PolicyAction string
+	Name, Label, PolicyAction, Resource string
 }
 
+// actionAddToGroup adds each user to the group chosen with it.
+const actionAddToGroup = "add_to_group"
+
 var bulkActions = []bulkAction{
-	{"activate", "Activate", models.ActionAssignRole},
-	{"deactivate", "Deactivate", models.ActionAssignRole},
-	{"delete", "Delete", models.ActionDelete},
+	{"activate", "Activate", models.ActionAssignRole, ""},
+	{"deactivate", "Deactivate", models.ActionAssignRole, ""},
+	{"delete", "Delete", models.ActionDelete, ""},
+	{actionAddToGroup, "Add to group", models.ActionAssign, models.ResourceGroups},
+}
+
+// on is the resource the action is decided on for user id (0: users in
+// general); a group's membership is decided on the groups, not the user.
+func (a bulkAction) on(id int64) models.Resource {
+	if a.Resource != "" {
+		return models.Resource{Type: a.Resource}
+	}
+	return models.Resource{Type: models.ResourceUsers, OwnerID: id}
 }
 
 // bulkActions are those the viewer holds on users in general; each row is
@@ -28,7 +41,7 @@ var bulkActions = []bulkAction{
 func (q *request) bulkActions() []bulkAction {
 	var out []bulkAction
 	for _, a := range bulkActions {
-		if q.Can(models.ResourceUsers, a.PolicyAction) {
+		if q.Can(a.on(0).Type, a.PolicyAction) {
 			out = append(out, a)
 		}
 	}
@@ -56,30 +69,46 @@ type bulkRow struct {
 
 type bulkView struct {
 	Action bulkAction
-	Rows   []bulkRow
-	Done   int
+	// Group is the group of "add to group".
+	Group string
+	Rows  []bulkRow
+	Done  int
 }
 
-// bulkForm reads the action and the user ids of a bulk form, and refuses
-// an action the viewer does not hold at all: a forged form.
-func (q *request) bulkForm() (bulkAction, []int64, error) {
+// bulkForm reads the action, its group and the user ids of a bulk form,
+// and refuses an action the viewer does not hold at all: a forged form.
+func (q *request) bulkForm() (bulkAction, string, []int64, error) {
 	q.r.Body = http.MaxBytesReader(q.w, q.r.Body, 64<<10)
 	if err := q.r.ParseForm(); err != nil {
-		return bulkAction{}, nil, models.Errorf(models.EINVALID, "The form could not be read.")
+		return bulkAction{}, "", nil, models.Errorf(models.EINVALID, "The form could not be read.")
 	}
 	a, ok := bulkActionNamed(q.r.PostForm.Get("action"))
 	if !ok {
-		return a, nil, models.Errorf(models.EINVALID, "Choose an action for the selected users.")
+		return a, "", nil, models.Errorf(models.EINVALID, "Choose an action for the selected users.")
 	}
-	if err := q.authorize(models.Resource{Type: models.ResourceUsers}, a.PolicyAction); err != nil {
-		return a, nil, err
+	if err := q.authorize(models.Resource{Type: a.on(0).Type}, a.PolicyAction); err != nil {
+		return a, "", nil, err
 	}
+	var group string
+	if a.Name == actionAddToGroup {
+		group = q.r.PostForm.Get("group")
+		if !q.pol.HasGroup(group) {
+			return a, "", nil, models.Errorf(models.EINVALID, "Choose a group the policy defines to add the users to.")
+		}
+	}
+	ids, err := bulkIDs(q.r.PostForm["id"])
+	return a, group, ids, err
+}
+
+// bulkIDs are the form's user ids, each once, at least one and at most
+// MaxBulk.
+func bulkIDs(values []string) ([]int64, error) {
 	var ids []int64
 	seen := map[int64]bool{}
-	for _, s := range q.r.PostForm["id"] {
+	for _, s := range values {
 		id, err := strconv.ParseInt(s, 10, 64)
 		if err != nil || id <= 0 {
-			return a, nil, models.Errorf(models.EINVALID, "%q is not a user id.", s)
+			return nil, models.Errorf(models.EINVALID, "%q is not a user id.", s)
 		}
 		if !seen[id] {
 			seen[id] = true
@@ -88,20 +117,20 @@ func (q *request) bulkForm() (bulkAction, []int64, error) {
 	}
 	switch {
 	case len(ids) == 0:
-		return a, nil, models.Errorf(models.EINVALID, "Select at least one user, then choose the action.")
+		return nil, models.Errorf(models.EINVALID, "Select at least one user, then choose the action.")
 	case len(ids) > MaxBulk:
-		return a, nil, models.Errorf(models.EINVALID, "Select at most %d users at once.", MaxBulk)
+		return nil, models.Errorf(models.EINVALID, "Select at most %d users at once.", MaxBulk)
 	}
-	return a, ids, nil
+	return ids, nil
 }
 
 // bulkConfirm lists every user the action would touch, for confirmation.
 func (c *Console) bulkConfirm(q *request) error {
-	a, ids, err := q.bulkForm()
+	a, group, ids, err := q.bulkForm()
 	if err != nil {
 		return err
 	}
-	v := bulkView{Action: a}
+	v := bulkView{Action: a, Group: group}
 	for _, id := range ids {
 		row := bulkRow{ID: id}
 		u, err := c.users.UserByID(q.r.Context(), id)
@@ -123,13 +152,13 @@ func (c *Console) bulkConfirm(q *request) error {
 // policy on its own user and each under the last-administrator guard, and
 // reports each row's outcome.
 func (c *Console) bulkApply(q *request) error {
-	a, ids, err := q.bulkForm()
+	a, group, ids, err := q.bulkForm()
 	if err != nil {
 		return err
 	}
-	v := bulkView{Action: a}
+	v := bulkView{Action: a, Group: group}
 	for _, id := range ids {
-		row := c.applyOne(q, a, id)
+		row := c.applyOne(q, a, group, id)
 		if row.OK {
 			v.Done++
 		}
@@ -139,20 +168,23 @@ func (c *Console) bulkApply(q *request) error {
 	return nil
 }
 
-func (c *Console) applyOne(q *request, a bulkAction, id int64) bulkRow {
+func (c *Console) applyOne(q *request, a bulkAction, group string, id int64) bulkRow {
 	row := bulkRow{ID: id}
 	ctx := q.r.Context()
-	target := models.Resource{Type: models.ResourceUsers, OwnerID: id}
+	target := a.on(id)
 	d, err := q.decide(target, a.PolicyAction)
 	if err == nil && !d.Allowed {
 		q.recordDeny(d, target, a.PolicyAction)
-		row.Outcome = "Refused: the policy does not let you " + a.Name + " this user."
+		row.Outcome = "Refused: the policy does not allow “" + a.Label + "” on this user."
 		return row
 	}
 	if err == nil {
-		if a.Name == "delete" {
+		switch a.Name {
+		case "delete":
 			err = c.deleteUser(q, d, id, &row)
-		} else {
+		case actionAddToGroup:
+			err = c.addToGroup(q, d, group, id, &row)
+		default:
 			err = c.setActive(q, d, id, a.Name == "activate", &row)
 		}
 	}
@@ -204,4 +236,21 @@ func activeWord(active bool) string {
 		return "active"
 	}
 	return "inactive"
+}
+
+// addToGroup adds user id to group as the API does: a member already in
+// it is reported, not changed, and only a new membership is audited.
+func (c *Console) addToGroup(q *request, d models.Decision, group string, id int64, row *bulkRow) error {
+	m, added, err := c.groups.AddUserToGroup(q.r.Context(), id, group, q.viewer.ID)
+	if err != nil {
+		return err
+	}
+	row.Username, row.Role, row.IsActive = m.User.Username, m.User.Role, m.User.IsActive
+	if !added {
+		row.Outcome = "Unchanged: already a member of " + group + "."
+		return nil
+	}
+	q.recordAllowed(d, models.AuditGroupMemberAdd, models.GroupMemberTarget(group, id), models.GroupMemberChange(group, id, false, true))
+	row.Outcome = "Added to " + group + "."
+	return nil
 }

@@ -27,6 +27,13 @@ import (
 type UserStore interface {
 	// UserByID returns ENOTFOUND if there is no such user.
 	UserByID(ctx context.Context, id int64) (*models.User, error)
+	// CurrentUser is UserByID with the user's groups, as the API's
+	// authentication reads its caller: through the user cache, which
+	// every change to the user or their groups invalidates. Returns
+	// ENOTFOUND if there is no such user.
+	CurrentUser(ctx context.Context, id int64) (*models.User, error)
+	// UserByUsername returns ENOTFOUND if no user has that username.
+	UserByUsername(ctx context.Context, username string) (*models.User, error)
 	QueryUsers(ctx context.Context, q models.UserQuery) ([]*models.User, error)
 	// CountUsers counts up to atMost users, and returns atMost+1 when
 	// there are more.
@@ -37,6 +44,38 @@ type UserStore interface {
 	// DeleteUser returns ENOTFOUND, or ECONFLICT for the last active
 	// administrator.
 	DeleteUser(ctx context.Context, id int64, guard models.AdminGuard) error
+}
+
+// GroupStore is what the console needs from the group memberships: the
+// API's own store calls.
+type GroupStore interface {
+	// GroupCounts lists the groups that have members, with how many.
+	GroupCounts(ctx context.Context) ([]models.GroupCount, error)
+	// GroupMembers returns EINVALID for a limit below 1.
+	GroupMembers(ctx context.Context, f models.GroupMemberFilter) ([]models.GroupMember, error)
+	// AddUserToGroup returns ENOTFOUND if there is no such user, and
+	// whether the membership is new.
+	AddUserToGroup(ctx context.Context, userID int64, group string, by int64) (models.GroupMember, bool, error)
+	// RemoveUserFromGroup returns ENOTFOUND if the user is not in it.
+	RemoveUserFromGroup(ctx context.Context, userID int64, group string) error
+	UserGroups(ctx context.Context, userID int64) ([]string, error)
+}
+
+// UserTenants is what the users pages and the dashboard need from the
+// tenants: a tenant by slug or id for the list's filter, a user's
+// memberships, and the counts.
+type UserTenants interface {
+	// TenantByRef returns ENOTFOUND if no tenant has that slug or id.
+	TenantByRef(ctx context.Context, ref string) (*models.Tenant, error)
+	ListTenantsOf(ctx context.Context, userID int64, f models.TenantFilter) ([]models.MemberTenant, error)
+	CountTenants(ctx context.Context) (models.TenantCounts, error)
+}
+
+// Replicas are the servers' reports of the policy version each serves,
+// in database mode.
+type Replicas interface {
+	// Replicas returns up to limit replicas seen since, newest first.
+	Replicas(ctx context.Context, since time.Time, limit int) ([]models.Replica, error)
 }
 
 // SessionStore keeps console sessions, and ends a user's sessions of
@@ -106,9 +145,14 @@ type Deps struct {
 	Audit       AuditLog
 	AuditEvents AuditEvents
 	Throttle    Throttle
+	Groups      GroupStore
+	UserTenants UserTenants
 	// Versions are the published policy versions, in database mode only;
 	// nil hides versions and rollback.
 	Versions PolicyVersions
+	// Replicas are the replicas' reports, in database mode only; nil
+	// hides them.
+	Replicas Replicas
 	// DefaultRole is ROLEGATE_DEFAULT_ROLE, which a rolled-back policy
 	// must still define.
 	DefaultRole string
@@ -140,10 +184,13 @@ type Console struct {
 	audit       AuditLog
 	auditEvents AuditEvents
 	throttle    Throttle
+	groups      GroupStore
+	userTenants UserTenants
 	versions    PolicyVersions
 	tenants     TenantStore
 	publicURL   string
 	inviteTTL   time.Duration
+	replicas    Replicas
 	defaultRole string
 	secure      bool
 	idle, max   time.Duration
@@ -158,7 +205,7 @@ type Console struct {
 func New(d Deps) *Console {
 	c := &Console{
 		users: d.Users, sessions: d.Sessions, auth: d.Auth, policies: d.Policies, audit: d.Audit,
-		auditEvents: d.AuditEvents, throttle: d.Throttle, versions: d.Versions, defaultRole: d.DefaultRole, secure: d.Secure, idle: d.IdleTimeout, max: d.MaxAge,
+		auditEvents: d.AuditEvents, throttle: d.Throttle, groups: d.Groups, userTenants: d.UserTenants, versions: d.Versions, replicas: d.Replicas, defaultRole: d.DefaultRole, secure: d.Secure, idle: d.IdleTimeout, max: d.MaxAge,
 		now: d.Now, log: d.Log, pages: mustParsePages(),
 		tenants: d.Tenants, publicURL: strings.TrimSuffix(d.PublicURL, "/"), inviteTTL: d.InvitationTTL,
 	}
@@ -220,6 +267,10 @@ func (c *Console) routes() http.Handler {
 	mux.Handle("POST /console/tenants/{slug}/members/{id}/remove", page(c.memberRemove))
 	mux.Handle("POST /console/tenants/{slug}/invitations", page(c.invitationCreate))
 	mux.Handle("POST /console/tenants/{slug}/invitations/{id}/revoke", page(c.invitationRevoke))
+	mux.Handle("GET /console/groups", page(c.groupList))
+	mux.Handle("GET /console/groups/{name}", page(c.groupDetail))
+	mux.Handle("POST /console/groups/{name}/members", page(c.groupAddMember))
+	mux.Handle("POST /console/groups/{name}/members/{id}/remove", page(c.groupRemoveMember))
 
 	mux.Handle("GET /console/policy", page(c.policyMatrix))
 	mux.Handle("GET /console/policy/explain", page(c.policyExplain))

@@ -95,14 +95,15 @@ func newEnv(t testing.TB, target dbtest.Target, extra map[string]string) *env {
 	}
 	e := &env{name: target.Name, srv: srv, clock: &clock{t: time.Now().UTC()}}
 	var versions console.PolicyVersions
+	var replicas console.Replicas
 	if cfg.PolicySource == config.PolicySourceDatabase {
-		versions = srv.Store
+		versions, replicas = srv.Store, srv.Store
 	}
 	c := console.New(console.Deps{
 		Users: srv.Store, Sessions: srv.Store, Auth: srv.Auth, Policies: srv.Policy, Audit: srv.Audit, AuditEvents: srv.Store,
 		Throttle: throttle.New(srv.Store, server.ThrottleLimits(cfg)), IdleTimeout: cfg.ConsoleIdleTimeout, MaxAge: cfg.ConsoleMaxAge,
-		DefaultRole: cfg.DefaultRole,
-		Now:         e.clock.Now, Versions: versions,
+		DefaultRole: cfg.DefaultRole, Groups: srv.Store, UserTenants: srv.Store,
+		Now: e.clock.Now, Versions: versions, Replicas: replicas,
 		Tenants: srv.Store, PublicURL: cfg.PublicURL, InvitationTTL: cfg.InvitationTTL,
 	})
 	e.cons, e.console = httptest.NewServer(c), c

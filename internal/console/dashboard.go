@@ -2,6 +2,7 @@ package console
 
 import (
 	"slices"
+	"time"
 
 	"github.com/rolegate/rolegate/internal/authz"
 	"github.com/rolegate/rolegate/models"
@@ -13,6 +14,14 @@ func (q *request) Viewer() *models.User { return q.viewer }
 // CSRFToken is the session's CSRF token, for the templates' forms.
 func (q *request) CSRFToken() string { return q.csrf }
 
+// ReplicaWindow is how recently a replica must have reported the policy
+// it serves for the dashboard to list it: a few of its once-a-minute
+// reports (server.ReplicaHeartbeat).
+const ReplicaWindow = 5 * time.Minute
+
+// maxReplicas is the most replicas the dashboard lists.
+const maxReplicas = 100
+
 type roleCount struct {
 	Role string
 	N    int64
@@ -22,6 +31,8 @@ type dashboardView struct {
 	// Counts is set when the viewer may list users.
 	Counts *models.UserCounts
 	Roles  []roleCount
+	// Tenants is set when the viewer may list tenants.
+	Tenants *models.TenantCounts
 	// Events is set when the viewer may read the audit trail.
 	Events     []models.AuditEvent
 	ShowEvents bool
@@ -32,6 +43,10 @@ type dashboardView struct {
 	ShowReload bool
 	Last       authz.ReloadResult
 	Origin     authz.Origin
+	// Replicas are the replicas seen lately, in database mode, for whoever
+	// may read the policy.
+	Replicas     []models.Replica
+	ShowReplicas bool
 }
 
 // dashboard shows what the viewer may see of the users, the audit trail
@@ -50,6 +65,13 @@ func (c *Console) dashboard(q *request) error {
 		}
 		slices.SortFunc(v.Roles, func(a, b roleCount) int { return int(b.N - a.N) })
 	}
+	if q.Can(models.ResourceTenants, models.ActionList) {
+		tc, err := c.userTenants.CountTenants(ctx)
+		if err != nil {
+			return err
+		}
+		v.Tenants = &tc
+	}
 	if q.Can(models.ResourceAudit, models.ActionRead) {
 		events, err := c.auditEvents.ListAuditEvents(ctx, models.AuditFilter{Limit: 20})
 		if err != nil {
@@ -59,6 +81,13 @@ func (c *Console) dashboard(q *request) error {
 	}
 	if q.Can(models.ResourcePolicy, models.ActionRead) {
 		v.ShowReload, v.Last, v.Origin = true, c.policies.Last(), c.policies.Origin()
+		if c.replicas != nil {
+			replicas, err := c.replicas.Replicas(ctx, c.now().Add(-ReplicaWindow), maxReplicas)
+			if err != nil {
+				return err
+			}
+			v.Replicas, v.ShowReplicas = replicas, true
+		}
 	}
 	c.render(q.w, q.r, 200, "dashboard", q, v)
 	return nil

@@ -11,8 +11,8 @@ import (
 	"github.com/rolegate/rolegate/models"
 )
 
-// subjectOf is the viewer as the policy sees them: their role and their
-// groups, as the API's callers.
+// subjectOf is the viewer as the policy sees them: id, role and groups,
+// as the API's subject, so that a group's grants hold in the console too.
 func subjectOf(u *models.User) models.Subject {
 	return models.Subject{ID: u.ID, Role: u.Role, Groups: u.Groups}
 }

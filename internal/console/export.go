@@ -70,6 +70,9 @@ func (c *Console) userExport(q *request) error {
 		}
 	}
 	uq, _ := parseUserQuery(q.r.URL.Query(), exportBatch)
+	if _, err := c.membershipFilters(q, q.r.URL.Query(), &uq); err != nil {
+		return err
+	}
 	uq.After = nil
 	ctx := q.r.Context()
 	first, err := c.users.QueryUsers(ctx, uq)

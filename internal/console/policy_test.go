@@ -7,8 +7,10 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rolegate/rolegate/internal/authz"
+	"github.com/rolegate/rolegate/internal/console"
 	"github.com/rolegate/rolegate/internal/dbtest"
 	"github.com/rolegate/rolegate/internal/store"
 	"github.com/rolegate/rolegate/models"
@@ -108,6 +110,59 @@ func TestRollbackInDatabaseMode(t *testing.T) {
 				t.Fatalf("got %+v, %v; want a third version, v1 again, published by the admin", versions, err)
 			}
 			wantStatus(t, admin.postCSRF(t, "/console/policy/rollback", url.Values{"version": {"abc"}}), http.StatusBadRequest)
+		})
+	}
+}
+
+// TestReplicaVersions: two servers in database mode on one database each
+// report the version they serve, at startup and on every reload, and the
+// dashboard lists both, marking one that serves another version; staff,
+// who may not read the policy, do not see them.
+func TestReplicaVersions(t *testing.T) {
+	for _, target := range dbtest.Targets(t) {
+		t.Run(target.Name, func(t *testing.T) {
+			st, err := store.Open(context.Background(), target.URL, store.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := st.Migrate(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			publish(t, st, readShipped(t), "first")
+			st.Close()
+			db := map[string]string{"ROLEGATE_POLICY_SOURCE": "database"}
+			a := newEnv(t, target, db)
+			b := newEnv(t, target, db)
+			if a.srv.InstanceID() == b.srv.InstanceID() || a.srv.InstanceID() == "" {
+				t.Fatalf("got instances %q and %q, want two distinct ids", a.srv.InstanceID(), b.srv.InstanceID())
+			}
+			admin := a.signIn(t, "admin")
+			v1 := a.srv.Policy.Current().Version()
+			r := admin.get(t, "/console/")
+			wantStatus(t, r, http.StatusOK)
+			wantContains(t, r, "Replicas", a.srv.InstanceID(), b.srv.InstanceID(), v1[:12])
+			wantLacks(t, r, "differs from this server")
+
+			// b alone takes a newly published version: a's dashboard shows it.
+			src := readShipped(t)
+			src.Policy = append(src.Policy, []byte("\n# replica test\n")...)
+			v2 := publish(t, b.srv.Store, src, "replica test")
+			if res := b.srv.Policy.Reload(t.Context(), "test"); !res.OK || b.srv.Policy.Current().Version() != v2.Version {
+				t.Fatalf("got reload %+v, want b serving %s", res, v2.Version)
+			}
+			reps, err := a.srv.Store.Replicas(t.Context(), time.Now().Add(-console.ReplicaWindow), 10)
+			if err != nil || len(reps) != 2 {
+				t.Fatalf("got replicas %+v, %v; want 2", reps, err)
+			}
+			for _, rep := range reps {
+				want := map[string]string{a.srv.InstanceID(): v1, b.srv.InstanceID(): v2.Version}[rep.Instance]
+				if rep.Version != want {
+					t.Errorf("got %s serving %s, want %s", rep.Instance, rep.Version, want)
+				}
+			}
+			r = admin.get(t, "/console/")
+			wantContains(t, r, v2.Version[:12], "differs from this server")
+			wantLacks(t, a.signIn(t, "staff").get(t, "/console/"), "Replicas", b.srv.InstanceID())
 		})
 	}
 }

@@ -160,6 +160,7 @@ type navItem struct {
 var sections = []struct{ name, path, resource, action string }{
 	{"Users", "/console/users", models.ResourceUsers, models.ActionList},
 	{"Tenants", "/console/tenants", models.ResourceTenants, models.ActionList},
+	{"Groups", "/console/groups", models.ResourceGroups, models.ActionList},
 	{"Policy", "/console/policy", models.ResourcePolicy, models.ActionRead},
 	{"Audit", "/console/audit", models.ResourceAudit, models.ActionRead},
 }
@@ -169,10 +170,10 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, nam
 	var buf bytes.Buffer
 	title := map[string]string{"login": "Sign in", "dashboard": "Dashboard", "users": "Users", "user": "User", "bulk": "Confirm",
 		"bulkdone": "Results", "policy": "Policy", "explain": "Explain", "audit": "Audit", "history": "History", "error": "Error",
-		"tenants": "Tenants", "tenant": "Tenant", "tenanthistory": "History"}[name]
+		"tenants": "Tenants", "tenant": "Tenant", "tenanthistory": "History", "groups": "Groups", "group": "Group"}[name]
 	section := map[string]string{"users": "Users", "user": "Users", "bulk": "Users", "bulkdone": "Users", "history": "Users",
 		"policy": "Policy", "explain": "Policy", "audit": "Audit",
-		"tenants": "Tenants", "tenant": "Tenants", "tenanthistory": "Tenants"}[name]
+		"tenants": "Tenants", "tenant": "Tenants", "tenanthistory": "Tenants", "groups": "Groups", "group": "Groups"}[name]
 	if t, ok := data.(interface{ PageTitle() string }); ok {
 		title = t.PageTitle()
 	}

@@ -131,7 +131,7 @@ func (c *Console) signedIn(w http.ResponseWriter, r *http.Request, needAccess bo
 	if s.RevokedAt != nil || !now.Before(s.ExpiresAt) || !now.Before(s.LastSeenAt.Add(c.idle)) {
 		return nil, errSignedOut
 	}
-	u, err := c.users.UserByID(ctx, s.UserID)
+	u, err := c.users.CurrentUser(ctx, s.UserID)
 	if models.ErrorCode(err) == models.ENOTFOUND || err == nil && !u.IsActive {
 		return nil, errSignedOut
 	}

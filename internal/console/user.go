@@ -28,7 +28,18 @@ type userView struct {
 	CanReset       bool
 	CanDelete      bool
 	CanHistory     bool
+	// Memberships are the user's tenants, active or not, shown to a viewer
+	// who may list tenant members; Groups are their groups, shown to one
+	// who may read the groups.
+	Memberships     []models.MemberTenant
+	MoreMemberships bool
+	ShowMemberships bool
+	Groups          []string
+	ShowGroups      bool
 }
+
+// maxMemberships is how many of a user's tenants their page lists.
+const maxMemberships = 100
 
 // PageTitle names the page after the user.
 func (v userView) PageTitle() string { return v.User.Username }
@@ -88,8 +99,34 @@ func (c *Console) userView(q *request, u *models.User) (userView, error) {
 		CanHistory: q.Can(models.ResourceAudit, models.ActionRead),
 	}
 	var err error
-	v.Sessions, err = c.sessions.ActiveSessions(q.r.Context(), u.ID, c.now())
-	return v, err
+	if v.Sessions, err = c.sessions.ActiveSessions(q.r.Context(), u.ID, c.now()); err != nil {
+		return v, err
+	}
+	return v, c.userMemberships(q, &v)
+}
+
+// userMemberships fills in the user's tenants and groups, each for a
+// viewer who may see them.
+func (c *Console) userMemberships(q *request, v *userView) error {
+	ctx := q.r.Context()
+	if v.ShowMemberships = q.Can(models.ResourceMembers, models.ActionList); v.ShowMemberships {
+		ms, err := c.userTenants.ListTenantsOf(ctx, v.User.ID, models.TenantFilter{Limit: maxMemberships + 1, WithInactive: true})
+		if err != nil {
+			return err
+		}
+		if len(ms) > maxMemberships {
+			ms, v.MoreMemberships = ms[:maxMemberships], true
+		}
+		v.Memberships = ms
+	}
+	if v.ShowGroups = q.Can(models.ResourceGroups, models.ActionRead); v.ShowGroups {
+		groups, err := c.groups.UserGroups(ctx, v.User.ID)
+		if err != nil {
+			return err
+		}
+		v.Groups = groups
+	}
+	return nil
 }
 
 func (c *Console) showUser(q *request, status int, v userView) error {

@@ -21,12 +21,20 @@ const CountCap = 10000
 
 // userListView is the users page.
 type userListView struct {
-	Query     url.Values
-	Q         string
-	Role      string
-	Active    string
-	Order     string
-	Roles     []string
+	Query  url.Values
+	Q      string
+	Role   string
+	Active string
+	Group  string
+	Tenant string
+	Order  string
+	Roles  []string
+	// Groups are the group filter's choices, nil when the viewer may not
+	// read the groups; ShowTenant shows the tenant filter.
+	Groups     []string
+	ShowTenant bool
+	// AddGroups are the groups the bulk "add to group" may add to.
+	AddGroups []string
 	Users     []*models.User
 	Count     int64
 	MoreThan  bool
@@ -141,6 +149,11 @@ func (c *Console) userList(q *request) error {
 	}
 	params := q.r.URL.Query()
 	uq, problems := parseUserQuery(params, PageSize+1)
+	more, err := c.membershipFilters(q, params, &uq)
+	if err != nil {
+		return err
+	}
+	problems = append(problems, more...)
 	ctx := q.r.Context()
 	users, err := c.users.QueryUsers(ctx, uq)
 	if err != nil {
@@ -154,7 +167,9 @@ func (c *Console) userList(q *request) error {
 		Query: params, Q: uq.Search, Order: uq.Order, Roles: q.pol.Roles(), Count: count, Errors: problems,
 		Actions: q.bulkActions(), CanExport: q.Can(models.ResourceUsers, models.ActionExport),
 	}
-	v.Role, v.Active = params.Get("role"), params.Get("is_active")
+	v.Role, v.Active, v.Group, v.Tenant = params.Get("role"), params.Get("is_active"), uq.Group, strings.TrimSpace(params.Get("tenant"))
+	v.Groups, v.ShowTenant = q.groupChoices(models.ActionRead), q.Can(models.ResourceMembers, models.ActionList)
+	v.AddGroups = q.groupChoices(models.ActionAssign)
 	v.CanBulk = len(v.Actions) > 0
 	if count > CountCap {
 		v.Count, v.MoreThan = CountCap, true
@@ -171,4 +186,53 @@ func (c *Console) userList(q *request) error {
 	v.Users = users
 	c.render(q.w, q.r, 200, "users", q, v)
 	return nil
+}
+
+// membershipFilters adds the list's ?group and ?tenant filters to uq,
+// each only for a viewer who may see those memberships (read the groups;
+// list tenant members), or names the filter it ignored. A tenant is given
+// by slug or id; an unknown one matches no user.
+func (c *Console) membershipFilters(q *request, v url.Values, uq *models.UserQuery) ([]string, error) {
+	var problems []string
+	if g := strings.TrimSpace(v.Get("group")); g != "" {
+		switch {
+		case !q.Can(models.ResourceGroups, models.ActionRead):
+			problems = append(problems, "You may not see the groups; the group filter was ignored.")
+		case models.ValidateGroupName(g) != nil:
+			problems = append(problems, "The group name is not valid and was ignored.")
+		default:
+			uq.Group = g
+		}
+	}
+	ref := strings.TrimSpace(v.Get("tenant"))
+	if ref == "" {
+		return problems, nil
+	}
+	if !q.Can(models.ResourceMembers, models.ActionList) {
+		return append(problems, "You may not see tenant members; the tenant filter was ignored."), nil
+	}
+	t, err := c.userTenants.TenantByRef(q.r.Context(), ref)
+	switch models.ErrorCode(err) {
+	case "":
+		uq.TenantID = t.ID
+	case models.ENOTFOUND:
+		uq.TenantID = -1
+		problems = append(problems, "No tenant has the slug or id "+strconv.Quote(ref)+".")
+	default:
+		return nil, err
+	}
+	return problems, nil
+}
+
+// groupChoices are the policy's groups, for a viewer who holds action on
+// the groups; nil for one who does not.
+func (q *request) groupChoices(action string) []string {
+	if !q.Can(models.ResourceGroups, action) {
+		return nil
+	}
+	var out []string
+	for _, g := range q.pol.Groups() {
+		out = append(out, g.Name)
+	}
+	return out
 }

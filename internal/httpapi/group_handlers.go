@@ -101,7 +101,7 @@ func (h *handler) putGroupMember(c *gin.Context) error {
 		return err
 	}
 	if added {
-		h.recordAllowed(c, d, models.AuditGroupMemberAdd, groupTarget(name, id), groupChange(name, id, false, true))
+		h.recordAllowed(c, d, models.AuditGroupMemberAdd, models.GroupMemberTarget(name, id), models.GroupMemberChange(name, id, false, true))
 	}
 	c.JSON(http.StatusOK, groupMemberOf(m))
 	return nil
@@ -120,7 +120,7 @@ func (h *handler) deleteGroupMember(c *gin.Context) error {
 	if err := h.groups.RemoveUserFromGroup(c.Request.Context(), id, name); err != nil {
 		return err
 	}
-	h.recordAllowed(c, d, models.AuditGroupMemberRemove, groupTarget(name, id), groupChange(name, id, true, false))
+	h.recordAllowed(c, d, models.AuditGroupMemberRemove, models.GroupMemberTarget(name, id), models.GroupMemberChange(name, id, true, false))
 	c.Status(http.StatusNoContent)
 	return nil
 }
@@ -133,15 +133,4 @@ func groupUserID(c *gin.Context) (int64, error) {
 		return 0, errNotFound
 	}
 	return id, nil
-}
-
-// groupTarget names one user's membership of a group as an audit target.
-func groupTarget(name string, userID int64) string {
-	return models.ResourceGroups + "/" + name + "/members/" + strconv.FormatInt(userID, 10)
-}
-
-// groupChange is the audit detail of a membership change: the group, the
-// user, and whether they were a member before and after.
-func groupChange(name string, userID int64, before, after bool) map[string]any {
-	return map[string]any{"group": name, "user_id": userID, "member": map[string]any{"from": before, "to": after}}
 }

@@ -46,6 +46,8 @@ type Server struct {
 	draining atomic.Bool
 	// stopUsers ends the user cache's listener and waits for it.
 	stopUsers func()
+	// instance names this server in policy_replicas (database mode).
+	instance string
 }
 
 // startup is what a server found and did as it started: the facts an
@@ -135,14 +137,18 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, e
 	auditReloads(manager, rec)
 	s = &Server{cfg: cfg, log: log, Store: st, Policy: manager, Auth: svc, Metrics: m, Audit: rec, startup: facts, hasher: hasher}
 	s.stopUsers = s.followUsers()
+	if cfg.PolicySource == config.PolicySourceDatabase {
+		s.reportReplicas()
+	}
 	limits := throttle.New(st, ThrottleLimits(cfg))
 	cd := console.Deps{
 		Users: st, Sessions: st, Auth: svc, Policies: manager, Audit: rec, AuditEvents: st, Throttle: limits, DefaultRole: cfg.DefaultRole,
+		Groups: st, UserTenants: st,
 		Secure: cfg.Production(), IdleTimeout: cfg.ConsoleIdleTimeout, MaxAge: cfg.ConsoleMaxAge, Log: log,
 		Tenants: st, PublicURL: cfg.PublicURL, InvitationTTL: cfg.InvitationTTL,
 	}
 	if cfg.PolicySource == config.PolicySourceDatabase {
-		cd.Versions = st
+		cd.Versions, cd.Replicas = st, st
 	}
 	staff := console.New(cd)
 	s.Handler = httpapi.NewHandler(httpapi.Deps{
@@ -297,6 +303,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	switch {
 	case s.cfg.PolicySource == config.PolicySourceDatabase:
 		go s.followPublished(ctx)
+		go s.heartbeatReplica(ctx)
 	case s.cfg.PolicyWatch:
 		go authz.WatchFiles(ctx, fileLoader(s.cfg).Paths(), PolicyPollInterval, func() { s.Policy.Reload(ctx, "file") })
 	}

@@ -26,6 +26,19 @@ func (s *Store) UserGroups(ctx context.Context, userID int64) ([]string, error) 
 	return names, nil
 }
 
+// GroupCounts returns every group that has members, with how many, by
+// name: the groups the database knows, which a policy may no longer.
+func (s *Store) GroupCounts(ctx context.Context) ([]models.GroupCount, error) {
+	db, cancel := s.conn(ctx)
+	defer cancel()
+	var out []models.GroupCount
+	err := db.Raw("SELECT group_name AS \"group\", COUNT(*) AS members FROM user_groups GROUP BY group_name ORDER BY group_name").Scan(&out).Error
+	if err != nil {
+		return nil, dbError(err)
+	}
+	return out, nil
+}
+
 // AddUserToGroup puts user userID in group, as added by user by, and
 // returns the membership and whether it is new: adding a member again
 // changes nothing. Every replica drops the user from its cache, so the

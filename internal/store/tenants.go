@@ -190,19 +190,21 @@ func (s *Store) ListTenants(ctx context.Context, f models.TenantFilter) ([]*mode
 
 // memberTenantRow is one row of ListTenantsOf's query.
 type memberTenantRow struct {
-	ID        int64
-	Slug      string
-	Name      string
-	IsActive  bool
-	Settings  string
-	CreatedAt time.Time
-	Role      string
+	ID           int64
+	Slug         string
+	Name         string
+	IsActive     bool
+	Settings     string
+	CreatedAt    time.Time
+	Role         string
+	MemberActive bool
 }
 
 // ListTenantsOf returns up to f.Limit of the tenants in which user userID
-// holds an active membership, with their role in each, in ascending
-// tenant id order, starting after f.AfterID. Inactive tenants are listed
-// too: their members see that they are inactive.
+// holds an active membership (any, with f.WithInactive), with their role
+// in each, in ascending tenant id order, starting after f.AfterID.
+// Inactive tenants are listed too: their members see that they are
+// inactive.
 func (s *Store) ListTenantsOf(ctx context.Context, userID int64, f models.TenantFilter) ([]models.MemberTenant, error) {
 	if f.Limit < 1 {
 		return nil, models.FieldError("limit", "A valid integer of at least 1 is required.")
@@ -210,10 +212,10 @@ func (s *Store) ListTenantsOf(ctx context.Context, userID int64, f models.Tenant
 	db, cancel := s.conn(ctx)
 	defer cancel()
 	var rows []memberTenantRow
-	err := db.Raw(`SELECT t.id, t.slug, t.name, t.is_active, t.settings, t.created_at, m.role
+	err := db.Raw(`SELECT t.id, t.slug, t.name, t.is_active, t.settings, t.created_at, m.role, m.is_active AS member_active
 		FROM tenant_members m JOIN tenants t ON t.id = m.tenant_id
-		WHERE m.user_id = ? AND m.is_active = ? AND m.tenant_id > ?
-		ORDER BY m.tenant_id LIMIT ?`, userID, true, f.AfterID, f.Limit).Scan(&rows).Error
+		WHERE m.user_id = ? AND (m.is_active = ? OR ?) AND m.tenant_id > ?
+		ORDER BY m.tenant_id LIMIT ?`, userID, true, f.WithInactive, f.AfterID, f.Limit).Scan(&rows).Error
 	if err != nil {
 		return nil, dbError(err)
 	}
@@ -221,7 +223,7 @@ func (s *Store) ListTenantsOf(ctx context.Context, userID int64, f models.Tenant
 	for i := range rows {
 		r := rows[i]
 		t := tenantRow{ID: r.ID, Slug: r.Slug, Name: r.Name, IsActive: r.IsActive, Settings: r.Settings, CreatedAt: r.CreatedAt}
-		out[i] = models.MemberTenant{Tenant: *t.model(), Role: r.Role}
+		out[i] = models.MemberTenant{Tenant: *t.model(), Role: r.Role, MemberActive: r.MemberActive}
 	}
 	return out, nil
 }
