@@ -32,9 +32,9 @@ const maxUserBatch = 64
 
 // maxUserReads bounds the user loader's reads in flight at once. With one,
 // every miss that comes while a read is in flight waits for the next:
-// cold-token GET /me/ ran at 3,219 req/s with one and 3,436 with four,
-// within the noise, and with half the p99 (docs/performance.md, "The user
-// read on the request path").
+// cold-token GET /me/ ran at 3,219 req/s with one and 3,436 with four, the
+// check at 4,103 and 4,078, within the noise (docs/performance.md, "The
+// user read on the request path").
 const maxUserReads = 1
 
 // usersByIDSQL holds, at index k, the read of 2^k users by id: a batch is
