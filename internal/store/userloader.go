@@ -156,7 +156,8 @@ func (l *userLoader) enqueue(id int64) (p *pendingUser, send bool) {
 
 // flush reads the next batch of queued ids and answers their waiters,
 // and goes on while ids are queued, in a goroutine of its own so that its
-// caller gets its answer at once. It holds one of maxUserReads.
+// caller gets its answer at once. It holds one of maxUserReads, and gives
+// it back when nothing is queued.
 func (l *userLoader) flush() {
 	ids, batch := l.take()
 	if len(ids) == 0 {
@@ -174,7 +175,22 @@ func (l *userLoader) flush() {
 		}
 		close(p.done)
 	}
-	go l.flush()
+	if l.more() {
+		go l.flush()
+	}
+}
+
+// more reports whether ids are queued; when none are, it gives back the
+// read that flush held.
+func (l *userLoader) more() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.queue) > 0 {
+		return true
+	}
+	l.reads--
+	l.queue = nil
+	return false
 }
 
 // take dequeues the next batch, up to maxUserBatch ids, with their
