@@ -68,6 +68,11 @@ first=${bin[${names[0]}]}
 "$first" migrate up >&2
 "$work/peers" prepare -out "$work/set" -n 10000 -users 10000 -cold-runs "$RUNS" -cold-size "$COLD_SIZE" >&2
 "$first" users import "$work/set/users.csv" >"$work/import.log" 2>&1 || { cat "$work/import.log" >&2; exit 1; }
+# The directory's tenants, memberships and groups, where bench/peers's set
+# has them (as bench/peers/run.sh imports them).
+if [ -e "$work/set/tenants.json" ]; then
+  "$first" users import "$work/set/tenants.json" >>"$work/import.log" 2>&1 || { cat "$work/import.log" >&2; exit 1; }
+fi
 "$work/peers" tokens -dir "$work/set"
 
 ( for _ in $(seq 1 2000); do cut -d' ' -f1 /proc/loadavg >> "$work/load.txt"; sleep 5; done ) & pids+=("$!")
