@@ -285,6 +285,10 @@ func (answerUsers) UserByID(_ context.Context, id int64) (*models.User, error) {
 	return nil, errNotFound
 }
 
+func (u answerUsers) CurrentUser(ctx context.Context, id int64) (*models.User, error) {
+	return u.UserByID(ctx, id)
+}
+
 func (answerUsers) ListUsers(_ context.Context, f models.UserFilter) ([]*models.User, error) {
 	switch f.Search {
 	case "down":

@@ -275,11 +275,13 @@ func namesOthers(qs []question, known map[int64]models.Subject) bool {
 	return false
 }
 
-// subjectByID is the subject a named user is, as stored now. A
-// deactivated user is asked about as anonymous, which is what their
-// requests are.
+// subjectByID is the subject a named user is, as stored now: read as the
+// authentication path reads the caller (CurrentUser), whose cache every
+// write to the user invalidates before it answers, on this replica at
+// once and on others when PostgreSQL notifies them. A deactivated user is
+// asked about as anonymous, which is what their requests are.
 func (h *handler) subjectByID(ctx context.Context, id int64) (models.Subject, error) {
-	u, err := h.users.UserByID(ctx, id)
+	u, err := h.users.CurrentUser(ctx, id)
 	if models.ErrorCode(err) == models.ENOTFOUND {
 		return models.Subject{}, models.Errorf(models.ENOTFOUND, "There is no user with id %d to check.", id)
 	}
@@ -288,9 +290,6 @@ func (h *handler) subjectByID(ctx context.Context, id int64) (models.Subject, er
 	}
 	if !u.IsActive {
 		return subject(nil), nil
-	}
-	if u.Groups, err = h.groups.UserGroups(ctx, id); err != nil {
-		return models.Subject{}, err
 	}
 	return subject(u), nil
 }

@@ -33,6 +33,11 @@ type UserStore interface {
 	CreateUser(ctx context.Context, u *models.User) (*models.User, error)
 	// UserByID returns ENOTFOUND if there is no such user.
 	UserByID(ctx context.Context, id int64) (*models.User, error)
+	// CurrentUser is UserByID with the user's groups, as the
+	// authentication path reads a user: from the store's user cache, which
+	// every write to the user (on any replica) invalidates. Returns
+	// ENOTFOUND if there is no such user.
+	CurrentUser(ctx context.Context, id int64) (*models.User, error)
 	ListUsers(ctx context.Context, f models.UserFilter) ([]*models.User, error)
 	// UpdateUser applies patch after check has approved it against the
 	// user's row as locked by the write, and returns the user before and
@@ -50,8 +55,6 @@ type UserStore interface {
 // GroupStore keeps who is in which group; the policy says what each group
 // may do.
 type GroupStore interface {
-	// UserGroups returns a user's groups, sorted; nil for none.
-	UserGroups(ctx context.Context, userID int64) ([]string, error)
 	// AddUserToGroup adds a user to a group as added by user by, and
 	// reports whether the membership is new. Returns ENOTFOUND if there is
 	// no such user.

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+
+	"github.com/rolegate/rolegate/models"
 )
 
 // UserCacheLen is how many users s's cache holds.
@@ -29,4 +31,23 @@ func (s *Store) Strings(ctx context.Context, query string, args ...any) ([]strin
 	var out []string
 	err := s.db.WithContext(ctx).Raw(query, args...).Scan(&out).Error
 	return out, err
+}
+
+// HoldUserReads makes each read of s's user loader call hold with the ids
+// it asked for, after reading its rows and before caching or answering
+// them. Call it before s serves any read.
+func HoldUserReads(s *Store, hold func(ids []int64)) {
+	read := s.loader.read
+	s.loader.read = func(ids []int64) (map[int64]*models.User, error) {
+		users, err := read(ids)
+		hold(ids)
+		return users, err
+	}
+}
+
+// QueuedUserReads is how many ids wait in s's user loader for the next read.
+func QueuedUserReads(s *Store) int {
+	s.loader.mu.Lock()
+	defer s.loader.mu.Unlock()
+	return len(s.loader.queue)
 }

@@ -38,7 +38,8 @@ type Store struct {
 	dialect   dialect
 	dsn       string // for connections of their own, such as a LISTEN
 	opTimeout time.Duration
-	users     *userCache // CurrentUser's; see usercache.go
+	users     *userCache  // CurrentUser's; see usercache.go
+	loader    *userLoader // the cache's misses; see userloader.go
 }
 
 // Open connects to the database named by databaseURL: "postgres://..." (or
@@ -86,6 +87,7 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error)
 	if s.opTimeout == 0 {
 		s.opTimeout = 5 * time.Second
 	}
+	s.loader = newUserLoader(users, s.usersWithGroups)
 	if err := s.Ping(ctx); err != nil {
 		sqlDB.Close()
 		return nil, fmt.Errorf("connect to %s database: %w", name, err)

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"gorm.io/gorm"
@@ -52,6 +53,9 @@ type userCache struct {
 type cachedUser struct {
 	user    models.User
 	expires time.Time
+	// refreshing is set by the first hit in the last part of the entry's
+	// life, which reads the user again in the background: see get.
+	refreshing *atomic.Bool
 	// access holds the user's standing in the tenants asked about by
 	// reference (slug or id), with the tenant: see TenantAccess. It goes
 	// with the user's entry, so every invalidation of the user drops it.
@@ -80,16 +84,31 @@ func newUserCache(live bool, ttl time.Duration, size int) *userCache {
 	return &userCache{entries: map[int64]cachedUser{}, live: live, ttl: ttl, size: size, now: time.Now}
 }
 
-// get returns a copy of the cached user id, or, on a miss, the generation
-// to pass to put.
-func (c *userCache) get(id int64) (*models.User, uint64, bool) {
+// refreshAhead is the last part of an entry's life in which a hit reads
+// the user again in the background, so that a user asked about steadily
+// is never a miss: as a fraction of the TTL.
+const refreshAhead = 4 // the last quarter
+
+// get returns a copy of the cached user id, and whether the caller is to
+// read the user again ahead of the entry's expiry: true for the first hit
+// in the entry's last quarter.
+func (c *userCache) get(id int64) (u *models.User, refresh, ok bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	e, ok := c.entries[id]
-	if !c.live || !ok || !c.now().Before(e.expires) {
-		return nil, c.gen, false
+	now := c.now()
+	if !c.live || !ok || !now.Before(e.expires) {
+		return nil, false, false
 	}
-	return copyUser(&e.user), 0, true
+	refresh = !now.Before(e.expires.Add(-c.ttl/refreshAhead)) && e.refreshing.CompareAndSwap(false, true)
+	return copyUser(&e.user), refresh, true
+}
+
+// generation is the generation to pass to put for a read that starts now.
+func (c *userCache) generation() uint64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.gen
 }
 
 // put stores u if the cache is live and nothing was invalidated since gen.
@@ -102,7 +121,7 @@ func (c *userCache) put(u *models.User, gen uint64) {
 	if _, ok := c.entries[u.ID]; !ok && len(c.entries) >= c.size {
 		c.evict()
 	}
-	c.entries[u.ID] = cachedUser{user: *copyUser(u), expires: c.now().Add(c.ttl)}
+	c.entries[u.ID] = cachedUser{user: *copyUser(u), expires: c.now().Add(c.ttl), refreshing: new(atomic.Bool)}
 }
 
 // getAccess returns user id's cached access to the tenant ref names, or,
@@ -207,22 +226,20 @@ func copyUser(u *models.User) *models.User {
 // CurrentUser is UserByID for the authentication path, through the user
 // cache, with the user's groups: a cached user is at most the cache's TTL
 // old, and never older than the last write to it or to its groups that
-// this process made or (on PostgreSQL) was notified of. Returns
-// ENOTFOUND, which is never cached.
+// this process made or (on PostgreSQL) was notified of. A miss is read
+// with the misses of other requests in flight (see userLoader); a hit
+// near the entry's expiry reads the user again in the background, so that
+// a user asked about steadily stays cached. Returns ENOTFOUND, which is
+// never cached.
 func (s *Store) CurrentUser(ctx context.Context, id int64) (*models.User, error) {
-	u, gen, ok := s.users.get(id)
+	u, refresh, ok := s.users.get(id)
+	if refresh {
+		s.loader.refresh(id)
+	}
 	if ok {
 		return u, nil
 	}
-	u, err := s.UserByID(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	if u.Groups, err = s.UserGroups(ctx, id); err != nil {
-		return nil, err
-	}
-	s.users.put(u, gen)
-	return u, nil
+	return s.loader.load(ctx, id)
 }
 
 // UserCacheLive reports whether the user cache is serving: always on

@@ -11,7 +11,8 @@ import (
 // it read, which may be the one the write replaced.
 func TestUserCacheRefusesAFillOlderThanAnInvalidation(t *testing.T) {
 	c := newUserCache(true, time.Minute, 10)
-	_, gen, ok := c.get(1)
+	gen := c.generation()
+	_, _, ok := c.get(1)
 	if ok {
 		t.Fatal("empty cache: got a hit")
 	}
@@ -20,7 +21,7 @@ func TestUserCacheRefusesAFillOlderThanAnInvalidation(t *testing.T) {
 	if u, _, ok := c.get(1); ok {
 		t.Errorf("after a racing invalidation: got cached %+v, want a miss", u)
 	}
-	_, gen, _ = c.get(1)
+	gen = c.generation()
 	c.put(&models.User{ID: 1, Role: "user"}, gen)
 	if u, _, ok := c.get(1); !ok || u.Role != "user" {
 		t.Errorf("undisturbed fill: got %+v, %v; want the user cached", u, ok)
@@ -31,10 +32,10 @@ func TestUserCacheRefusesAFillOlderThanAnInvalidation(t *testing.T) {
 // live or not empties it.
 func TestUserCacheNotLiveIsBypassed(t *testing.T) {
 	c := newUserCache(true, time.Minute, 10)
-	_, gen, _ := c.get(1)
+	gen := c.generation()
 	c.put(&models.User{ID: 1}, gen)
 	c.setLive(false)
-	_, gen, _ = c.get(1)
+	gen = c.generation()
 	c.put(&models.User{ID: 1}, gen)
 	if len(c.entries) != 0 {
 		t.Errorf("not live: got %d entries, want 0", len(c.entries))
@@ -53,12 +54,36 @@ func TestUserCacheNotLiveIsBypassed(t *testing.T) {
 func TestUserCacheHandsOutCopies(t *testing.T) {
 	c := newUserCache(true, time.Minute, 10)
 	at := time.Unix(100, 0)
-	_, gen, _ := c.get(1)
+	gen := c.generation()
 	c.put(&models.User{ID: 1, Role: "user", LastLogin: &at}, gen)
 	u, _, _ := c.get(1)
 	u.Role = "admin"
 	*u.LastLogin = time.Unix(200, 0)
 	if again, _, _ := c.get(1); again.Role != "user" || !again.LastLogin.Equal(time.Unix(100, 0)) {
 		t.Errorf("after changing a copy: got %+v, want the cached user unchanged", again)
+	}
+}
+
+// The first hit in the last quarter of an entry's life, and only that
+// one, asks for a read ahead of the expiry; a new entry starts over.
+func TestUserCacheRefreshesAhead(t *testing.T) {
+	c := newUserCache(true, time.Minute, 10)
+	now := time.Unix(1000, 0)
+	c.now = func() time.Time { return now }
+	c.put(&models.User{ID: 1}, c.generation())
+	if _, refresh, ok := c.get(1); !ok || refresh {
+		t.Errorf("fresh entry: got refresh=%v, ok=%v; want a hit without a refresh", refresh, ok)
+	}
+	now = now.Add(50 * time.Second)
+	if _, refresh, ok := c.get(1); !ok || !refresh {
+		t.Errorf("first hit in the last quarter: got refresh=%v, ok=%v; want a hit and a refresh", refresh, ok)
+	}
+	if _, refresh, ok := c.get(1); !ok || refresh {
+		t.Errorf("second hit in the last quarter: got refresh=%v, ok=%v; want a hit without a refresh", refresh, ok)
+	}
+	c.put(&models.User{ID: 1}, c.generation()) // the refreshed read
+	now = now.Add(50 * time.Second)
+	if _, refresh, ok := c.get(1); !ok || !refresh {
+		t.Errorf("refreshed entry near its own expiry: got refresh=%v, ok=%v; want a hit and a refresh", refresh, ok)
 	}
 }

@@ -89,12 +89,12 @@ const userColumns = `id, username, username_key, email, first_name, last_name, r
 // selectUsers reads whole users; a WHERE clause follows.
 const selectUsers = `SELECT ` + userColumns + ` FROM users`
 
-// scanUser scans a row of userColumns. No row is gorm.ErrRecordNotFound,
-// as from GORM.
-func scanUser(row interface{ Scan(...any) error }) (*models.User, error) {
+// scanUser scans a row of userColumns, and then into extra, if the query
+// selects more. No row is gorm.ErrRecordNotFound, as from GORM.
+func scanUser(row interface{ Scan(...any) error }, extra ...any) (*models.User, error) {
 	var r userRow
-	err := row.Scan(&r.ID, &r.Username, &r.UsernameKey, &r.Email, &r.FirstName, &r.LastName, &r.Role,
-		&r.IsActive, &r.PasswordHash, &r.TokenEpoch, &r.AccountKey, &r.DateJoined, &r.LastLogin)
+	err := row.Scan(append([]any{&r.ID, &r.Username, &r.UsernameKey, &r.Email, &r.FirstName, &r.LastName, &r.Role,
+		&r.IsActive, &r.PasswordHash, &r.TokenEpoch, &r.AccountKey, &r.DateJoined, &r.LastLogin}, extra...)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, gorm.ErrRecordNotFound
 	}
