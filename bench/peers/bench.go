@@ -21,7 +21,9 @@ type Timing struct {
 // Decider is one engine prepared for timing: Warm answers question i of
 // the set, from inputs built beforehand; Cold answers it with the subject
 // and owner ids moved by shift, built on the call, so that no cache has
-// seen it: what the first call after a policy change costs.
+// seen those ids: what a new user's, or a new object's, first question
+// costs. (rolegate's cache keys the ids by how they relate, so for it that
+// is a hit; its first question after a policy change is not.)
 type Decider struct {
 	Name string
 	Warm func(ctx context.Context, i int) (bool, error)
