@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -85,5 +86,25 @@ func TestUserCacheRefreshesAhead(t *testing.T) {
 	now = now.Add(50 * time.Second)
 	if _, refresh, ok := c.get(1); !ok || !refresh {
 		t.Errorf("refreshed entry near its own expiry: got refresh=%v, ok=%v; want a hit and a refresh", refresh, ok)
+	}
+}
+
+// TestUserLoaderSurvivesAPanickingRead: a read that panics answers its
+// waiters with an error and gives its read back, so the next miss is read.
+func TestUserLoaderSurvivesAPanickingRead(t *testing.T) {
+	calls := 0
+	l := newUserLoader(newUserCache(true, 0, 0), func(ids []int64) (map[int64]*models.User, error) {
+		calls++
+		if calls == 1 {
+			panic("driver bug")
+		}
+		return map[int64]*models.User{ids[0]: {ID: ids[0], Username: "back"}}, nil
+	})
+	if _, err := l.load(context.Background(), 5); err == nil {
+		t.Fatal("the panicking read: got no error, want one")
+	}
+	u, err := l.load(context.Background(), 5)
+	if err != nil || u.Username != "back" {
+		t.Fatalf("the next miss: got %+v, %v, want user back", u, err)
 	}
 }

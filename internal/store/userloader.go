@@ -164,7 +164,7 @@ func (l *userLoader) flush() {
 		return
 	}
 	gen := l.cache.generation()
-	users, err := l.read(ids)
+	users, err := l.readBatch(ids)
 	for _, u := range users {
 		l.cache.put(u, gen)
 	}
@@ -178,6 +178,18 @@ func (l *userLoader) flush() {
 	if l.more() {
 		go l.flush()
 	}
+}
+
+// readBatch is read with a panic turned into an error: the batch's
+// waiters are still answered and the loader's read given back, so that one
+// failed read cannot leave every later miss waiting.
+func (l *userLoader) readBatch(ids []int64) (users map[int64]*models.User, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			users, err = nil, fmt.Errorf("read users %v: panic: %v", ids, r)
+		}
+	}()
+	return l.read(ids)
 }
 
 // more reports whether ids are queued; when none are, it gives back the
