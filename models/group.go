@@ -37,8 +37,8 @@ func ValidateGroupName(name string) error {
 		return FieldError("name", fmt.Sprintf("A group name is 1 to %d characters.", MaxGroupName))
 	}
 	for _, r := range name {
-		if r == ':' || r < 0x20 || r == 0x7f {
-			return FieldError("name", "A group name holds no \":\" and no control characters.")
+		if r == ':' || r == '/' || r < 0x20 || r == 0x7f {
+			return FieldError("name", "A group name holds no \":\", no \"/\" and no control characters.")
 		}
 	}
 	return nil

@@ -65,6 +65,8 @@ func parseSubject(s string) (layer, string, string) {
 		switch {
 		case !askable(name):
 			return 0, "", fmt.Sprintf("subject %q: want %s followed by a name without \":\"", s, layerPrefixes[l])
+		case l == layerGroup && strings.Contains(name, "/"):
+			return 0, "", fmt.Sprintf("subject %q: a group name holds no \"/\" (it is one segment of /v1/groups/{name} and /console/groups/{name})", s)
 		case l == layerBreakGlass && name != models.BreakGlassRead && name != models.BreakGlassWrite:
 			return 0, "", fmt.Sprintf("subject %q: a break-glass grant is %s%s or %s%s", s,
 				PrefixBreakGlass, models.BreakGlassRead, PrefixBreakGlass, models.BreakGlassWrite)

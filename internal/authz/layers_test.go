@@ -201,7 +201,8 @@ func TestSubjectOf(t *testing.T) {
 }
 
 // TestSubjectPrefixesAreCheckedAtLoad: a subject with ":" must be one of
-// the layers' prefixes, followed by a name without ":"; anything else is
+// the layers' prefixes, followed by a name without ":" (a group's, also
+// without "/", which could not name it in a URL path); anything else is
 // refused with its line, in grants and in g lines. Resources may hold ":".
 func TestSubjectPrefixesAreCheckedAtLoad(t *testing.T) {
 	src := shipped(t)
@@ -219,6 +220,8 @@ func TestSubjectPrefixesAreCheckedAtLoad(t *testing.T) {
 		"g, tenant:owner:x, admin",                   // 11 a name with ":"
 		"p, group:support, users, list, any",         // 12 fine
 		"p, break_glass:write, records, update, any", // 13 fine
+		"p, group:sales/emea, users, list, any",      // 14 a group name with "/"
+		"p, tenant:a/b, users, list, any",            // 15 fine: tenant roles are no URL segment
 	}, "\n"))
 	_, err := authz.Compile(src)
 	wantLoadErrors(t, err, "policy.csv", map[int]string{
@@ -229,6 +232,7 @@ func TestSubjectPrefixesAreCheckedAtLoad(t *testing.T) {
 		6:  `subject "Tenant:owner"`,
 		10: `subject ":admin"`,
 		11: `subject "tenant:owner:x"`,
+		14: `subject "group:sales/emea": a group name holds no "/"`,
 	})
 }
 
