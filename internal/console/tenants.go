@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -32,10 +31,10 @@ type TenantStore interface {
 
 // tenantListView is the tenants page.
 type tenantListView struct {
-	Query    url.Values
-	Q        string
-	Active   string
-	Order    string
+	Query  url.Values
+	Q      string
+	Active string
+	listSort
 	Tenants  []*models.Tenant
 	Count    int64
 	MoreThan bool
@@ -43,54 +42,16 @@ type tenantListView struct {
 	Errors   []string
 }
 
-// Sort is the order a column's header link asks for: its field, or the
-// reverse when the list is sorted by it already.
-func (v tenantListView) Sort(field string) string {
-	if v.Order == field {
-		return "-" + field
-	}
-	return field
-}
-
-// SortMark is the column's sort state for aria-sort.
-func (v tenantListView) SortMark(field string) string {
-	switch v.Order {
-	case field:
-		return "ascending"
-	case "-" + field:
-		return "descending"
-	}
-	return "none"
-}
-
 // parseTenantQuery reads the list's bookmarkable parameters, in Django's
 // spelling: ?q, ?is_active, ?o and ?cursor. A bad value is named and
 // ignored, as on the users list.
 func parseTenantQuery(v url.Values, limit int) (models.TenantQuery, []string) {
-	q := models.TenantQuery{Search: strings.TrimSpace(v.Get("q")), Order: v.Get("o"), Limit: limit}
-	var problems []string
-	if len([]rune(q.Search)) > 254 {
-		problems = append(problems, "The search is longer than 254 characters and was ignored.")
-		q.Search = ""
-	}
-	if s := v.Get("is_active"); s != "" {
-		b, err := strconv.ParseBool(s)
-		if err != nil {
-			problems = append(problems, "is_active must be true or false and was ignored.")
-		} else {
-			q.IsActive = &b
-		}
-	}
-	if !slices.Contains(models.TenantOrders, q.Order) {
-		if q.Order != "" {
-			problems = append(problems, "Unknown sort order "+strconv.Quote(q.Order)+"; sorted by id.")
-		}
-		q.Order = "id"
-	}
+	search, active, order, problems := listParams(v, models.TenantOrders)
+	q := models.TenantQuery{Search: search, IsActive: active, Order: order, Limit: limit}
 	if s := v.Get("cursor"); s != "" {
 		c, ok := decodeTenantCursor(s)
 		if !ok {
-			problems = append(problems, "The page cursor is not valid; showing the first page.")
+			problems = append(problems, badCursor)
 		}
 		q.After = c
 	}
@@ -146,7 +107,7 @@ func (c *Console) tenantList(q *request) error {
 	if err != nil {
 		return err
 	}
-	v := tenantListView{Query: params, Q: tq.Search, Active: params.Get("is_active"), Order: tq.Order, Count: count, Errors: problems}
+	v := tenantListView{Query: params, Q: tq.Search, Active: params.Get("is_active"), listSort: listSort{Order: tq.Order}, Count: count, Errors: problems}
 	if count > CountCap {
 		v.Count, v.MoreThan = CountCap, true
 	}

@@ -3,7 +3,6 @@ package console
 import (
 	"encoding/base64"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -27,8 +26,8 @@ type userListView struct {
 	Active string
 	Group  string
 	Tenant string
-	Order  string
-	Roles  []string
+	listSort
+	Roles []string
 	// Groups are the group filter's choices, nil when the viewer may not
 	// read the groups; ShowTenant shows the tenant filter.
 	Groups     []string
@@ -45,56 +44,19 @@ type userListView struct {
 	Actions   []bulkAction
 }
 
-// columns are the sortable columns, for the header links.
-func (v userListView) Sort(field string) string {
-	if v.Order == field {
-		return "-" + field
-	}
-	return field
-}
-
-// SortMark is the column's sort state for aria-sort.
-func (v userListView) SortMark(field string) string {
-	switch v.Order {
-	case field:
-		return "ascending"
-	case "-" + field:
-		return "descending"
-	}
-	return "none"
-}
-
 // parseUserQuery reads the list's bookmarkable parameters, in Django's
 // spelling: ?q, ?role, ?is_active, ?o and ?cursor. A bad value is named
 // and ignored, so that an old bookmark still shows a list.
 func parseUserQuery(v url.Values, limit int) (models.UserQuery, []string) {
-	q := models.UserQuery{Search: strings.TrimSpace(v.Get("q")), Order: v.Get("o"), Limit: limit}
-	var problems []string
-	if len([]rune(q.Search)) > 254 {
-		problems = append(problems, "The search is longer than 254 characters and was ignored.")
-		q.Search = ""
-	}
+	search, active, order, problems := listParams(v, models.UserOrders)
+	q := models.UserQuery{Search: search, IsActive: active, Order: order, Limit: limit}
 	if r := v.Get("role"); r != "" {
 		q.Role = &r
-	}
-	if s := v.Get("is_active"); s != "" {
-		b, err := strconv.ParseBool(s)
-		if err != nil {
-			problems = append(problems, "is_active must be true or false and was ignored.")
-		} else {
-			q.IsActive = &b
-		}
-	}
-	if !slices.Contains(models.UserOrders, q.Order) {
-		if q.Order != "" {
-			problems = append(problems, "Unknown sort order "+strconv.Quote(q.Order)+"; sorted by id.")
-		}
-		q.Order = "id"
 	}
 	if s := v.Get("cursor"); s != "" {
 		c, ok := decodeUserCursor(s)
 		if !ok {
-			problems = append(problems, "The page cursor is not valid; showing the first page.")
+			problems = append(problems, badCursor)
 		}
 		q.After = c
 	}
@@ -164,7 +126,7 @@ func (c *Console) userList(q *request) error {
 		return err
 	}
 	v := userListView{
-		Query: params, Q: uq.Search, Order: uq.Order, Roles: q.pol.Roles(), Count: count, Errors: problems,
+		Query: params, Q: uq.Search, listSort: listSort{Order: uq.Order}, Roles: q.pol.Roles(), Count: count, Errors: problems,
 		Actions: q.bulkActions(), CanExport: q.Can(models.ResourceUsers, models.ActionExport),
 	}
 	v.Role, v.Active, v.Group, v.Tenant = params.Get("role"), params.Get("is_active"), uq.Group, strings.TrimSpace(params.Get("tenant"))
